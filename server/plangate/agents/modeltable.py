@@ -1,0 +1,170 @@
+"""The table of Anthropic models (models.toml) and the resolution of an agent's `model:`.
+
+Retired models resolve to their successor with a warning (the seed names
+`anthropic/claude-sonnet-4`, retired on 2026-06-15); deprecated ones warn with their end of life;
+unknown ones are errors that list what is known.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from importlib import resources
+
+from pydantic import BaseModel, ConfigDict
+
+from plangate.diagnostics import Severity
+
+PROVIDER = "anthropic"
+
+
+class ModelInfo(BaseModel):
+    """One model: limits, prices in USD per million tokens, and lifecycle."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    aliases: list[str] = []
+    family: str
+    context_window: int
+    max_output: int
+    input: float
+    output: float
+    cache_write_5m: float
+    cache_write_1h: float
+    cache_read: float
+    deprecated: date | None = None
+    retired: date | None = None
+    successor: str | None = None
+
+    def is_retired(self, today: date) -> bool:
+        """True once the API rejects this model."""
+        return self.retired is not None and self.retired <= today
+
+
+@dataclass(frozen=True)
+class ModelNote:
+    """A warning or error produced while resolving a model reference."""
+
+    severity: Severity
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The outcome of resolving a `provider/model` string."""
+
+    requested: str
+    model: ModelInfo | None
+    notes: list[ModelNote] = field(default_factory=list)
+
+
+class ModelTable:
+    """Models by id and alias, loaded from the packaged models.toml."""
+
+    def __init__(self, models: list[ModelInfo], short_aliases: dict[str, str]) -> None:
+        self.models = models
+        self._by_name: dict[str, ModelInfo] = {}
+        for model in models:
+            for name in (model.id, *model.aliases):
+                if name in self._by_name:
+                    raise ValueError(f"model name {name!r} appears twice in the model table")
+                self._by_name[name] = model
+        for alias, target in short_aliases.items():
+            if target not in self._by_name:
+                raise ValueError(f"alias {alias!r} points to unknown model {target!r}")
+            self._by_name.setdefault(alias, self._by_name[target])
+        for model in models:
+            if model.successor is not None and model.successor not in self._by_name:
+                raise ValueError(f"{model.id}: successor {model.successor!r} is not in the table")
+
+    def get(self, name: str) -> ModelInfo | None:
+        """The model an id or alias names, or None."""
+        return self._by_name.get(name.lower())
+
+    def current(self, today: date) -> list[str]:
+        """Ids of models not retired on `today`, in table order."""
+        return [m.id for m in self.models if not m.is_retired(today)]
+
+    def resolve(self, reference: str, today: date | None = None) -> Resolution:
+        """Resolve `anthropic/<id>` (or a bare id or alias) to a usable model.
+
+        A retired model is replaced by the first non-retired model along its successor chain,
+        with a warning naming both; a deprecated one gives a warning with its end-of-life date.
+        """
+        today = today or date.today()
+        provider, _, name = reference.rpartition("/")
+        if provider and provider != PROVIDER:
+            return Resolution(
+                reference,
+                None,
+                [
+                    ModelNote(
+                        Severity.ERROR,
+                        "model-provider",
+                        f"provider '{provider}' is not supported: PlanGate runs Anthropic models "
+                        f"(write 'anthropic/<model>')",
+                    )
+                ],
+            )
+        model = self.get(name)
+        if model is None:
+            known = ", ".join(self.current(today))
+            return Resolution(
+                reference,
+                None,
+                [
+                    ModelNote(
+                        Severity.ERROR,
+                        "model-unknown",
+                        f"unknown model '{name}'; known models: {known}",
+                    )
+                ],
+            )
+        notes: list[ModelNote] = []
+        seen = {model.id}
+        while model.is_retired(today) and model.successor is not None:
+            successor = self._by_name[model.successor]
+            notes.append(
+                ModelNote(
+                    Severity.WARNING,
+                    "model-retired",
+                    f"{model.id} was retired on {model.retired}; using its successor "
+                    f"{successor.id}",
+                )
+            )
+            if successor.id in seen:
+                break
+            seen.add(successor.id)
+            model = successor
+        if model.is_retired(today):
+            notes.append(
+                ModelNote(
+                    Severity.ERROR,
+                    "model-retired",
+                    f"{model.id} was retired on {model.retired} and has no successor",
+                )
+            )
+            return Resolution(reference, None, notes)
+        if model.retired is not None or model.deprecated is not None:
+            end = f"; end of life {model.retired}" if model.retired else ""
+            use = f"; move to {model.successor}" if model.successor else ""
+            notes.append(
+                ModelNote(
+                    Severity.WARNING, "model-deprecated", f"{model.id} is deprecated{end}{use}"
+                )
+            )
+        return Resolution(reference, model, notes)
+
+
+@cache
+def model_table() -> ModelTable:
+    """The table shipped with the package."""
+    raw = tomllib.loads(
+        resources.files("plangate.agents").joinpath("models.toml").read_text("utf-8")
+    )
+    models = [ModelInfo.model_validate(entry) for entry in raw.get("model", [])]
+    return ModelTable(models, dict(raw.get("aliases", {})))

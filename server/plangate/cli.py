@@ -1,0 +1,208 @@
+"""The `plangate` command line: check agent files, ask the permission engine, list agents."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from plangate.agents import Agent, discover, find_agent, load_agent
+from plangate.diagnostics import Severity, display_path
+from plangate.permissions import Decision, Policy
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `plangate` script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    try:
+        status: int = args.run(args)
+    except BrokenPipeError:
+        return 1
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="plangate", description=__doc__)
+    commands = parser.add_subparsers(title="commands")
+
+    check = commands.add_parser("check", help="validate agent files (file:line:col messages)")
+    check.add_argument("paths", nargs="*", type=Path, help="files or folders; default: all agents")
+    check.add_argument("--workspace", type=Path, default=Path.cwd())
+    check.set_defaults(run=_check)
+
+    agents = commands.add_parser("agents", help="list the agents found, and where they came from")
+    agents.add_argument("--workspace", type=Path, default=Path.cwd())
+    agents.set_defaults(run=_agents)
+
+    permissions = commands.add_parser("permissions", help="ask the permission engine")
+    permission_commands = permissions.add_subparsers(title="commands", required=True)
+    decide = permission_commands.add_parser(
+        "check", help="print the decision for a command or path as JSON"
+    )
+    decide.add_argument("--agent", required=True, help="agent name or path of an agent file")
+    decide.add_argument("--workspace", type=Path, default=Path.cwd())
+    what = decide.add_mutually_exclusive_group(required=True)
+    what.add_argument("--bash", metavar="CMD")
+    what.add_argument("--edit", metavar="PATH")
+    what.add_argument("--read", metavar="PATH")
+    what.add_argument(
+        "--jsonl",
+        action="store_true",
+        help='read {"bash": ...} / {"edit": ...} / {"read": ...} lines from stdin',
+    )
+    decide.set_defaults(run=_permissions_check)
+
+    demo = commands.add_parser("demo", help="show the bundled agents and check them")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    workspace: Path = args.workspace
+    if args.paths:
+        files: list[Path] = []
+        for path in args.paths:
+            if path.is_dir():
+                files += sorted(path.rglob("*.md"))
+            elif path.exists():
+                files.append(path)
+            else:
+                print(f"{path}: error: no such file or folder", file=sys.stderr)
+                return 1
+        agents = [load_agent(file) for file in files]
+    else:
+        agents = list(discover(workspace).agents.values())
+    return _report(agents, sys.stdout)
+
+
+def _report(agents: list[Agent], out: TextIO) -> int:
+    errors = warnings = 0
+    for agent in agents:
+        for diagnostic in agent.diagnostics:
+            print(diagnostic.display(), file=out)
+            if diagnostic.severity is Severity.ERROR:
+                errors += 1
+            else:
+                warnings += 1
+    print(
+        f"{len(agents)} agent file(s) checked: {errors} error(s), {warnings} warning(s)", file=out
+    )
+    return 1 if errors else 0
+
+
+def _agents(args: argparse.Namespace) -> int:
+    _print_table(args.workspace, sys.stdout)
+    return 0
+
+
+def _print_table(workspace: Path, out: TextIO) -> None:
+    listing = discover(workspace)
+    rows = [("NAME", "MODE", "MODEL", "FROM", "FILE")]
+    for agent in listing.agents.values():
+        model = agent.model_id or agent.model or "(default)"
+        if agent.model and agent.model_id and agent.model_id not in agent.model:
+            model = f"{agent.model_id} (file: {agent.model})"
+        rows.append(
+            (
+                agent.name,
+                agent.mode,
+                model,
+                agent.source.origin.value,
+                display_path(agent.source.path, workspace),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)), file=out
+        )
+    for agent in listing.overridden:
+        print(
+            f"note: {display_path(agent.source.path, workspace)} ({agent.source.origin.value}) "
+            f"is overridden by a later agent named '{agent.name}'",
+            file=out,
+        )
+
+
+def _permissions_check(args: argparse.Namespace) -> int:
+    workspace: Path = args.workspace.resolve()
+    try:
+        agent = find_agent(args.agent, workspace)
+    except LookupError as exc:
+        print(f"plangate: {exc}", file=sys.stderr)
+        return 2
+    if agent.errors:
+        for diagnostic in agent.errors:
+            print(diagnostic.display(), file=sys.stderr)
+        print(f"plangate: agent '{agent.name}' has errors; fix them first", file=sys.stderr)
+        return 1
+    policy = Policy(agent.permission, workspace)
+    if not args.jsonl:
+        request = {"bash": args.bash, "edit": args.edit, "read": args.read}
+        print(json.dumps(_decide(policy, request)))
+        return 0
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+        except json.JSONDecodeError as exc:
+            print(json.dumps({"error": f"invalid JSON: {exc}"}), flush=True)
+            continue
+        print(json.dumps(_decide(policy, request)), flush=True)
+    return 0
+
+
+def _decide(policy: Policy, request: Any) -> dict[str, Any]:
+    """One decision as JSON, or `{"error": ...}` naming what was wrong with the request."""
+    if not isinstance(request, dict):
+        return {"error": 'expected an object like {"bash": "..."} or {"edit": "..."}'}
+    given = {k: v for k, v in request.items() if k in ("bash", "edit", "read") and v is not None}
+    if len(given) != 1:
+        return {"error": 'expected exactly one of "bash", "edit" or "read"'}
+    kind, value = next(iter(given.items()))
+    if not isinstance(value, str):
+        return {"error": f'"{kind}" must be a string'}
+    decision: Decision
+    if kind == "bash":
+        decision = policy.check_bash(value)
+    elif kind == "edit":
+        decision = policy.check_edit(value)
+    else:
+        decision = policy.check_read(value)
+    return decision.to_json()
+
+
+def _demo(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    print("PlanGate: the bundled agents\n", file=out)
+    _print_table(Path.cwd(), out)
+    print("\nChecking them:", file=out)
+    listing = discover(Path.cwd())
+    status = _report(list(listing.agents.values()), out)
+    agent = listing.get("backend-developer")
+    if agent is not None:
+        policy = Policy(agent.permission, Path.cwd())
+        print("\nWhat the backend-developer agent may do here:", file=out)
+        for command in (
+            "git status && git diff --stat",
+            "FOO=1 git -C . commit -m 'wip' && echo ok",
+            "find . -name '*.pyc' | xargs rm -rf",
+            "npm test",
+            "echo SECRET=1 > .env",
+            'bash -c "$(cat scripts/setup.txt)"',
+        ):
+            decision = policy.check_bash(command)
+            print(f"  {decision.action.value:5}  {command}\n         {decision.reason}", file=out)
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

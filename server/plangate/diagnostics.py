@@ -1,0 +1,57 @@
+"""Positions in source files and the diagnostics that point at them.
+
+Agent files are user-written configuration: every problem found in one is reported with the
+file, line and column of the offending key or value, so editors can show it as a diagnostic.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Severity(StrEnum):
+    """How bad a diagnostic is; errors make an agent file unusable."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class SourcePos(BaseModel):
+    """A place in a file: 1-based line and column."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: Path
+    line: int
+    column: int = 1
+
+    def display(self, base: Path | None = None) -> str:
+        """`file:line:col`, with the file relative to `base` when it lies under it."""
+        return f"{display_path(self.file, base)}:{self.line}:{self.column}"
+
+
+class Diagnostic(BaseModel):
+    """One error or warning about a source file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pos: SourcePos
+    severity: Severity
+    code: str
+    message: str
+
+    def display(self, base: Path | None = None) -> str:
+        """The conventional `file:line:col: severity: message` form compilers use."""
+        return f"{self.pos.display(base)}: {self.severity.value}: {self.message} [{self.code}]"
+
+
+def display_path(path: Path, base: Path | None = None) -> str:
+    """`path` relative to `base` (default: the current directory) when under it, else as given."""
+    base = base if base is not None else Path.cwd()
+    try:
+        return str(path.resolve().relative_to(base.resolve()))
+    except (ValueError, OSError):
+        return str(path)

@@ -1,0 +1,522 @@
+"""From a simple command to the programs it really runs.
+
+Normalises the command word (quotes are gone already; `/usr/bin/git` -> `git`), peels wrappers
+that run their arguments (`env`, `sudo`, `timeout`, `xargs`, `find -exec`, `bash -c`, ...),
+marks what cannot be analysed statically, and rewrites git, npm and docker invocations so
+their subcommand follows the program (`git -C . commit` -> `git commit`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from plangate.permissions.shell import SimpleCommand, is_risky_variable
+from plangate.permissions.words import DYNAMIC, Word
+
+MAX_UNWRAP = 16
+
+SHELLS = frozenset({"bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh"})
+_INLINE_CODE = {
+    "node": ("-e", "--eval", "-p", "--print"),
+    "nodejs": ("-e", "--eval", "-p", "--print"),
+    "perl": ("-e", "-E"),
+    "ruby": ("-e",),
+    "php": ("-r",),
+    "lua": ("-e",),
+    "osascript": ("-e",),
+    "deno": ("eval",),
+    "bun": ("-e", "--eval"),
+}
+_PYTHON = re.compile(r"python[0-9.]*|pypy[0-9.]*")
+_INTERPRETERS = frozenset(
+    {"node", "nodejs", "perl", "ruby", "php", "lua", "deno", "bun", "Rscript"}
+)
+
+# Options that take a separate value, per wrapper; the payload starts at the first other word.
+_VALUE_OPTIONS: dict[str, frozenset[str]] = {
+    "env": frozenset({"-u", "--unset", "-C", "--chdir", "-S", "--split-string"}),
+    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "--user"}),
+    "doas": frozenset({"-u", "-C"}),
+    "nice": frozenset({"-n", "--adjustment"}),
+    "ionice": frozenset({"-c", "-n", "--class", "--classdata"}),
+    "timeout": frozenset({"-s", "--signal", "-k", "--kill-after"}),
+    "stdbuf": frozenset({"-i", "-o", "-e", "--input", "--output", "--error"}),
+    "time": frozenset({"-o", "--output", "-f", "--format"}),
+    "exec": frozenset({"-a"}),
+    "watch": frozenset({"-n", "--interval", "-d", "--differences", "-q", "--equexit"}),
+    "setsid": frozenset(),
+    "nohup": frozenset(),
+    "command": frozenset(),
+    "builtin": frozenset(),
+    "coproc": frozenset(),
+    "busybox": frozenset(),
+    "chronic": frozenset(),
+    "unbuffer": frozenset(),
+    "caffeinate": frozenset({"-w", "-t"}),
+    "taskset": frozenset({"-c", "--cpu-list"}),
+    "flock": frozenset({"-w", "--timeout", "-E", "--conflict-exit-code"}),
+    "npx": frozenset({"-p", "--package"}),
+    "bunx": frozenset({"-p", "--package"}),
+    "xargs": frozenset(
+        {
+            "-I",
+            "-L",
+            "-n",
+            "-P",
+            "-s",
+            "-d",
+            "-E",
+            "-a",
+            "--max-args",
+            "--max-procs",
+            "--delimiter",
+            "--arg-file",
+            "--max-lines",
+            "--max-chars",
+            "--process-slot-var",
+        }
+    ),
+}
+_ELEVATE = frozenset({"sudo", "doas"})
+_PACKAGE_RUNNERS = frozenset({"npm", "pnpm", "yarn", "bun"})
+_GIT_VALUE_OPTIONS = frozenset(
+    {
+        "-C",
+        "-c",
+        "--git-dir",
+        "--work-tree",
+        "--namespace",
+        "--exec-path",
+        "--super-prefix",
+        "--config-env",
+        "--list-cmds",
+        "--attr-source",
+    }
+)
+_GIT_SUBCOMMAND_ALIASES = {"stage": "add"}
+_NPM_COMMANDS = frozenset(
+    ["access", "adduser", "audit", "bugs", "cache", "ci", "completion", "config", "dedupe", "deprecate", "diff", "dist-tag", "docs", "doctor", "edit", "exec", "explain", "explore", "find-dupes", "fund", "get", "help", "help-search", "hook", "init", "install", "install-ci-test", "install-test", "link", "ll", "login", "logout", "ls", "org", "outdated", "owner", "pack", "ping", "pkg", "prefix", "profile", "prune", "publish", "query", "rebuild", "repo", "restart", "root", "run", "run-script", "sbom", "search", "set", "shrinkwrap", "star", "stars", "start", "stop", "team", "test", "token", "undeprecate", "uninstall", "unpublish", "unstar", "update", "version", "view", "whoami", "i", "it", "t", "tst", "x", "add", "rm", "un", "r"]
+)
+_NPM_ALIASES = {
+    "i": "install",
+    "t": "test",
+    "tst": "test",
+    "x": "exec",
+    "run-script": "run",
+    "add": "install",
+    "rm": "uninstall",
+    "un": "uninstall",
+    "r": "uninstall",
+    "it": "install-test",
+}
+_NPM_VALUE_OPTIONS = frozenset(
+    {
+        "--registry",
+        "--prefix",
+        "-w",
+        "--workspace",
+        "--tag",
+        "--otp",
+        "--access",
+        "--userconfig",
+        "--globalconfig",
+        "--cache",
+        "--loglevel",
+        "--scope",
+        "-C",
+        "--dir",
+        "--filter",
+        "--cwd",
+    }
+)
+_DOCKER_VALUE_OPTIONS = frozenset(
+    {
+        "-H",
+        "--host",
+        "-c",
+        "--context",
+        "--config",
+        "-l",
+        "--log-level",
+        "--tlscacert",
+        "--tlscert",
+        "--tlskey",
+    }
+)
+
+
+@dataclass
+class Invocation:
+    """A program that would run, with its normalised arguments."""
+
+    argv: list[Word]
+    text: str
+    cwd: str | None
+    # Why this invocation cannot be analysed statically; non-empty means never allow.
+    problems: list[str] = field(default_factory=list)
+    # Set when the program runs with more privilege or runs arbitrary configured code.
+    escalates: str | None = None
+
+    @property
+    def program(self) -> str:
+        """The program name after normalisation."""
+        return self.argv[0].text if self.argv else ""
+
+    @property
+    def args(self) -> list[str]:
+        """Argument texts after the program, run-time parts shown as DYNAMIC."""
+        return [w.text for w in self.argv[1:]]
+
+
+@dataclass
+class Unwrapped:
+    """The invocations one simple command amounts to, and shell text it runs."""
+
+    invocations: list[Invocation] = field(default_factory=list)
+    # Literal shell source executed by `bash -c`, `eval`, `watch`, `env -S`...: analysed again.
+    scripts: list[str] = field(default_factory=list)
+    # A shell reading its commands from standard input (fed by a pipe, heredoc or here-string).
+    reads_stdin_script: bool = False
+
+
+def unwrap(command: SimpleCommand) -> Unwrapped:
+    """Peel wrappers off `command` and normalise each program that would run."""
+    result = Unwrapped()
+    pending: list[tuple[list[Word], str | None]] = [(list(command.words), None)]
+    steps = 0
+    while pending:
+        words, escalates = pending.pop(0)
+        steps += 1
+        if steps > MAX_UNWRAP:
+            result.invocations.append(
+                Invocation(words, command.text, command.cwd, ["wraps too many commands"])
+            )
+            break
+        _unwrap_one(words, escalates, command, result, pending)
+    return result
+
+
+def _unwrap_one(
+    words: list[Word],
+    escalates: str | None,
+    command: SimpleCommand,
+    result: Unwrapped,
+    pending: list[tuple[list[Word], str | None]],
+) -> None:
+    inv = Invocation(words, command.text, command.cwd, escalates=escalates)
+    if not words:
+        return
+    head = words[0]
+    if head.dynamic:
+        inv.problems.append("computes the command name at run time")
+        result.invocations.append(inv)
+        return
+    if head.expands:
+        inv.problems.append("uses glob or brace expansion in the command name")
+        result.invocations.append(inv)
+        return
+    program = head.text
+    if "/" in program:
+        if program.startswith("/"):
+            program = program.rstrip("/").rsplit("/", 1)[-1]
+        else:
+            inv.problems.append("runs a script file")
+            result.invocations.append(inv)
+            return
+    words = [Word(program), *words[1:]]
+    inv.argv = words
+    rest = words[1:]
+
+    if program in _VALUE_OPTIONS:
+        payload = _wrapper_payload(program, rest)
+        if program == "env":
+            payload = _env_payload(rest, result, inv)
+        if program == "command" and any(w.text in ("-v", "-V") for w in rest[:1]):
+            result.invocations.append(inv)  # `command -v x` only looks a name up
+            return
+        if program == "watch" and payload and not any(w.text in ("-x", "--exec") for w in rest):
+            _script_from(payload, result, inv)  # watch hands its arguments to `sh -c`
+            return
+        if program in _ELEVATE:
+            escalates = f"runs as another user ({program})"
+        if program == "xargs":
+            payload = payload or [Word("echo")]
+            payload = [*payload, Word(DYNAMIC, dynamic=True)]  # xargs appends its input
+        if payload:
+            if program in _ELEVATE:
+                inv.escalates = escalates
+                result.invocations.append(inv)
+            pending.append((payload, escalates))
+            return
+        result.invocations.append(inv)
+        return
+    if program in SHELLS or program == "su":
+        _shell(rest, result, inv)
+        return
+    if program == "eval":
+        if all(w.literal for w in rest):
+            result.scripts.append(" ".join(w.text for w in rest))
+        inv.problems.append("runs text through eval")
+        result.invocations.append(inv)
+        return
+    if program in ("source", "."):
+        inv.problems.append("runs a script file in this shell")
+        result.invocations.append(inv)
+        return
+    if program in ("alias", "unalias"):
+        inv.problems.append("defines an alias")
+        result.invocations.append(inv)
+        return
+    if program == "find":
+        _find(rest, result, inv, pending, escalates)
+        return
+    _interpreter(program, rest, inv)
+    inv.argv = normalise(words, inv)
+    if program in _PACKAGE_RUNNERS and _exec_payload(inv, result, pending):
+        return
+    result.invocations.append(inv)
+
+
+def _wrapper_payload(program: str, rest: list[Word]) -> list[Word]:
+    """Skip a wrapper's options (and its positional setting, for timeout) to its payload."""
+    value_options = _VALUE_OPTIONS[program]
+    i = 0
+    while i < len(rest):
+        text = rest[i].text
+        if text == "--":
+            i += 1
+            break
+        if not text.startswith("-") or text == "-" or program in ("busybox", "coproc"):
+            break
+        name = text.split("=", 1)[0]
+        if name in value_options and "=" not in text:
+            i += 2
+            continue
+        if program == "xargs" and re.fullmatch(r"-[iel].*", text):
+            i += 1
+            continue
+        if len(name) > 2 and not name.startswith("--") and name[:2] in value_options:
+            i += 1  # value glued to the option: -n5, -oL
+            continue
+        i += 1
+    payload = rest[i:]
+    if program == "timeout" and payload:
+        payload = payload[1:]  # the duration
+    if program in ("taskset",) and payload and not any(w.text.startswith("-c") for w in rest):
+        payload = payload[1:]  # the CPU mask
+    if program == "flock" and payload:
+        payload = payload[1:]  # the lock file
+        if payload and payload[0].text in ("-c", "--command"):
+            return payload[1:]
+    return payload
+
+
+def _env_payload(rest: list[Word], result: Unwrapped, inv: Invocation) -> list[Word]:
+    i = 0
+    while i < len(rest):
+        word = rest[i]
+        text = word.text
+        if text in ("-S", "--split-string") or text.startswith(("-S", "--split-string=")):
+            value = rest[i + 1] if text in ("-S", "--split-string") and i + 1 < len(rest) else None
+            literal = text.split("=", 1)[1] if "=" in text else text[2:] if value is None else None
+            script = value.text if value is not None and value.literal else literal
+            if script:
+                result.scripts.append(script)
+            else:
+                inv.problems.append("runs a computed command line (env -S)")
+            return []
+        if text == "--":
+            i += 1
+            break
+        if text.startswith("-") and text != "-":
+            i += 2 if text in ("-u", "--unset", "-C", "--chdir") else 1
+            continue
+        if "=" in text and not text.startswith("="):
+            name = text.split("=", 1)[0]
+            if is_risky_variable(name):
+                inv.problems.append(f"sets {name}, which changes what the command runs")
+            i += 1
+            continue
+        break
+    return rest[i:]
+
+
+def _shell(rest: list[Word], result: Unwrapped, inv: Invocation) -> None:
+    """`bash -c 'text'` runs text we can analyse; `bash file` and bare `bash` we cannot."""
+    i = 0
+    inline = False
+    while i < len(rest):
+        text = rest[i].text
+        if text == "--":
+            i += 1
+            break
+        if text in ("-o", "+o", "-O", "+O", "--rcfile", "--init-file"):
+            i += 2
+            continue
+        if text.startswith(("-", "+")) and len(text) > 1:
+            if not text.startswith("--") and "c" in text[1:]:
+                inline = True
+            i += 1
+            continue
+        break
+    operands = rest[i:]
+    if inv.program == "su":
+        inline = any(w.text in ("-c", "--command") for w in rest)
+        operands = [rest[j + 1] for j, w in enumerate(rest[:-1]) if w.text in ("-c", "--command")]
+        if not inline:
+            inv.escalates = "runs a shell as another user (su)"
+    if inline and operands:
+        script = operands[0]
+        if script.literal:
+            result.scripts.append(script.text)
+        else:
+            inv.problems.append("runs a computed command line in a shell")
+    elif operands:
+        inv.problems.append("runs a script file")
+    else:
+        result.reads_stdin_script = True
+        inv.problems.append("runs commands a shell reads from its input")
+    result.invocations.append(inv)
+
+
+def _script_from(payload: list[Word], result: Unwrapped, inv: Invocation) -> None:
+    if all(w.literal for w in payload):
+        result.scripts.append(" ".join(w.text for w in payload))
+    else:
+        inv.problems.append("runs a computed command line in a shell")
+    result.invocations.append(inv)
+
+
+def _find(
+    rest: list[Word],
+    result: Unwrapped,
+    inv: Invocation,
+    pending: list[tuple[list[Word], str | None]],
+    escalates: str | None,
+) -> None:
+    """`find -exec cmd {} ;` runs cmd once per file: check it as a command of its own."""
+    i = 0
+    kept: list[Word] = [inv.argv[0]]
+    while i < len(rest):
+        text = rest[i].text
+        if text in ("-exec", "-execdir", "-ok", "-okdir"):
+            j = i + 1
+            payload: list[Word] = []
+            while j < len(rest) and rest[j].text not in (";", "+"):
+                word = rest[j]
+                payload.append(Word(DYNAMIC, dynamic=True) if "{}" in word.text else word)
+                j += 1
+            if payload:
+                pending.append((payload, escalates))
+            kept.append(Word(text))
+            i = j + 1
+            continue
+        kept.append(rest[i])
+        i += 1
+    inv.argv = kept
+    result.invocations.append(inv)
+
+
+def _interpreter(program: str, rest: list[Word], inv: Invocation) -> None:
+    texts = [w.text for w in rest]
+    if _PYTHON.fullmatch(program):
+        if "-c" in texts or any(t.startswith("-c") and len(t) > 2 for t in texts):
+            inv.problems.append("runs inline Python code")
+        elif any(not t.startswith("-") for t in texts[:1]) and "-m" not in texts:
+            inv.problems.append("runs a script file")
+        elif not texts:
+            inv.problems.append("runs code an interpreter reads from its input")
+        return
+    flags = _INLINE_CODE.get(program)
+    if flags and any(
+        t in flags or any(t.startswith(f) for f in flags if len(f) == 2) for t in texts
+    ):
+        inv.problems.append(f"runs inline {program} code")
+    elif program in _INTERPRETERS and texts and not texts[0].startswith("-"):
+        inv.problems.append("runs a script file")
+
+
+def _exec_payload(
+    inv: Invocation, result: Unwrapped, pending: list[tuple[list[Word], str | None]]
+) -> bool:
+    """`npm exec -- cmd`, `pnpm exec cmd`, `yarn dlx cmd`, `bun x cmd`: check cmd too."""
+    if len(inv.argv) < 2 or inv.argv[1].text not in ("exec", "x", "dlx"):
+        return False
+    tail = inv.argv[2:]
+    for j, word in enumerate(tail):
+        if word.text in ("-c", "--call") and j + 1 < len(tail):
+            _script_from([tail[j + 1]], result, inv)
+            return True
+    start = next((j for j, w in enumerate(tail) if not w.text.startswith("-")), None)
+    if start is not None:
+        pending.append((tail[start:], inv.escalates))
+    result.invocations.append(inv)
+    return True
+
+
+def normalise(words: list[Word], inv: Invocation) -> list[Word]:
+    """Move git's, npm's and docker's subcommand next to the program; strip global options."""
+    program = words[0].text
+    if program == "git":
+        return _git(words, inv)
+    if program in ("npm", "pnpm", "yarn", "bun"):
+        return _subcommand_first(words, _NPM_COMMANDS, _NPM_ALIASES, _NPM_VALUE_OPTIONS)
+    if program in ("docker", "podman"):
+        return _subcommand_first(words, None, {}, _DOCKER_VALUE_OPTIONS)
+    return words
+
+
+def _git(words: list[Word], inv: Invocation) -> list[Word]:
+    i = 1
+    while i < len(words):
+        word = words[i]
+        text = word.text
+        if not text.startswith("-"):
+            break
+        name, has_value, value = text.partition("=")
+        if name in _GIT_VALUE_OPTIONS and not has_value:
+            value = words[i + 1].text if i + 1 < len(words) else ""
+            i += 1
+        elif name == "-c" or (text.startswith("-c") and name not in _GIT_VALUE_OPTIONS):
+            value = text[2:]
+        if name.startswith("-c") or name == "--config-env":
+            key = value.split("=", 1)[0].lower()
+            if key.startswith("alias."):
+                inv.problems.append("defines a git alias on the command line")
+            else:
+                inv.escalates = "sets git configuration that can run programs"
+        if name == "--exec-path" and has_value:
+            inv.escalates = "changes where git finds its programs"
+        i += 1
+    if i >= len(words):
+        return [words[0]]
+    sub = words[i]
+    sub = Word(_GIT_SUBCOMMAND_ALIASES.get(sub.text, sub.text), sub.dynamic, sub.expands)
+    return [words[0], sub, *words[i + 1 :]]
+
+
+def _subcommand_first(
+    words: list[Word],
+    commands: frozenset[str] | None,
+    aliases: dict[str, str],
+    value_options: frozenset[str],
+) -> list[Word]:
+    i = 1
+    while i < len(words):
+        text = words[i].text
+        if text in value_options:
+            i += 2
+            continue
+        if commands is not None and text in commands:
+            break
+        if commands is None and not text.startswith("-"):
+            break
+        i += 1
+    if i >= len(words):
+        return words
+    # Options before the subcommand are global (registry, host, context): they cannot change
+    # which subcommand runs, so they are dropped rather than mistaken for its operands.
+    sub = words[i]
+    sub = Word(aliases.get(sub.text, sub.text), sub.dynamic, sub.expands)
+    return [words[0], sub, *words[i + 1 :]]

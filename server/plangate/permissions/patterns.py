@@ -1,0 +1,195 @@
+"""Rule patterns: bash command patterns and gitignore-style path patterns.
+
+Bash patterns are compared on canonical argument lists, the same canonical form the engine
+builds for commands: the program and its positional words in order, and its options as a set
+(short clusters split, long aliases folded). So `rm -rf *` matches `rm -fr x`, `rm -r -f x`,
+`rm --recursive --force x` and `rm -Rfv x`; and a bare `git commit` matches `git commit -m x`
+(token prefix) but not `git commit-tree`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import cache, lru_cache
+
+import pathspec
+
+from plangate.permissions.words import DYNAMIC
+
+# Long options and capital short options that mean the same as a canonical short flag.
+_FLAG_ALIASES: dict[str, dict[str, str]] = {
+    "rm": {"--recursive": "-r", "-R": "-r", "--force": "-f", "--dir": "-d", "--verbose": "-v"},
+    "cp": {"--recursive": "-r", "-R": "-r", "--force": "-f"},
+    "mv": {"--force": "-f"},
+    "chmod": {"--recursive": "-R"},
+    "chown": {"--recursive": "-R"},
+    "git": {"--force": "-f", "--all": "-A"},
+}
+_SHORT_CLUSTER = re.compile(r"-[A-Za-z]{2,}")
+
+
+class Match(IntEnum):
+    """Whether a pattern matches: YES, NO, or MAYBE when run-time words could make it match."""
+
+    NO = 0
+    MAYBE = 1
+    YES = 2
+
+
+@dataclass(frozen=True)
+class Canonical:
+    """A command line as patterns see it: positional words in order and a set of options."""
+
+    words: tuple[str, ...]
+    flags: frozenset[str]
+    dynamic: bool
+
+    def display(self) -> str:
+        """Human-readable form, with run-time words shown as `…`."""
+        return " ".join(w.replace(DYNAMIC, "…") for w in self.words)
+
+
+def _canonical_flag(program: str, flag: str) -> str:
+    aliases = _FLAG_ALIASES.get(program, {})
+    if flag in aliases:
+        return aliases[flag]
+    if flag.startswith("--") and len(flag) > 3:
+        # GNU getopt accepts any unambiguous prefix of a long option: `--recur` is `--recursive`.
+        candidates = {v for k, v in aliases.items() if k.startswith(flag)}
+        if len(candidates) == 1:
+            return candidates.pop()
+    return flag
+
+
+def canonicalize(argv: list[str], program_dynamic: bool = False) -> Canonical:
+    """Split an argument list into positional words and a set of canonical options."""
+    if not argv:
+        return Canonical((), frozenset(), False)
+    program = argv[0]
+    words = [program]
+    flags: set[str] = set()
+    dynamic = program_dynamic or DYNAMIC in program
+    options_done = False
+    for token in argv[1:]:
+        if DYNAMIC in token:
+            dynamic = True
+            words.append(token)
+            continue
+        if not options_done and token == "--":
+            options_done = True
+            continue
+        if not options_done and token.startswith("--") and len(token) > 2:
+            flags.add(_canonical_flag(program, token.split("=", 1)[0]))
+            continue
+        if not options_done and token.startswith("-") and len(token) > 1:
+            if _SHORT_CLUSTER.fullmatch(token):
+                flags.update(_canonical_flag(program, "-" + ch) for ch in token[1:])
+            else:
+                flags.add(_canonical_flag(program, token))
+            continue
+        words.append(token)
+    return Canonical(tuple(words), frozenset(flags), dynamic)
+
+
+@dataclass(frozen=True)
+class BashPattern:
+    """A compiled bash rule pattern."""
+
+    source: str
+    canonical: Canonical
+    specificity: int
+
+    def match(self, command: Canonical) -> Match:
+        """YES, NO, or MAYBE when the command has run-time words that could make it match."""
+        positional = _match_words(self.canonical.words, command.words)
+        if positional is Match.NO:
+            return Match.NO
+        if not self.canonical.flags <= command.flags:
+            return Match.MAYBE if command.dynamic else Match.NO
+        return positional
+
+
+@lru_cache(maxsize=4096)
+def compile_bash(pattern: str) -> BashPattern:
+    """Compile a bash rule pattern (whitespace-separated tokens, `*` a wildcard)."""
+    tokens = pattern.split()
+    return BashPattern(
+        source=pattern,
+        canonical=canonicalize(tokens),
+        specificity=sum(1 for ch in pattern if ch not in "* \t"),
+    )
+
+
+def _match_words(pattern: tuple[str, ...], words: tuple[str, ...]) -> Match:
+    """Token-prefix glob match: `*` alone spans any number of words, inside a word any text."""
+
+    @cache
+    def go(i: int, j: int) -> Match:
+        if i == len(pattern):
+            return Match.YES  # token prefix: any further words are fine
+        token = pattern[i]
+        if token == "*":
+            best = go(i + 1, j)
+            for k in range(j, len(words)):
+                if best is Match.YES:
+                    break
+                best = max(best, go(i + 1, k + 1))
+            return best
+        if j == len(words):
+            return Match.NO
+        word = words[j]
+        if DYNAMIC in word:
+            # A run-time word could be this token, or expand to several words or none.
+            return max(Match.MAYBE if go(i + 1, j + 1) else Match.NO, _maybe(go(i, j + 1)))
+        if word == token or ("*" in token and fnmatch.fnmatchcase(word, token)):
+            return go(i + 1, j + 1)
+        return Match.NO
+
+    return go(0, 0)
+
+
+def _maybe(result: Match) -> Match:
+    return Match.MAYBE if result else Match.NO
+
+
+@dataclass(frozen=True)
+class PathPattern:
+    """A compiled gitignore-style path pattern."""
+
+    source: str
+    spec: pathspec.PathSpec
+    specificity: int
+
+    def match(self, relative: str) -> bool:
+        """True when the workspace-relative (or absolute, for external rules) path matches."""
+        return self.spec.match_file(relative)
+
+
+_BRACKET = re.compile(r"\[[^\]]*\]")
+
+
+@lru_cache(maxsize=4096)
+def compile_path(pattern: str) -> PathPattern:
+    """Compile a path rule pattern with gitignore semantics."""
+    spec = pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+    literal = _BRACKET.sub("x", pattern)
+    return PathPattern(
+        source=pattern,
+        spec=spec,
+        specificity=sum(1 for ch in literal if ch not in "*?/!"),
+    )
+
+
+def pattern_problem(kind: str, pattern: str) -> str | None:
+    """Why a rule pattern is unusable, or None when it is fine."""
+    if not str(pattern).strip():
+        return "empty pattern"
+    if kind in ("edit", "read", "external_directory"):
+        try:
+            compile_path(str(pattern))
+        except Exception as exc:  # pathspec raises several types for bad patterns
+            return f"invalid path pattern '{pattern}': {exc}"
+    return None

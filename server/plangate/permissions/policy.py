@@ -1,0 +1,299 @@
+"""The policy: an agent's rules plus built-in defaults, answering allow / ask / deny.
+
+Precedence (docs/permissions.md has examples): among the agent's rules that match, the most
+specific pattern wins (the one with the most literal characters); on a tie the stricter action
+wins; on a further tie the later rule. Built-in defaults apply only when no rule of the agent
+matches. Deny is final: no wrapper, default or later rule turns a matched deny into less.
+A compound command is as strict as its strictest part.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from plangate.permissions.commands import Invocation, unwrap
+from plangate.permissions.effects import Write, effects, is_special_file
+from plangate.permissions.paths import Location, Workspace
+from plangate.permissions.patterns import (
+    BashPattern,
+    Match,
+    PathPattern,
+    canonicalize,
+    compile_bash,
+    compile_path,
+)
+from plangate.permissions.rules import Action, Decision, Rule, strictest
+from plangate.permissions.shell import analyse
+from plangate.permissions.words import DYNAMIC, Word
+
+MAX_NESTING = 5
+PATH_KINDS = ("edit", "read", "external_directory")
+
+
+def _builtin(permission: str, pattern: str, action: Action, name: str) -> Rule:
+    return Rule(permission=permission, pattern=pattern, action=action, builtin=name)
+
+
+_READ_ONLY_COMMAND = _builtin("bash", "<read-only command>", Action.ALLOW, "read-only command")
+_UNLISTED_COMMAND = _builtin("bash", "*", Action.ASK, "unlisted command")
+_UNANALYSABLE = _builtin("bash", "*", Action.ASK, "unanalysable")
+_ESCALATION = _builtin("bash", "*", Action.ASK, "privileged")
+_EMPTY = _builtin("bash", "", Action.ALLOW, "empty command")
+_PATH_DEFAULTS = {
+    "edit": _builtin("edit", "**", Action.ALLOW, "workspace files"),
+    "read": _builtin("read", "**", Action.ALLOW, "workspace files"),
+    "external_directory": _builtin("external_directory", "*", Action.ASK, "outside the workspace"),
+}
+# Secrets are not sent to the model unless the user says so; examples are fine.
+_BUILTIN_READ_RULES = [
+    (_builtin("read", pattern, action, "secrets"), compile_path(pattern))
+    for pattern, action in (
+        ("**/.env", Action.ASK),
+        ("**/.env.*", Action.ASK),
+        ("**/.env.example", Action.ALLOW),
+        ("**/.env.sample", Action.ALLOW),
+        ("**/.env.template", Action.ALLOW),
+    )
+]
+
+
+class Policy:
+    """Decides bash commands and file paths for one agent in one workspace."""
+
+    def __init__(self, rules: Mapping[str, Sequence[Rule]], workspace: Path) -> None:
+        self.workspace = Workspace(workspace)
+        self._bash: list[tuple[Rule, BashPattern]] = [
+            (rule, compile_bash(rule.pattern)) for rule in rules.get("bash", [])
+        ]
+        self._paths: dict[str, list[tuple[Rule, PathPattern]]] = {
+            kind: [(rule, compile_path(rule.pattern)) for rule in rules.get(kind, [])]
+            for kind in PATH_KINDS
+        }
+
+    # ---------------------------------------------------------------- paths
+
+    def check_edit(self, path: str, cwd: str | None = None) -> Decision:
+        """May the agent change (write, edit, delete) `path`?"""
+        return self.check_path("edit", path, cwd)
+
+    def check_read(self, path: str, cwd: str | None = None) -> Decision:
+        """May the agent read `path`?"""
+        return self.check_path("read", path, cwd)
+
+    def check_path(self, kind: str, path: str, cwd: str | None = None) -> Decision:
+        """Decide `kind` (edit or read) for `path`, following symlinks."""
+        decisions = [
+            self._location(kind, location, path) for location in self.workspace.locate(path, cwd)
+        ]
+        decision = strictest(decisions)
+        assert decision is not None
+        return decision
+
+    def _location(self, kind: str, location: Location, shown: str) -> Decision:
+        verb = "edit of" if kind == "edit" else "read of"
+        where = f"`{shown}`" if shown == location.path else f"`{shown}` (-> {location.path})"
+        rule = _pick(r for r, p in self._paths[kind] if p.match(location.key))
+        if location.inside:
+            if rule is None and kind == "read":
+                rule = _pick(r for r, p in _BUILTIN_READ_RULES if p.match(location.key))
+            rule = rule or _PATH_DEFAULTS[kind]
+            return Decision(
+                action=rule.action,
+                rule=rule,
+                reason=f"{verb} {where} {_verdict(rule.action)} by {rule.describe()}",
+                read_only=kind == "read",
+            )
+        external = (
+            _pick(r for r, p in self._paths["external_directory"] if p.match(location.key))
+            or _PATH_DEFAULTS["external_directory"]
+        )
+        decided = external
+        if rule is not None and rule.action.strictness > external.action.strictness:
+            decided = rule
+        return Decision(
+            action=decided.action,
+            rule=decided,
+            reason=f"{verb} {where}, outside the workspace, {_verdict(decided.action)} by "
+            f"{decided.describe()}",
+            read_only=kind == "read",
+        )
+
+    # ---------------------------------------------------------------- bash
+
+    def check_bash(self, command: str, cwd: str | None = None) -> Decision:
+        """Decide a whole command line: every command in it that would execute is checked."""
+        parts: list[Decision] = []
+        self._script(command, cwd or self.workspace.root, 0, parts)
+        if not parts:
+            return Decision(
+                action=Action.ALLOW, rule=_EMPTY, reason="nothing to run", read_only=True
+            )
+        final = strictest(parts)
+        assert final is not None
+        read_only = all(part.read_only for part in parts)
+        if final.action is Action.ALLOW and len(parts) > 1:
+            reasons = list(dict.fromkeys(part.reason for part in parts))
+            final = final.model_copy(update={"reason": "; ".join(reasons)})
+        return final.model_copy(update={"read_only": read_only})
+
+    def _script(self, source: str, cwd: str | None, depth: int, out: list[Decision]) -> None:
+        analysis = analyse(source, cwd)
+        snippet = _short(source)
+        for problem in analysis.problems:
+            out.append(_unanalysable(f"`{snippet}` {problem}"))
+        for command in analysis.commands:
+            unwrapped = unwrap(command)
+            for invocation in unwrapped.invocations:
+                out.append(self._invocation(invocation))
+            nested = list(unwrapped.scripts)
+            if unwrapped.reads_stdin_script:
+                nested += [text for text in analysis.fed_texts if text is not None]
+            for script in nested:
+                if depth >= MAX_NESTING:
+                    out.append(_unanalysable(f"`{_short(script)}` is nested too deeply"))
+                else:
+                    self._script(script, command.cwd, depth + 1, out)
+        for redirect in analysis.redirects:
+            if redirect.write:
+                out.append(self._write(Write(redirect.target), redirect.cwd))
+            else:
+                out.append(self._read(redirect.target, redirect.cwd))
+
+    def _invocation(self, inv: Invocation) -> Decision:
+        canonical = canonicalize([w.text for w in inv.argv], inv.argv[0].dynamic)
+        shown = "`" + _short(" ".join(w.text for w in inv.argv).replace(DYNAMIC, "…")) + "`"
+        matches: list[Rule] = []
+        maybes: list[Rule] = []
+        for rule, pattern in self._bash:
+            result = pattern.match(canonical)
+            if result is Match.YES:
+                matches.append(rule)
+            elif result is Match.MAYBE:
+                maybes.append(rule)
+        file_effects = effects(inv)
+        rule = _pick(matches)
+        if rule is not None:
+            decision = Decision(
+                action=rule.action,
+                rule=rule,
+                reason=f"{shown} matches {rule.describe()}: {rule.action.value}",
+            )
+        elif file_effects.read_only:
+            decision = Decision(
+                action=Action.ALLOW,
+                rule=_READ_ONLY_COMMAND,
+                reason=f"{shown} is a read-only command",
+                read_only=True,
+            )
+        else:
+            decision = Decision(
+                action=Action.ASK,
+                rule=_UNLISTED_COMMAND,
+                reason=f"{shown} is not a read-only command and no rule names it: ask first",
+            )
+        if decision.action is not Action.DENY:
+            risky = _pick(r for r in maybes if r.action.strictness > decision.action.strictness)
+            if risky is not None:
+                decision = Decision(
+                    action=Action.ASK,
+                    rule=risky,
+                    reason=f"{shown} has words computed at run time and could match "
+                    f"{risky.describe()} ({risky.action.value}): ask first",
+                )
+        if inv.problems and (decision.action is Action.ALLOW or decision.rule is _UNLISTED_COMMAND):
+            decision = _unanalysable(f"{shown} {inv.problems[0]}")
+        if (
+            (inv.escalates
+            and decision.rule is _UNLISTED_COMMAND)
+            or (decision.action is Action.ALLOW and inv.escalates)
+        ):
+            decision = Decision(
+                action=Action.ASK, rule=_ESCALATION, reason=f"{shown} {inv.escalates}: ask first"
+            )
+        parts = [decision]
+        for write in file_effects.writes:
+            parts.append(self._write(write, inv.cwd))
+        if file_effects.writes and decision.rule is _READ_ONLY_COMMAND:
+            parts[0] = Decision(
+                action=Action.ASK,
+                rule=_UNLISTED_COMMAND,
+                reason=f"{shown} writes files: ask first",
+            )
+        parts += [self._read(word, inv.cwd) for word in file_effects.reads]
+        final = strictest(parts)
+        assert final is not None
+        read_only = all(part.read_only for part in parts)
+        return final.model_copy(update={"read_only": read_only})
+
+    def _write(self, write: Write, cwd: str | None) -> Decision:
+        word = write.path
+        if is_special_file(word.text):
+            return Decision(
+                action=Action.ALLOW,
+                rule=None,
+                reason=f"`{word.text}` is not a file",
+                read_only=True,
+            )
+        path = word.text.replace(DYNAMIC, "_")
+        candidates = [path, f"{path.rstrip('/')}/_"] if write.deletes else [path]
+        decisions = [self.check_edit(candidate, cwd) for candidate in candidates]
+        decision = strictest(decisions)
+        assert decision is not None
+        decision = decision.model_copy(update={"read_only": False})
+        if decision.action is Action.ALLOW and (not word.literal or cwd is None):
+            return _unanalysable(
+                f"writes to `{word.text.replace(DYNAMIC, '…')}`, a path computed at run time"
+            )
+        if decision.rule is _PATH_DEFAULTS["edit"]:
+            # No rule of the agent allows this write: a shell write is a significant command.
+            return decision.model_copy(
+                update={"action": Action.ASK, "reason": f"writes `{word.text}`: ask first"}
+            )
+        return decision
+
+    def _read(self, word: Word, cwd: str | None) -> Decision:
+        if is_special_file(word.text):
+            return Decision(
+                action=Action.ALLOW,
+                rule=None,
+                reason=f"`{word.text}` is not a file",
+                read_only=True,
+            )
+        return self.check_read(word.text.replace(DYNAMIC, "_"), cwd)
+
+
+def _pick(rules: Sequence[Rule] | object) -> Rule | None:
+    """Most specific rule; on a tie the stricter; on a further tie the later one."""
+    best: Rule | None = None
+    best_key: tuple[int, int] = (-1, -1)
+    for rule in rules:  # type: ignore[attr-defined]
+        key = (_specificity(rule), rule.action.strictness)
+        if key >= best_key:
+            best, best_key = rule, key
+    return best
+
+
+def _specificity(rule: Rule) -> int:
+    if rule.permission == "bash":
+        return compile_bash(rule.pattern).specificity
+    return compile_path(rule.pattern).specificity
+
+
+def _unanalysable(reason: str) -> Decision:
+    return Decision(
+        action=Action.ASK,
+        rule=_UNANALYSABLE,
+        reason=f"{reason}: PlanGate cannot tell statically what it does, so it asks",
+    )
+
+
+def _verdict(action: Action) -> str:
+    return {Action.ALLOW: "is allowed", Action.ASK: "needs approval", Action.DENY: "is denied"}[
+        action
+    ]
+
+
+def _short(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

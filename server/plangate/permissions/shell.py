@@ -1,0 +1,214 @@
+"""Parse a bash command line with tree-sitter-bash and find everything that would execute.
+
+Every simple command is collected wherever it sits: lists, pipelines, subshells, groups, the
+conditions and bodies of if/for/while/case, function bodies, command and process substitutions
+(also inside arguments, strings, assignments and redirections). Redirections and the text fed
+to commands through heredocs and here-strings are collected too. The working directory is
+tracked through `cd`, scoped the way bash scopes it (subshells and pipeline parts).
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from functools import cache
+
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
+
+from plangate.permissions.words import DYNAMIC, Word, evaluate, node_text
+
+MAX_LENGTH = 10_000
+MAX_DEPTH = 200
+
+# Variables whose value changes what later commands run or load.
+_RISKY_VARIABLES = frozenset(
+    {
+        "PATH",
+        "BASH_ENV",
+        "ENV",
+        "IFS",
+        "PROMPT_COMMAND",
+        "PS4",
+        "SHELLOPTS",
+        "BASHOPTS",
+        "NODE_OPTIONS",
+        "PYTHONPATH",
+        "PYTHONSTARTUP",
+        "PERL5OPT",
+        "PERL5LIB",
+        "RUBYOPT",
+        "EDITOR",
+        "VISUAL",
+        "PAGER",
+    }
+)
+_RISKY_PREFIXES = ("LD_", "DYLD_", "GIT_", "BASH_FUNC_")
+_WRITE_OPERATORS = frozenset({">", ">>", "&>", "&>>", ">|", "<>"})
+_SCOPES = frozenset({"subshell", "command_substitution", "process_substitution"})
+
+
+@dataclass(frozen=True)
+class SimpleCommand:
+    """One command that would execute: its words and the directory it would run in."""
+
+    words: tuple[Word, ...]
+    text: str
+    cwd: str | None  # None: not known statically (cd to a computed place)
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A redirection: the file it opens and whether it writes."""
+
+    target: Word
+    write: bool
+    cwd: str | None
+
+
+@dataclass
+class ShellAnalysis:
+    """Everything found in one command line."""
+
+    commands: list[SimpleCommand] = field(default_factory=list)
+    redirects: list[Redirect] = field(default_factory=list)
+    # Heredoc bodies and here-strings; None for one whose text is computed at run time.
+    fed_texts: list[str | None] = field(default_factory=list)
+    # Constructs that cannot be analysed statically: never allowed without asking.
+    problems: list[str] = field(default_factory=list)
+
+
+@cache
+def _parser() -> Parser:
+    return Parser(Language(tree_sitter_bash.language()))
+
+
+def is_risky_variable(name: str) -> bool:
+    """True for variables that change which program runs or what it loads."""
+    return name in _RISKY_VARIABLES or name.startswith(_RISKY_PREFIXES)
+
+
+def analyse(source: str, cwd: str | None) -> ShellAnalysis:
+    """Parse `source` and collect its commands, redirections and unanalysable parts."""
+    analysis = ShellAnalysis()
+    if len(source) > MAX_LENGTH:
+        analysis.problems.append(f"is over {MAX_LENGTH:,} characters")
+    tree = _parser().parse(source.encode("utf-8", errors="surrogateescape"))
+    if tree.root_node.has_error:
+        analysis.problems.append("does not parse as bash")
+    _Walker(analysis, cwd).walk(tree.root_node, 0)
+    return analysis
+
+
+class _Walker:
+    def __init__(self, analysis: ShellAnalysis, cwd: str | None) -> None:
+        self.analysis = analysis
+        self.cwd = cwd
+
+    def walk(self, node: Node, depth: int) -> None:
+        if depth > MAX_DEPTH:
+            if "is nested too deeply" not in self.analysis.problems:
+                self.analysis.problems.append("is nested too deeply")
+            return
+        kind = node.type
+        if kind == "command":
+            self._command(node)
+        elif kind == "function_definition":
+            self.analysis.problems.append("defines a shell function")
+        elif kind == "file_redirect":
+            self._file_redirect(node)
+        elif kind == "herestring_redirect":
+            self._fed(node.named_children[-1] if node.named_children else None)
+        elif kind == "heredoc_redirect":
+            self._heredoc(node)
+        elif kind == "variable_assignment":
+            self._assignment(node)
+        elif kind == "comment":
+            return
+        if kind in _SCOPES:
+            self._scoped(node.children, depth)
+        elif kind == "pipeline":
+            for child in node.children:
+                self._scoped([child], depth)
+        else:
+            for child in node.children:
+                self.walk(child, depth + 1)
+
+    def _scoped(self, children: list[Node], depth: int) -> None:
+        saved = self.cwd
+        for child in children:
+            self.walk(child, depth + 1)
+        self.cwd = saved
+
+    def _command(self, node: Node) -> None:
+        words: list[Word] = []
+        for index, child in enumerate(node.children):
+            field_name = node.field_name_for_child(index)
+            if field_name == "name":
+                inner = child.named_children[0] if child.named_children else child
+                words.append(evaluate(inner))
+            elif field_name == "argument":
+                words.append(evaluate(child))
+        if not words:
+            return
+        self.analysis.commands.append(SimpleCommand(tuple(words), node_text(node), self.cwd))
+        self._track_cd(words)
+
+    def _track_cd(self, words: list[Word]) -> None:
+        program = words[0].text
+        if program == "popd":
+            self.cwd = None
+        if program not in ("cd", "pushd"):
+            return
+        args = [
+            w for w in words[1:] if not (w.literal and w.text.startswith("-") and w.text != "-")
+        ]
+        if not args or not args[0].literal or args[0].text in ("-", "") or self.cwd is None:
+            self.cwd = None  # home, previous directory or a computed place
+            return
+        target = posixpath.expanduser(args[0].text)
+        self.cwd = posixpath.normpath(posixpath.join(self.cwd, target))
+
+    def _file_redirect(self, node: Node) -> None:
+        operator = ""
+        target: Node | None = None
+        for index, child in enumerate(node.children):
+            field_name = node.field_name_for_child(index)
+            if field_name == "destination":
+                target = child
+            elif not child.is_named:
+                operator = child.type
+        if target is None:
+            return
+        value = evaluate(target)
+        if operator in (">&", "<&", ">&-", "<&-") and (value.text.isdigit() or value.text == "-"):
+            return  # duplicating or closing a file descriptor opens no file
+        write = operator in _WRITE_OPERATORS or operator == ">&"
+        self.analysis.redirects.append(Redirect(value, write, self.cwd))
+
+    def _fed(self, node: Node | None) -> None:
+        if node is None:
+            return
+        value = evaluate(node)
+        self.analysis.fed_texts.append(None if value.dynamic else value.text)
+
+    def _heredoc(self, node: Node) -> None:
+        start = next((c for c in node.children if c.type == "heredoc_start"), None)
+        body = next((c for c in node.children if c.type == "heredoc_body"), None)
+        if body is None:
+            return
+        quoted = start is not None and any(q in node_text(start) for q in "'\"\\")
+        dynamic = not quoted and any(c.type != "heredoc_content" for c in body.named_children)
+        self.analysis.fed_texts.append(None if dynamic else node_text(body))
+
+    def _assignment(self, node: Node) -> None:
+        name = node.child_by_field_name("name")
+        if name is not None and is_risky_variable(node_text(name)):
+            self.analysis.problems.append(
+                f"sets {node_text(name)}, which changes what later commands run"
+            )
+
+
+def is_dynamic(text: str) -> bool:
+    """True when a word's value contains parts computed at run time."""
+    return DYNAMIC in text
