@@ -94,6 +94,13 @@ _GIT_VALUE_OPTIONS = frozenset(
         "--attr-source",
     }
 )
+# Configuration that only changes how git prints; anything else (core.pager, core.fsmonitor,
+# diff.external, credential.helper, ...) can make a read-only git command run a program.
+_GIT_HARMLESS_CONFIG = (
+    "color.", "column.", "advice.", "i18n.", "log.", "format.pretty", "core.quotepath",
+    "diff.renames", "diff.algorithm", "diff.noprefix", "diff.mnemonicprefix", "status.",
+    "user.name", "user.email", "init.defaultbranch", "safe.directory", "core.autocrlf",
+)
 _GIT_SUBCOMMAND_ALIASES = {"stage": "add"}
 _NPM_COMMANDS = frozenset(
     ["access", "adduser", "audit", "bugs", "cache", "ci", "completion", "config", "dedupe", "deprecate", "diff", "dist-tag", "docs", "doctor", "edit", "exec", "explain", "explore", "find-dupes", "fund", "get", "help", "help-search", "hook", "init", "install", "install-ci-test", "install-test", "link", "ll", "login", "logout", "ls", "org", "outdated", "owner", "pack", "ping", "pkg", "prefix", "profile", "prune", "publish", "query", "rebuild", "repo", "restart", "root", "run", "run-script", "sbom", "search", "set", "shrinkwrap", "star", "stars", "start", "stop", "team", "test", "token", "undeprecate", "uninstall", "unpublish", "unstar", "update", "version", "view", "whoami", "i", "it", "t", "tst", "x", "add", "rm", "un", "r"]
@@ -484,8 +491,8 @@ def _git(words: list[Word], inv: Invocation) -> list[Word]:
             key = value.split("=", 1)[0].lower()
             if key.startswith("alias."):
                 inv.problems.append("defines a git alias on the command line")
-            else:
-                inv.escalates = "sets git configuration that can run programs"
+            elif not key.startswith(_GIT_HARMLESS_CONFIG):
+                inv.escalates = f"sets git configuration ({key}) that can run programs"
         if name == "--exec-path" and has_value:
             inv.escalates = "changes where git finds its programs"
         i += 1

@@ -174,7 +174,7 @@ _BRACKET = re.compile(r"\[[^\]]*\]")
 @lru_cache(maxsize=4096)
 def compile_path(pattern: str) -> PathPattern:
     """Compile a path rule pattern with gitignore semantics."""
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", [pattern])
+    spec = pathspec.PathSpec.from_lines("gitignore", [pattern])
     literal = _BRACKET.sub("x", pattern)
     return PathPattern(
         source=pattern,

@@ -93,10 +93,17 @@ def analyse(source: str, cwd: str | None) -> ShellAnalysis:
     analysis = ShellAnalysis()
     if len(source) > MAX_LENGTH:
         analysis.problems.append(f"is over {MAX_LENGTH:,} characters")
-    tree = _parser().parse(source.encode("utf-8", errors="surrogateescape"))
-    if tree.root_node.has_error:
-        analysis.problems.append("does not parse as bash")
-    _Walker(analysis, cwd).walk(tree.root_node, 0)
+    versions = [source]
+    if "\\\n" in source:
+        # tree-sitter-bash splits a word at a line continuation (`g\<newline>it` reads as two
+        # words; bash reads `git`). Bash keeps the pair inside single quotes and quoted
+        # heredocs, so analyse both texts and check everything either one finds.
+        versions.append(source.replace("\\\n", ""))
+    for version in versions:
+        tree = _parser().parse(version.encode("utf-8", errors="surrogateescape"))
+        if tree.root_node.has_error and "does not parse as bash" not in analysis.problems:
+            analysis.problems.append("does not parse as bash")
+        _Walker(analysis, cwd).walk(tree.root_node, 0)
     return analysis
 
 
