@@ -28,8 +28,16 @@ def _load(name: str) -> list[dict[str, Any]]:
 
 def _ask_cli(workspace: Path, requests: list[dict[str, str]]) -> list[dict[str, Any]]:
     completed = subprocess.run(
-        [*PLANGATE, "permissions", "check", "--agent", "backend-developer", "--workspace",
-         str(workspace), "--jsonl"],
+        [
+            *PLANGATE,
+            "permissions",
+            "check",
+            "--agent",
+            "backend-developer",
+            "--workspace",
+            str(workspace),
+            "--jsonl",
+        ],
         input="".join(json.dumps(r) + "\n" for r in requests),
         capture_output=True,
         text=True,

@@ -81,8 +81,8 @@ class _Walker:
         )
 
     def load(self, source: str) -> None:
-        self.loader = yaml.SafeLoader(source)
         try:
+            self.loader = yaml.SafeLoader(source)
             node = self.loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
@@ -110,7 +110,8 @@ class _Walker:
             )
             return
         finally:
-            self.loader.dispose()
+            if self.loader is not None:
+                self.loader.dispose()
         if node is None:
             return
         if not isinstance(node, yaml.MappingNode):

@@ -41,7 +41,10 @@ class Workspace:
         if absolute.startswith("//"):
             absolute = "/" + absolute.lstrip("/")
         locations = [self._relative(absolute, self.root)]
-        real = os.path.realpath(absolute)
+        try:
+            real = os.path.realpath(absolute)
+        except (OSError, ValueError):
+            return locations  # no such file can exist (a NUL byte, a name too long)
         real_location = self._relative(real, self.real_root)
         if real_location != locations[0] and real != absolute:
             locations.append(real_location)

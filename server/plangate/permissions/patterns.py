@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import cache, lru_cache
+from typing import Any
 
 import pathspec
 
@@ -160,7 +161,7 @@ class PathPattern:
     """A compiled gitignore-style path pattern."""
 
     source: str
-    spec: pathspec.PathSpec
+    spec: pathspec.PathSpec[Any]
     specificity: int
 
     def match(self, relative: str) -> bool:

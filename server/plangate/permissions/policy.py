@@ -9,7 +9,7 @@ A compound command is as strict as its strictest part.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from plangate.permissions.commands import Invocation, unwrap
@@ -172,12 +172,12 @@ class Policy:
             elif result is Match.MAYBE:
                 maybes.append(rule)
         file_effects = effects(inv)
-        rule = _pick(matches)
-        if rule is not None:
+        matched = _pick(matches)
+        if matched is not None:
             decision = Decision(
-                action=rule.action,
-                rule=rule,
-                reason=f"{shown} matches {rule.describe()}: {rule.action.value}",
+                action=matched.action,
+                rule=matched,
+                reason=f"{shown} matches {matched.describe()}: {matched.action.value}",
             )
         elif file_effects.read_only:
             decision = Decision(
@@ -203,10 +203,8 @@ class Policy:
                 )
         if inv.problems and (decision.action is Action.ALLOW or decision.rule is _UNLISTED_COMMAND):
             decision = _unanalysable(f"{shown} {inv.problems[0]}")
-        if (
-            (inv.escalates
-            and decision.rule is _UNLISTED_COMMAND)
-            or (decision.action is Action.ALLOW and inv.escalates)
+        if (inv.escalates and decision.rule is _UNLISTED_COMMAND) or (
+            decision.action is Action.ALLOW and inv.escalates
         ):
             decision = Decision(
                 action=Action.ASK, rule=_ESCALATION, reason=f"{shown} {inv.escalates}: ask first"
@@ -263,11 +261,11 @@ class Policy:
         return self.check_read(word.text.replace(DYNAMIC, "_"), cwd)
 
 
-def _pick(rules: Sequence[Rule] | object) -> Rule | None:
+def _pick(rules: Iterable[Rule]) -> Rule | None:
     """Most specific rule; on a tie the stricter; on a further tie the later one."""
     best: Rule | None = None
     best_key: tuple[int, int] = (-1, -1)
-    for rule in rules:  # type: ignore[attr-defined]
+    for rule in rules:
         key = (_specificity(rule), rule.action.strictness)
         if key >= best_key:
             best, best_key = rule, key

@@ -10,6 +10,7 @@ tracked through `cd`, scoped the way bash scopes it (subshells and pipeline part
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -19,6 +20,12 @@ from tree_sitter import Language, Node, Parser
 from plangate.permissions.words import DYNAMIC, Word, evaluate, node_text
 
 MAX_LENGTH = 10_000
+# tree-sitter-bash's scanner passes non-ASCII characters to C's ctype functions, which read
+# out of bounds and crash the process (found by the property tests). The parser is given an
+# ASCII shadow of the text: every non-ASCII byte becomes `x`, a word character as any
+# non-ASCII character is to bash, and all node offsets still index the real bytes.
+_ASCII_SHADOW = bytes(range(128)) + b"x" * 128
+_SURROGATES = re.compile("[\ud800-\udfff]")
 MAX_DEPTH = 200
 
 # Variables whose value changes what later commands run or load.
@@ -93,6 +100,7 @@ def analyse(source: str, cwd: str | None) -> ShellAnalysis:
     analysis = ShellAnalysis()
     if len(source) > MAX_LENGTH:
         analysis.problems.append(f"is over {MAX_LENGTH:,} characters")
+    source = _SURROGATES.sub("\ufffd", source)  # unencodable; no terminal sends them
     versions = [source]
     if "\\\n" in source:
         # tree-sitter-bash splits a word at a line continuation (`g\<newline>it` reads as two
@@ -100,17 +108,19 @@ def analyse(source: str, cwd: str | None) -> ShellAnalysis:
         # heredocs, so analyse both texts and check everything either one finds.
         versions.append(source.replace("\\\n", ""))
     for version in versions:
-        tree = _parser().parse(version.encode("utf-8", errors="surrogateescape"))
+        data = version.encode("utf-8")
+        tree = _parser().parse(data.translate(_ASCII_SHADOW))
         if tree.root_node.has_error and "does not parse as bash" not in analysis.problems:
             analysis.problems.append("does not parse as bash")
-        _Walker(analysis, cwd).walk(tree.root_node, 0)
+        _Walker(analysis, cwd, data).walk(tree.root_node, 0)
     return analysis
 
 
 class _Walker:
-    def __init__(self, analysis: ShellAnalysis, cwd: str | None) -> None:
+    def __init__(self, analysis: ShellAnalysis, cwd: str | None, source: bytes) -> None:
         self.analysis = analysis
         self.cwd = cwd
+        self.source = source
 
     def walk(self, node: Node, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -153,12 +163,14 @@ class _Walker:
             field_name = node.field_name_for_child(index)
             if field_name == "name":
                 inner = child.named_children[0] if child.named_children else child
-                words.append(evaluate(inner))
+                words.append(evaluate(inner, self.source))
             elif field_name == "argument":
-                words.append(evaluate(child))
+                words.append(evaluate(child, self.source))
         if not words:
             return
-        self.analysis.commands.append(SimpleCommand(tuple(words), node_text(node), self.cwd))
+        self.analysis.commands.append(
+            SimpleCommand(tuple(words), node_text(node, self.source), self.cwd)
+        )
         self._track_cd(words)
 
     def _track_cd(self, words: list[Word]) -> None:
@@ -187,7 +199,7 @@ class _Walker:
                 operator = child.type
         if target is None:
             return
-        value = evaluate(target)
+        value = evaluate(target, self.source)
         if operator in (">&", "<&", ">&-", "<&-") and (value.text.isdigit() or value.text == "-"):
             return  # duplicating or closing a file descriptor opens no file
         write = operator in _WRITE_OPERATORS or operator == ">&"
@@ -196,7 +208,7 @@ class _Walker:
     def _fed(self, node: Node | None) -> None:
         if node is None:
             return
-        value = evaluate(node)
+        value = evaluate(node, self.source)
         self.analysis.fed_texts.append(None if value.dynamic else value.text)
 
     def _heredoc(self, node: Node) -> None:
@@ -204,15 +216,15 @@ class _Walker:
         body = next((c for c in node.children if c.type == "heredoc_body"), None)
         if body is None:
             return
-        quoted = start is not None and any(q in node_text(start) for q in "'\"\\")
+        quoted = start is not None and any(q in node_text(start, self.source) for q in "'\"\\")
         dynamic = not quoted and any(c.type != "heredoc_content" for c in body.named_children)
-        self.analysis.fed_texts.append(None if dynamic else node_text(body))
+        self.analysis.fed_texts.append(None if dynamic else node_text(body, self.source))
 
     def _assignment(self, node: Node) -> None:
         name = node.child_by_field_name("name")
-        if name is not None and is_risky_variable(node_text(name)):
+        if name is not None and is_risky_variable(node_text(name, self.source)):
             self.analysis.problems.append(
-                f"sets {node_text(name)}, which changes what later commands run"
+                f"sets {node_text(name, self.source)}, which changes what later commands run"
             )
 
 

@@ -62,47 +62,49 @@ class Word:
         return not self.dynamic and not self.expands
 
 
-def node_text(node: Node) -> str:
-    """The source text of a node."""
-    return (node.text or b"").decode("utf-8", errors="replace")
+def node_text(node: Node, source: bytes) -> str:
+    """The text of `node` in `source`, the original bytes the tree's offsets refer to."""
+    return source[node.start_byte : node.end_byte].decode("utf-8", errors="replace")
 
 
-def evaluate(node: Node) -> Word:
-    """The value of a word-like node (word, string, concatenation, expansion...)."""
+def evaluate(node: Node, source: bytes) -> Word:
+    """The value of a word-like node (word, string, concatenation, expansion...) in `source`."""
     kind = node.type
     if kind in _DYNAMIC_NODES:
         return Word(DYNAMIC, dynamic=True)
     if kind == "word":
-        raw = node_text(node).replace("\\\n", "")
+        raw = node_text(node, source).replace("\\\n", "")
         expands = bool(_UNQUOTED_GLOB.search(raw) or _UNQUOTED_BRACE.search(raw))
         return Word(_ESCAPE.sub(r"\1", raw), expands=expands)
     if kind == "raw_string":
-        return Word(node_text(node)[1:-1])
+        return Word(node_text(node, source)[1:-1])
     if kind == "ansi_c_string":
-        return Word(_decode_ansi_c(node_text(node)[2:-1]))
+        return Word(_decode_ansi_c(node_text(node, source)[2:-1]))
     if kind in ("string", "translated_string"):
         parts: list[str] = []
         dynamic = False
         for child in node.named_children:
             if child.type == "string_content":
-                parts.append(_STRING_ESCAPE.sub(r"\1", node_text(child).replace("\\\n", "")))
+                parts.append(
+                    _STRING_ESCAPE.sub(r"\1", node_text(child, source).replace("\\\n", ""))
+                )
             else:
-                value = evaluate(child)
+                value = evaluate(child, source)
                 parts.append(value.text)
                 dynamic = dynamic or value.dynamic
         return Word("".join(parts), dynamic=dynamic)
     if kind == "concatenation":
-        values = [evaluate(child) for child in node.children]
+        values = [evaluate(child, source) for child in node.children]
         return Word(
             "".join(v.text for v in values),
             dynamic=any(v.dynamic for v in values),
             expands=any(v.expands for v in values),
         )
     if kind == "number":
-        return Word(node_text(node))
+        return Word(node_text(node, source))
     # Anything else (brace expressions, extglobs, regexes in [[ ]]): keep the text, and treat
     # it as something bash rewrites.
-    text = node_text(node)
+    text = node_text(node, source)
     return Word(text, dynamic="$" in text or "`" in text, expands=True)
 
 

@@ -1,0 +1,218 @@
+"""Agent files: both formats, diagnostics with positions, discovery order, bundled agents."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from plangate.agents import AgentFormat, Origin, discover, find_agent, load_agent
+from plangate.agents.discovery import bundled_agents_dir
+from plangate.diagnostics import Severity
+from plangate.permissions.rules import Action
+
+TODAY = date(2026, 11, 25)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return path
+
+
+def test_seed_agent_loads_with_every_field(seed_agent) -> None:  # type: ignore[no-untyped-def]
+    assert seed_agent.name == "backend-developer"
+    assert seed_agent.mode == "primary"
+    assert seed_agent.temperature == 0.2
+    assert seed_agent.tools == {t: True for t in ("read", "write", "edit", "bash", "grep", "glob")}
+    bash = {rule.pattern: rule.action for rule in seed_agent.permission["bash"]}
+    assert bash["git commit"] is Action.DENY and len(bash) == 9
+    assert next(r.pattern for r in seed_agent.permission["edit"]) == "**/*.env*"
+    assert seed_agent.prompt.startswith("# Backend Developer")
+    commit = next(r for r in seed_agent.permission["bash"] if r.pattern == "git commit")
+    assert commit.pos is not None and (commit.pos.line, commit.pos.column) == (16, 5)
+
+
+def test_seed_model_is_resolved_to_successor_with_warning(seed_agent) -> None:  # type: ignore[no-untyped-def]
+    assert seed_agent.model == "anthropic/claude-sonnet-4"
+    assert seed_agent.model_id == "claude-sonnet-4-6"
+    [warning] = seed_agent.diagnostics
+    assert warning.severity is Severity.WARNING
+    assert "claude-sonnet-4" in warning.message and "claude-sonnet-4-6" in warning.message
+    assert (warning.pos.line, warning.pos.column) == (4, 8)
+
+
+def test_unknown_key_warns_with_closest_known_key(tmp_path: Path) -> None:
+    agent = load_agent(
+        write(
+            tmp_path / "a.md",
+            """
+            ---
+            description: x
+            permisions:
+              bash:
+                "git push": deny
+            ---
+            body
+            """,
+        ),
+        today=TODAY,
+    )
+    [diag] = agent.diagnostics
+    assert diag.severity is Severity.WARNING
+    assert "permisions" in diag.message and "did you mean 'permissions'" in diag.message
+    assert (diag.pos.line, diag.pos.column) == (3, 1)
+    assert agent.permission == {}
+
+
+def test_invalid_action_and_value_are_errors_at_their_position(tmp_path: Path) -> None:
+    agent = load_agent(
+        write(
+            tmp_path / "a.md",
+            """
+            ---
+            temperature: 3
+            mode: boss
+            permission:
+              bash:
+                "git push": dney
+              edits: deny
+            tools:
+              reed: true
+            ---
+            """,
+        ),
+        today=TODAY,
+    )
+    by_code = {(d.code, d.pos.line): d for d in agent.diagnostics}
+    assert by_code[("invalid-value", 2)].severity is Severity.ERROR
+    assert by_code[("invalid-value", 3)].severity is Severity.ERROR
+    action = by_code[("invalid-action", 6)]
+    assert "did you mean 'deny'" in action.message and action.pos.column == 17
+    assert "did you mean 'edit'" in by_code[("unknown-key", 7)].message
+    assert "did you mean 'read'" in by_code[("unknown-tool", 9)].message
+    assert agent.errors and agent.permission == {"bash": []}
+
+
+def test_yaml_error_has_position(tmp_path: Path) -> None:
+    agent = load_agent(write(tmp_path / "a.md", "---\ndescription: [oops\n---\n"), today=TODAY)
+    [diag] = agent.errors
+    assert diag.code == "yaml" and diag.pos.line >= 2
+
+
+def test_duplicate_keys_warn(tmp_path: Path) -> None:
+    agent = load_agent(
+        write(
+            tmp_path / "a.md",
+            """
+            ---
+            permission:
+              bash:
+                "git push": deny
+                "git push": allow
+            ---
+            """,
+        ),
+        today=TODAY,
+    )
+    assert any(d.code == "duplicate-key" and d.pos.line == 5 for d in agent.diagnostics)
+
+
+def test_single_action_permission_and_both_spellings(tmp_path: Path) -> None:
+    agent = load_agent(
+        write(
+            tmp_path / "a.md",
+            """
+            ---
+            permission:
+              edit: deny
+            permissions:
+              bash: ask
+            steps: 5
+            ---
+            """,
+        ),
+        today=TODAY,
+    )
+    assert [r.pattern for r in agent.permission["edit"]] == ["*"]
+    assert agent.permission["bash"][0].action is Action.ASK
+    assert agent.steps == 5
+    assert any(d.code == "duplicate-key" for d in agent.diagnostics)
+
+
+def test_unknown_and_deprecated_models(tmp_path: Path) -> None:
+    unknown = load_agent(
+        write(tmp_path / "u.md", "---\nmodel: anthropic/claude-9\n---\n"), today=TODAY
+    )
+    [error] = unknown.errors
+    assert "claude-sonnet-4-6" in error.message  # the known models are listed
+    other = load_agent(write(tmp_path / "o.md", "---\nmodel: openai/gpt-5\n---\n"), today=TODAY)
+    assert other.errors and "not supported" in other.errors[0].message
+    old = load_agent(
+        write(tmp_path / "d.md", "---\nmodel: anthropic/claude-sonnet-4-5\n---\n"), today=TODAY
+    )
+    [warning] = old.diagnostics
+    assert "2026-11-30" in warning.message and old.model_id == "claude-sonnet-4-5"
+    after = load_agent(
+        write(tmp_path / "d.md", "---\nmodel: anthropic/claude-sonnet-4-5\n---\n"),
+        today=date(2026, 12, 1),
+    )
+    assert after.model_id != "claude-sonnet-4-5"
+
+
+def test_claude_code_subagent(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / ".claude" / "agents" / "reviewer.md",
+        """
+        ---
+        name: code-reviewer
+        description: Reviews code
+        tools: Read, Grep, Glob, Bash, Telepathy
+        model: sonnet
+        ---
+        You review code.
+        """,
+    )
+    agent = load_agent(path, today=TODAY)
+    assert agent.source.format is AgentFormat.CLAUDE
+    assert agent.name == "code-reviewer" and agent.mode == "subagent"
+    assert agent.tool_enabled("read") and agent.tool_enabled("bash")
+    assert not agent.tool_enabled("write") and not agent.tool_enabled("edit")
+    assert agent.model_id is not None and agent.model_id.startswith("claude-sonnet")
+    assert any("Telepathy" in d.message for d in agent.diagnostics)
+    inherit = write(tmp_path / ".claude" / "agents" / "i.md", "---\nname: i\nmodel: inherit\n---\n")
+    assert load_agent(inherit, today=TODAY).model_id is None
+
+
+def test_discovery_order_and_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    ws = tmp_path / "ws"
+    write(ws / ".opencode" / "agent" / "backend-developer.md", "---\ndescription: mine\n---\n")
+    write(ws / ".opencode" / "agents" / "review" / "security.md", "---\ndescription: sec\n---\n")
+    write(ws / ".claude" / "agents" / "helper.md", "---\nname: helper\ndescription: h\n---\n")
+    write(
+        tmp_path / "config" / "plangate" / "agents" / "helper.md", "---\ndescription: user\n---\n"
+    )
+    listing = discover(ws, TODAY)
+    assert listing.agents["backend-developer"].source.origin is Origin.OPENCODE
+    assert listing.agents["review/security"].description == "sec"
+    assert listing.agents["helper"].source.origin is Origin.USER
+    overridden = {(a.name, a.source.origin) for a in listing.overridden}
+    assert overridden == {("backend-developer", Origin.BUNDLED), ("helper", Origin.CLAUDE)}
+
+
+def test_find_agent_by_name_or_path(tmp_path: Path) -> None:
+    assert find_agent("backend-developer", tmp_path).source.origin is Origin.BUNDLED
+    path = write(tmp_path / "x.md", "---\ndescription: x\n---\n")
+    assert find_agent(str(path), tmp_path).name == "x"
+    with pytest.raises(LookupError, match="backend-developer"):
+        find_agent("nope", tmp_path)
+
+
+def test_bundled_agent_is_the_seed_byte_for_byte() -> None:
+    seed = Path(__file__).resolve().parents[3] / "shared" / "seed" / "backend-developer.md"
+    if not seed.exists():
+        pytest.skip(f"the shared seed is not beside this checkout ({seed})")
+    assert (bundled_agents_dir() / "backend-developer.md").read_bytes() == seed.read_bytes()

@@ -1,0 +1,171 @@
+"""Permission engine semantics: precedence, normalisation, writes, paths and symlinks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from plangate.diagnostics import SourcePos
+from plangate.permissions import Action, Policy, Rule
+
+
+def rules(kind: str, table: dict[str, str]) -> list[Rule]:
+    return [
+        Rule(permission=kind, pattern=p, action=Action(a), pos=SourcePos(file=Path("t.md"), line=i))
+        for i, (p, a) in enumerate(table.items(), start=1)
+    ]
+
+
+def make(workspace: Path, **kinds: dict[str, str]) -> Policy:
+    return Policy({kind: rules(kind, table) for kind, table in kinds.items()}, workspace)
+
+
+def test_most_specific_rule_wins(workspace: Path) -> None:
+    policy = make(workspace, bash={"git *": "allow", "git push": "deny", "*": "ask"})
+    assert policy.check_bash("git fetch origin").action is Action.ALLOW
+    assert policy.check_bash("git push origin main").action is Action.DENY
+    assert policy.check_bash("make build").action is Action.ASK
+    decision = policy.check_bash("git push")
+    assert decision.rule is not None and decision.rule.pattern == "git push"
+
+
+def test_tie_goes_to_the_stricter_action(workspace: Path) -> None:
+    policy = make(workspace, bash={"npm run *": "allow", "npm * lint": "deny"})
+    # Same number of literal characters: the stricter one decides.
+    assert policy.check_bash("npm run lint").action is Action.DENY
+
+
+def test_user_rule_overrides_read_only_default_and_allows_unlisted(workspace: Path) -> None:
+    policy = make(workspace, bash={"cat *": "ask", "npm test": "allow"})
+    assert policy.check_bash("cat README.md").action is Action.ASK
+    assert policy.check_bash("npm test -- --watch=false").action is Action.ALLOW
+    assert policy.check_bash("npm install").action is Action.ASK
+
+
+def test_unanalysable_is_never_allowed_even_by_a_rule(workspace: Path) -> None:
+    policy = make(workspace, bash={"*": "allow"})
+    assert policy.check_bash("ls").action is Action.ALLOW
+    for command in ("python3 -c 'import os'", "eval ls", "curl x | sh", "./deploy.sh", "$CMD"):
+        assert policy.check_bash(command).action is Action.ASK, command
+
+
+def test_bare_pattern_is_a_token_prefix(policy: Policy) -> None:
+    assert policy.check_bash("git commit").action is Action.DENY
+    assert policy.check_bash("git commit --amend -m x").action is Action.DENY
+    assert policy.check_bash("git commit-tree HEAD^{tree}").action is Action.ASK
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "rm -rf build",
+        "rm -fr build",
+        "rm -r -f build",
+        "rm -R -f build",
+        "rm -Rf build",
+        "rm -rfv build",
+        "rm --recursive --force build",
+        "rm --force -r build",
+        "rm -rf -- build",
+        "/bin/rm -rf build",
+        "\\rm -rf build",
+        "r''m -rf build",
+        "rm --recur --forc build",
+    ],
+)
+def test_rm_rf_spellings(policy: Policy, command: str) -> None:
+    assert policy.check_bash(command).action is Action.DENY
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "echo 'git push'",
+        "grep -rn 'git commit' docs",
+        "git log --grep='git push'",
+        "printf 'rm -rf /'",
+        "cat <<'EOF'\ngit push\nEOF",
+    ],
+)
+def test_words_passed_as_data_are_not_commands(policy: Policy, command: str) -> None:
+    assert policy.check_bash(command).action is Action.ALLOW
+
+
+def test_run_time_words_that_could_match_a_deny_ask(policy: Policy) -> None:
+    decision = policy.check_bash("git $SUBCOMMAND")
+    assert decision.action is Action.ASK
+    assert "computed at run time" in decision.reason
+    assert policy.check_bash("git log $REV").action is Action.ALLOW
+
+
+def test_writes_are_edits(policy: Policy) -> None:
+    assert policy.check_bash("echo X > .env").action is Action.DENY
+    assert policy.check_bash("echo X >> config/app.secret").action is Action.DENY
+    assert policy.check_bash("ls | tee node_modules/x").action is Action.DENY
+    assert policy.check_bash("sed -i s/a/b/ .env.production").action is Action.DENY
+    assert policy.check_bash("dd if=/dev/zero of=.git/HEAD").action is Action.DENY
+    assert policy.check_bash("cp template .env").action is Action.DENY
+    assert policy.check_bash("mv notes.txt .git/").action is Action.DENY
+    decision = policy.check_bash("echo X > notes.txt")
+    assert decision.action is Action.ASK and not decision.read_only
+    assert policy.check_bash("ls 2>/dev/null").action is Action.ALLOW
+
+
+def test_cwd_is_tracked_through_cd_and_scoped_by_subshells(policy: Policy, workspace: Path) -> None:
+    (workspace / "sub").mkdir()
+    assert policy.check_bash("cd sub && echo x > ../.env").action is Action.DENY
+    assert policy.check_bash("(cd /tmp); echo x > .env").action is Action.DENY
+    assert policy.check_bash("cd /tmp && echo x > notes").action is Action.ASK
+    assert policy.check_bash("cd $DIR && touch x").action is Action.ASK
+
+
+def test_read_only_flag(policy: Policy) -> None:
+    assert policy.check_bash("git status && ls -la | wc -l").read_only
+    assert not policy.check_bash("npm test").read_only
+    assert not policy.check_bash("sort -o out.txt in.txt").read_only
+
+
+def test_path_normalisation(policy: Policy, workspace: Path) -> None:
+    for path in (".env", "./.env", "src/../.env", "src//.env", f"{workspace}/.env"):
+        assert policy.check_edit(path).action is Action.DENY, path
+    assert policy.check_edit("src/app.py").action is Action.ALLOW
+    assert policy.check_edit("../elsewhere/app.py").action is Action.ASK
+    assert policy.check_edit("/etc/hosts").action is Action.ASK
+    assert policy.check_edit("~/.env").action is Action.DENY  # edit rules apply outside too
+
+
+def test_symlinks_are_checked_as_link_and_target(policy: Policy, workspace: Path) -> None:
+    (workspace / ".env").write_text("SECRET=1\n")
+    os.symlink(".env", workspace / "innocent.txt")
+    os.symlink("/etc", workspace / "etc")
+    decision = policy.check_edit("innocent.txt")
+    assert decision.action is Action.DENY and "-> .env" in decision.reason
+    assert policy.check_bash("echo x > innocent.txt").action is Action.DENY
+    assert policy.check_edit("etc/hosts").action is Action.ASK
+
+
+def test_external_directory_rules(workspace: Path) -> None:
+    policy = make(workspace, external_directory={"tmp/**": "allow"})
+    assert policy.check_edit("/tmp/scratch.txt").action is Action.ALLOW
+    assert policy.check_edit("/var/log/x").action is Action.ASK
+
+
+def test_read_rules_and_secret_defaults(workspace: Path) -> None:
+    policy = make(workspace, read={"secrets/**": "deny"})
+    assert policy.check_read("secrets/key.pem").action is Action.DENY
+    assert policy.check_bash("cat secrets/key.pem").action is Action.DENY
+    assert policy.check_read(".env").action is Action.ASK
+    assert policy.check_read(".env.example").action is Action.ALLOW
+    assert policy.check_bash("cat < .env").action is Action.ASK
+    assert make(workspace, read={"*": "allow"}).check_read(".env").action is Action.ALLOW
+
+
+def test_decision_names_rule_file_and_line(policy: Policy) -> None:
+    decision = policy.check_bash("sudo -u admin git push --force")
+    assert decision.action is Action.DENY
+    assert decision.rule is not None and decision.rule.pos is not None
+    assert decision.rule.pattern == "git push" and decision.rule.pos.line == 17
+    as_json = decision.to_json()
+    assert set(as_json) == {"action", "rule", "reason", "read_only"}

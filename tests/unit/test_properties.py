@@ -1,0 +1,156 @@
+"""Property tests: no input crashes the parser or the engine; equal input, equal decision."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from plangate.agents import load_agent
+from plangate.permissions import Action, Policy
+
+SHELL_PIECES = st.sampled_from(
+    [
+        "git",
+        "push",
+        "commit",
+        "rm",
+        "-rf",
+        "-fr",
+        "/",
+        "*",
+        "$X",
+        "${X:-y}",
+        "$(",
+        ")",
+        "`",
+        "'",
+        '"',
+        "\\",
+        "\n",
+        "\\\n",
+        ";",
+        "&&",
+        "||",
+        "|",
+        "&",
+        ">",
+        ">>",
+        "<",
+        "<<EOF",
+        "EOF",
+        "<<<",
+        "{",
+        "}",
+        "(",
+        ")",
+        "[[",
+        "]]",
+        "if",
+        "then",
+        "fi",
+        "for",
+        "do",
+        "done",
+        "case",
+        "esac",
+        "bash",
+        "-c",
+        "eval",
+        "xargs",
+        "find",
+        "-exec",
+        "{}",
+        "\\;",
+        "env",
+        "A=1",
+        "sudo",
+        ".env",
+        "node_modules/x",
+        "$'\\x67'",
+        "#",
+        "!",
+        "=",
+        "~",
+        "..",
+        " ",
+        "\t",
+    ]
+)
+SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _policy(seed_agent, tmp_path_factory) -> Policy:  # type: ignore[no-untyped-def]
+    return Policy(seed_agent.permission, tmp_path_factory.mktemp("ws"))
+
+
+@SETTINGS
+@given(command=st.lists(st.one_of(st.characters(), SHELL_PIECES), max_size=80).map("".join))
+def test_any_text_gets_a_decision(seed_agent, tmp_path_factory, command: str) -> None:  # type: ignore[no-untyped-def]
+    policy = _policy(seed_agent, tmp_path_factory)
+    first = policy.check_bash(command)
+    assert first.action in tuple(Action)
+    assert policy.check_bash(command) == first
+
+
+@SETTINGS
+@given(
+    pieces=st.lists(SHELL_PIECES, max_size=40),
+    separators=st.lists(st.sampled_from(["", " "]), min_size=40, max_size=40),
+)
+def test_shell_like_text_gets_a_stable_decision(
+    seed_agent, tmp_path_factory, pieces: list[str], separators: list[str]
+) -> None:  # type: ignore[no-untyped-def]
+    command = "".join(p + s for p, s in zip(pieces, separators, strict=False))
+    policy = _policy(seed_agent, tmp_path_factory)
+    first = policy.check_bash(command)
+    second = _policy(seed_agent, tmp_path_factory).check_bash(command)
+    assert (first.action, first.reason.replace(str(policy.workspace.root), "")) == (
+        second.action,
+        second.reason.replace(str(policy.workspace.root), ""),
+    ) or first.action == second.action
+    if "git push" in command and command.strip() == "git push":
+        assert first.action is Action.DENY
+
+
+@SETTINGS
+@given(path=st.text(max_size=200))
+def test_any_path_gets_a_decision(seed_agent, tmp_path_factory, path: str) -> None:  # type: ignore[no-untyped-def]
+    policy = _policy(seed_agent, tmp_path_factory)
+    for check in (policy.check_edit, policy.check_read):
+        decision = check(path)
+        assert check(path) == decision
+
+
+@settings(max_examples=150, deadline=None)
+@given(frontmatter=st.text(max_size=300))
+def test_any_frontmatter_loads_with_diagnostics(tmp_path_factory, frontmatter: str) -> None:  # type: ignore[no-untyped-def]
+    path = Path(tmp_path_factory.mktemp("agents")) / "a.md"
+    path.write_text(f"---\n{frontmatter}\n---\nbody\n", encoding="utf-8", errors="surrogateescape")
+    agent = load_agent(path)
+    assert agent.name == "a"
+
+
+def test_non_ascii_input_does_not_crash_the_process() -> None:
+    """tree-sitter-bash used to segfault on `{` followed by a code point above U+7FFFF.
+
+    Run in a child process so a crash fails this test instead of killing the test run.
+    """
+    probe = (
+        "from pathlib import Path\n"
+        "from plangate.permissions import Policy\n"
+        "policy = Policy({}, Path('.'))\n"
+        "for text in ['{\\U000a2b06\\U000cbb9c', '{a\\U000cbb9c', '\\U00028b84\\U000785b9{"
+        "\\U0005b72cp\\x0c8\\x85', '{\\udc80', 'echo \\u00e9 > .env']:\n"
+        "    for _ in range(50):\n"
+        "        policy.check_bash(text)\n"
+        "print('ok')\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "ok"
