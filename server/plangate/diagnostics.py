@@ -6,7 +6,9 @@ file, line and column of the offending key or value, so editors can show it as a
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
@@ -50,8 +52,13 @@ class Diagnostic(BaseModel):
 
 def display_path(path: Path, base: Path | None = None) -> str:
     """`path` relative to `base` (default: the current directory) when under it, else as given."""
-    base = base if base is not None else Path.cwd()
+    return _display(str(path), str(base) if base is not None else os.getcwd())
+
+
+@lru_cache(maxsize=1024)
+def _display(path: str, base: str) -> str:
+    # Cached: rule positions are shown in every decision's reason.
     try:
-        return str(path.resolve().relative_to(base.resolve()))
+        return str(Path(path).resolve().relative_to(Path(base).resolve()))
     except (ValueError, OSError):
-        return str(path)
+        return path

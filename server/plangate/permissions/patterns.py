@@ -13,8 +13,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from enum import IntEnum
-from functools import cache, lru_cache
-from typing import Any
+from functools import lru_cache
 
 import pathspec
 
@@ -126,9 +125,21 @@ def compile_bash(pattern: str) -> BashPattern:
 
 def _match_words(pattern: tuple[str, ...], words: tuple[str, ...]) -> Match:
     """Token-prefix glob match: `*` alone spans any number of words, inside a word any text."""
+    if pattern and words and pattern[0] != "*" and DYNAMIC not in words[0]:
+        head = pattern[0]
+        if head != words[0] and not ("*" in head and fnmatch.fnmatchcase(words[0], head)):
+            return Match.NO  # the common case: a rule for another program
+    memo: dict[tuple[int, int], Match] = {}
 
-    @cache
     def go(i: int, j: int) -> Match:
+        key = (i, j)
+        if key in memo:
+            return memo[key]
+        result = _step(i, j)
+        memo[key] = result
+        return result
+
+    def _step(i: int, j: int) -> Match:
         if i == len(pattern):
             return Match.YES  # token prefix: any further words are fine
         token = pattern[i]
@@ -144,7 +155,7 @@ def _match_words(pattern: tuple[str, ...], words: tuple[str, ...]) -> Match:
         word = words[j]
         if DYNAMIC in word:
             # A run-time word could be this token, or expand to several words or none.
-            return max(Match.MAYBE if go(i + 1, j + 1) else Match.NO, _maybe(go(i, j + 1)))
+            return max(_maybe(go(i + 1, j + 1)), _maybe(go(i, j + 1)))
         if word == token or ("*" in token and fnmatch.fnmatchcase(word, token)):
             return go(i + 1, j + 1)
         return Match.NO
@@ -161,25 +172,27 @@ class PathPattern:
     """A compiled gitignore-style path pattern."""
 
     source: str
-    spec: pathspec.PathSpec[Any]
+    regex: re.Pattern[str]
     specificity: int
 
     def match(self, relative: str) -> bool:
         """True when the workspace-relative (or absolute, for external rules) path matches."""
-        return self.spec.match_file(relative)
+        return self.regex.match(relative) is not None
 
 
 _BRACKET = re.compile(r"\[[^\]]*\]")
+_NEVER = re.compile(r"(?!)")
 
 
 @lru_cache(maxsize=4096)
 def compile_path(pattern: str) -> PathPattern:
-    """Compile a path rule pattern with gitignore semantics."""
-    spec = pathspec.PathSpec.from_lines("gitignore", [pattern])
+    """Compile a path rule pattern with gitignore semantics (pathspec's translation)."""
+    compiled = pathspec.PathSpec.from_lines("gitignore", [pattern]).patterns
+    regex = compiled[0].regex if compiled and compiled[0].include else None
     literal = _BRACKET.sub("x", pattern)
     return PathPattern(
         source=pattern,
-        spec=spec,
+        regex=regex if isinstance(regex, re.Pattern) else _NEVER,
         specificity=sum(1 for ch in literal if ch not in "*?/!"),
     )
 
@@ -189,6 +202,10 @@ def pattern_problem(kind: str, pattern: str) -> str | None:
     if not str(pattern).strip():
         return "empty pattern"
     if kind in ("edit", "read", "external_directory"):
+        if pattern.startswith("!"):
+            return f"negated pattern '{pattern}' is not supported: write an allow rule instead"
+        if pattern.startswith("#"):
+            return f"pattern '{pattern}' starts with '#', which gitignore reads as a comment"
         try:
             compile_path(str(pattern))
         except Exception as exc:  # pathspec raises several types for bad patterns

@@ -134,8 +134,8 @@ class Policy:
         read_only = all(part.read_only for part in parts)
         if final.action is Action.ALLOW and len(parts) > 1:
             reasons = list(dict.fromkeys(part.reason for part in parts))
-            final = final.model_copy(update={"reason": "; ".join(reasons)})
-        return final.model_copy(update={"read_only": read_only})
+            return _with(final, reason="; ".join(reasons), read_only=read_only)
+        return _with(final, read_only=read_only)
 
     def _script(self, source: str, cwd: str | None, depth: int, out: list[Decision]) -> None:
         analysis = analyse(source, cwd)
@@ -222,7 +222,7 @@ class Policy:
         final = strictest(parts)
         assert final is not None
         read_only = all(part.read_only for part in parts)
-        return final.model_copy(update={"read_only": read_only})
+        return _with(final, read_only=read_only)
 
     def _write(self, write: Write, cwd: str | None) -> Decision:
         word = write.path
@@ -238,16 +238,14 @@ class Policy:
         decisions = [self.check_edit(candidate, cwd) for candidate in candidates]
         decision = strictest(decisions)
         assert decision is not None
-        decision = decision.model_copy(update={"read_only": False})
+        decision = _with(decision, read_only=False)
         if decision.action is Action.ALLOW and (not word.literal or cwd is None):
             return _unanalysable(
                 f"writes to `{word.text.replace(DYNAMIC, '…')}`, a path computed at run time"
             )
         if decision.rule is _PATH_DEFAULTS["edit"]:
             # No rule of the agent allows this write: a shell write is a significant command.
-            return decision.model_copy(
-                update={"action": Action.ASK, "reason": f"writes `{word.text}`: ask first"}
-            )
+            return _with(decision, action=Action.ASK, reason=f"writes `{word.text}`: ask first")
         return decision
 
     def _read(self, word: Word, cwd: str | None) -> Decision:
@@ -276,6 +274,22 @@ def _specificity(rule: Rule) -> int:
     if rule.permission == "bash":
         return compile_bash(rule.pattern).specificity
     return compile_path(rule.pattern).specificity
+
+
+def _with(
+    decision: Decision,
+    *,
+    action: Action | None = None,
+    reason: str | None = None,
+    read_only: bool | None = None,
+) -> Decision:
+    """A changed copy (cheaper than pydantic's model_copy on the hot path)."""
+    return Decision(
+        action=action or decision.action,
+        rule=decision.rule,
+        reason=reason if reason is not None else decision.reason,
+        read_only=decision.read_only if read_only is None else read_only,
+    )
 
 
 def _unanalysable(reason: str) -> Decision:
