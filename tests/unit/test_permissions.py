@@ -31,6 +31,29 @@ def test_most_specific_rule_wins(workspace: Path) -> None:
     assert decision.rule is not None and decision.rule.pattern == "git push"
 
 
+def test_narrower_allow_carves_out_of_a_broader_deny(workspace: Path) -> None:
+    policy = make(workspace, bash={"git *": "deny", "git status": "allow"})
+    assert policy.check_bash("git status -s").action is Action.ALLOW
+    assert policy.check_bash("git log").action is Action.DENY
+
+
+def test_incomparable_path_patterns_take_the_stricter(workspace: Path) -> None:
+    policy = make(workspace, edit={"**/*.env*": "deny", "config/**": "allow"})
+    assert policy.check_edit("config/.env").action is Action.DENY
+    assert policy.check_edit("config/app.yml").action is Action.ALLOW
+    narrow = make(workspace, edit={"**/*.env*": "deny", "config/**/*.env.example": "allow"})
+    assert narrow.check_edit("config/.env.example").action is Action.ALLOW
+
+
+def test_equal_patterns_later_rule_wins_only_on_equal_action(workspace: Path) -> None:
+    policy = make(workspace, bash={"make *": "deny"})
+    assert policy.check_bash("make build").action is Action.DENY
+    repeated = Policy(
+        {"bash": rules("bash", {"make *": "allow"}) + rules("bash", {"make *": "ask"})}, workspace
+    )
+    assert repeated.check_bash("make build").action is Action.ASK
+
+
 def test_tie_goes_to_the_stricter_action(workspace: Path) -> None:
     policy = make(workspace, bash={"npm run *": "allow", "npm * lint": "deny"})
     # Same number of literal characters: the stricter one decides.

@@ -100,7 +100,9 @@ class BashPattern:
 
     source: str
     canonical: Canonical
-    specificity: int
+    # The narrowest command this pattern matches: used to tell whether one pattern is
+    # contained in another.
+    sample: Canonical
 
     def match(self, command: Canonical) -> Match:
         """YES, NO, or MAYBE when the command has run-time words that could make it match."""
@@ -119,7 +121,7 @@ def compile_bash(pattern: str) -> BashPattern:
     return BashPattern(
         source=pattern,
         canonical=canonicalize(tokens),
-        specificity=sum(1 for ch in pattern if ch not in "* \t"),
+        sample=canonicalize([t.replace("*", "x") for t in tokens if t != "*"]),
     )
 
 
@@ -173,7 +175,8 @@ class PathPattern:
 
     source: str
     regex: re.Pattern[str]
-    specificity: int
+    # A path this pattern matches, as narrow as the pattern: used for containment.
+    sample: str
 
     def match(self, relative: str) -> bool:
         """True when the workspace-relative (or absolute, for external rules) path matches."""
@@ -189,12 +192,28 @@ def compile_path(pattern: str) -> PathPattern:
     """Compile a path rule pattern with gitignore semantics (pathspec's translation)."""
     compiled = pathspec.PathSpec.from_lines("gitignore", [pattern]).patterns
     regex = compiled[0].regex if compiled and compiled[0].include else None
-    literal = _BRACKET.sub("x", pattern)
+    sample = _BRACKET.sub("x", pattern).replace("**", "d").replace("*", "x").replace("?", "q")
+    sample = sample.strip("/") + ("/d" if pattern.endswith("/") else "")
     return PathPattern(
         source=pattern,
         regex=regex if isinstance(regex, re.Pattern) else _NEVER,
-        specificity=sum(1 for ch in literal if ch not in "*?/!"),
+        sample=sample or "d",
     )
+
+
+@lru_cache(maxsize=4096)
+def narrower(kind: str, inner: str, outer: str) -> bool:
+    """True when pattern `inner` matches a strict subset of what `outer` matches.
+
+    Decided on samples: `outer` matches the narrowest thing `inner` matches, and not the
+    other way round. `git status` is narrower than `git *`; `config/**` and `**/*.env*` are
+    not comparable (each matches paths the other does not).
+    """
+    if kind == "bash":
+        a, b = compile_bash(inner), compile_bash(outer)
+        return b.match(a.sample) is Match.YES and a.match(b.sample) is not Match.YES
+    p, q = compile_path(inner), compile_path(outer)
+    return q.match(p.sample) and not p.match(q.sample)
 
 
 def pattern_problem(kind: str, pattern: str) -> str | None:

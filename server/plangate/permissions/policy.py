@@ -1,8 +1,9 @@
 """The policy: an agent's rules plus built-in defaults, answering allow / ask / deny.
 
-Precedence (docs/permissions.md has examples): among the agent's rules that match, the most
-specific pattern wins (the one with the most literal characters); on a tie the stricter action
-wins; on a further tie the later rule. Built-in defaults apply only when no rule of the agent
+Precedence (docs/permissions.md has examples): among the agent's rules that match, a rule whose
+pattern is narrower than another's wins over it (`git status` over `git *`); among rules that
+are not comparable the stricter action wins (`config/**: allow` vs `**/*.env*: deny` on
+`config/.env`: deny); on a further tie the later rule. Built-in defaults apply only when no rule of the agent
 matches. Deny is final: no wrapper, default or later rule turns a matched deny into less.
 A compound command is as strict as its strictest part.
 """
@@ -22,6 +23,7 @@ from plangate.permissions.patterns import (
     canonicalize,
     compile_bash,
     compile_path,
+    narrower,
 )
 from plangate.permissions.rules import Action, Decision, Rule, strictest
 from plangate.permissions.shell import analyse
@@ -260,20 +262,25 @@ class Policy:
 
 
 def _pick(rules: Iterable[Rule]) -> Rule | None:
-    """Most specific rule; on a tie the stricter; on a further tie the later one."""
+    """The deciding rule among matching ones.
+
+    A rule is set aside when another matching rule is narrower (matches a strict subset of
+    what it matches: `git status` inside `git *`). Among the rest the stricter action wins,
+    and on a further tie the later rule.
+    """
+    candidates = list(rules)
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
     best: Rule | None = None
-    best_key: tuple[int, int] = (-1, -1)
-    for rule in rules:
-        key = (_specificity(rule), rule.action.strictness)
-        if key >= best_key:
-            best, best_key = rule, key
-    return best
-
-
-def _specificity(rule: Rule) -> int:
-    if rule.permission == "bash":
-        return compile_bash(rule.pattern).specificity
-    return compile_path(rule.pattern).specificity
+    for rule in candidates:
+        if any(
+            other is not rule and narrower(rule.permission, other.pattern, rule.pattern)
+            for other in candidates
+        ):
+            continue
+        if best is None or rule.action.strictness >= best.action.strictness:
+            best = rule
+    return best or candidates[-1]
 
 
 def _with(
