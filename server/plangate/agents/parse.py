@@ -106,6 +106,10 @@ class _Builder:
             )
         )
 
+    def in_order(self) -> list[Diagnostic]:
+        """The diagnostics sorted by position, as editors and compilers list them."""
+        return sorted(self.diagnostics, key=lambda d: (d.pos.line, d.pos.column))
+
     def unknown_keys(self, mapping: dict[str, Any], known: tuple[str, ...], where: KeyPath) -> None:
         for key in mapping:
             if key in known:
@@ -297,7 +301,7 @@ def _opencode_agent(builder: _Builder, source: AgentSource, name: str, today: da
         hidden=scalars.hidden,
         color=scalars.color,
         source=source,
-        diagnostics=builder.diagnostics,
+        diagnostics=builder.in_order(),
     )
 
 
@@ -334,7 +338,7 @@ def _claude_agent(builder: _Builder, source: AgentSource, name: str, today: date
         prompt=builder.fm.body.strip(),
         color=str(color) if color is not None else None,
         source=source,
-        diagnostics=builder.diagnostics,
+        diagnostics=builder.in_order(),
     )
 
 
