@@ -3,9 +3,9 @@
 Precedence (docs/permissions.md has examples): among the agent's rules that match, a rule whose
 pattern is narrower than another's wins over it (`git status` over `git *`); among rules that
 are not comparable the stricter action wins (`config/**: allow` vs `**/*.env*: deny` on
-`config/.env`: deny); on a further tie the later rule. Built-in defaults apply only when no rule of the agent
-matches. Deny is final: no wrapper, default or later rule turns a matched deny into less.
-A compound command is as strict as its strictest part.
+`config/.env`: deny); on a further tie the later rule. Built-in defaults apply only when no
+rule of the agent matches. Deny is final: no wrapper, default or later rule turns a matched
+deny into less. A compound command is as strict as its strictest part.
 """
 
 from __future__ import annotations
