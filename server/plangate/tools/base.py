@@ -1,0 +1,115 @@
+"""What every tool shares: the context it runs in and the result it returns.
+
+A tool is a pydantic input model (its JSON schema is what the model sees), a description written
+for the model, and an async `run`. Tools never change files themselves: write and edit return a
+proposed change that whoever holds the approvals applies (see `changes.apply_change`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from plangate.permissions import Action, Decision, Policy
+from plangate.tools.ledger import ReadLedger
+
+# Asked when the permission engine answers "ask": (what is asked, the decision) -> allowed?
+Confirm = Callable[[str, Decision], Awaitable[bool]]
+# Receives output as it is produced: (stream name, text).
+OutputSink = Callable[[str, str], None]
+
+
+async def _refuse(_what: str, _decision: Decision) -> bool:
+    return False
+
+
+@dataclass
+class ToolContext:
+    """Everything a tool may use: the workspace, its policy, and the people to ask."""
+
+    workspace: Path
+    policy: Policy
+    ledger: ReadLedger = field(default_factory=ReadLedger)
+    confirm: Confirm = _refuse
+    on_output: OutputSink | None = None
+    # Files the current phase declared (workspace-relative); None outside a phase.
+    phase_files: frozenset[str] | None = None
+    # Network inside the bash sandbox; the agent's config may turn it off.
+    network: bool = True
+
+    @property
+    def state_dir(self) -> Path:
+        """PlanGate's own folder in the workspace (outputs, plans, sessions)."""
+        return self.workspace / ".plangate"
+
+    async def allowed(self, what: str, decision: Decision) -> bool:
+        """Deny is final, allow passes, ask goes to whoever holds the approvals."""
+        if decision.action is Action.DENY:
+            return False
+        if decision.action is Action.ALLOW:
+            return True
+        return await self.confirm(what, decision)
+
+
+class ToolResult(BaseModel):
+    """Text for the model plus structured data for the editor."""
+
+    text: str
+    is_error: bool = False
+    data: dict[str, Any] = {}
+
+
+class ToolError(Exception):
+    """A failure the model should read (bad input, refused, not found)."""
+
+
+InputT = TypeVar("InputT", bound=BaseModel)
+
+
+class Tool(Generic[InputT]):
+    """Base class: subclasses set `name`, `description`, `Input` and implement `execute`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    Input: type[InputT]
+    # The permission kind that governs the tool (read, edit or bash).
+    permission: ClassVar[str]
+
+    def spec(self) -> dict[str, Any]:
+        """The tool as the Messages API takes it: name, description, input JSON schema."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "input_schema": self.Input.model_json_schema(),
+        }
+
+    async def run(self, raw_input: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        """Validate the input and execute; errors become results the model can read."""
+        try:
+            params = self.Input.model_validate(raw_input)
+        except Exception as exc:  # pydantic's ValidationError, or anything odd in the input
+            return ToolResult(text=f"Invalid input for {self.name}: {exc}", is_error=True)
+        try:
+            return await self.execute(params, ctx)
+        except ToolError as exc:
+            return ToolResult(text=str(exc), is_error=True)
+
+    async def execute(self, params: InputT, ctx: ToolContext) -> ToolResult:
+        """Do the work; raise ToolError for failures the model should see."""
+        raise NotImplementedError
+
+
+def workspace_relative(ctx: ToolContext, path: str) -> tuple[Path, str]:
+    """Absolute path and workspace-relative display form of a tool's path argument."""
+    candidate = Path(path).expanduser()
+    absolute = candidate if candidate.is_absolute() else ctx.workspace / candidate
+    absolute = Path(*absolute.parts)  # drop repeated slashes
+    try:
+        shown = absolute.resolve(strict=False).relative_to(ctx.workspace.resolve()).as_posix()
+    except ValueError:
+        shown = str(absolute)
+    return absolute, shown

@@ -1,0 +1,118 @@
+"""bash: run a shell command after the permission engine has decided; sandboxed when possible."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from plangate.permissions import Action
+from plangate.tools.base import Tool, ToolContext, ToolError, ToolResult, workspace_relative
+from plangate.tools.process import run_command
+from plangate.tools.sandbox import sandbox_for
+
+DEFAULT_TIMEOUT = 120
+MAX_TIMEOUT = 600
+
+
+class BashInput(BaseModel):
+    """Run a command."""
+
+    command: str = Field(min_length=1, description="The bash command line to run")
+    timeout: int = Field(
+        DEFAULT_TIMEOUT, ge=1, le=MAX_TIMEOUT, description="Seconds before it is killed"
+    )
+    workdir: str = Field(".", description="Folder to run in, inside the workspace")
+    description: str = Field("", description="Five to ten words saying what this does")
+
+
+def _environment(ctx: ToolContext) -> dict[str, str]:
+    # The model's own credentials never reach the commands it runs (it could print them).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("ANTHROPIC") and not k.endswith("_API_KEY")
+    }
+    # Caches go to the private /tmp of the sandbox; optional git locks stay off so a
+    # read-only .git does not fail `git status`.
+    env.update(
+        XDG_CACHE_HOME="/tmp/.cache",
+        npm_config_cache="/tmp/.npm",
+        PIP_CACHE_DIR="/tmp/.cache/pip",
+        GIT_OPTIONAL_LOCKS="0",
+        PAGER="cat",
+        GIT_PAGER="cat",
+    )
+    return env
+
+
+class BashTool(Tool[BashInput]):
+    """Runs commands the permission engine allows (or the user approves)."""
+
+    name = "bash"
+    permission = "bash"
+    Input = BashInput
+    description = (
+        "Run a bash command in the workspace. Denied commands are refused; significant ones "
+        "are shown to the user for approval first. Output is streamed to the user; you get the "
+        "head and tail (about 30,000 characters) and the path of a file with all of it. Default "
+        f"timeout {DEFAULT_TIMEOUT} s, at most {MAX_TIMEOUT} s. Do not use it to read or edit "
+        "files: use read, edit and write, which the user can review."
+    )
+
+    async def execute(self, params: BashInput, ctx: ToolContext) -> ToolResult:
+        """Decide, ask if needed, run (sandboxed when bwrap is here), report."""
+        cwd, shown_cwd = workspace_relative(ctx, params.workdir)
+        if not cwd.resolve().is_relative_to(ctx.workspace.resolve()) or not cwd.is_dir():
+            raise ToolError(f"workdir {shown_cwd} is not a folder inside the workspace")
+        decision = ctx.policy.check_bash(params.command, str(cwd))
+        if decision.action is Action.DENY:
+            raise ToolError(f"Command denied: {decision.reason}")
+        if not await ctx.allowed(params.command, decision):
+            raise ToolError(f"The user did not approve the command: {decision.reason}")
+        sandbox = sandbox_for(ctx.workspace, ctx.policy, network=ctx.network)
+        log_path = ctx.state_dir / "outputs" / f"{uuid.uuid4().hex[:12]}.log"
+        completed = await run_command(
+            [*sandbox.prefix, "bash", "-c", params.command],
+            cwd=cwd,
+            log_path=log_path,
+            timeout=params.timeout,
+            on_output=ctx.on_output,
+            env=_environment(ctx),
+        )
+        status = (
+            f"timed out after {params.timeout} s and was killed"
+            if completed.timed_out
+            else f"exit code {completed.exit_code}"
+        )
+        lines = [completed.output.rstrip("\n"), "", f"[{status}]"]
+        if completed.truncated:
+            lines.append(
+                f"[output was {completed.total_chars:,} characters; all of it is in "
+                f"{_relative(log_path, ctx.workspace)}, which you can read]"
+            )
+        if not sandbox.sandboxed:
+            lines.append(f"[{sandbox.note}]")
+        return ToolResult(
+            text="\n".join(lines).lstrip("\n"),
+            is_error=completed.timed_out or completed.exit_code != 0,
+            data={
+                "command": params.command,
+                "exit_code": completed.exit_code,
+                "timed_out": completed.timed_out,
+                "seconds": round(completed.seconds, 3),
+                "output_file": str(log_path),
+                "output_chars": completed.total_chars,
+                "sandboxed": sandbox.sandboxed,
+                "decision": decision.to_json(),
+            },
+        )
+
+
+def _relative(path: Path, workspace: Path) -> str:
+    try:
+        return path.relative_to(workspace).as_posix()
+    except ValueError:
+        return str(path)
