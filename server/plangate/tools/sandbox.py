@@ -63,8 +63,9 @@ def protected_paths(workspace: Path, policy: Policy) -> list[Path]:
     return found
 
 
-def sandbox_for(workspace: Path, policy: Policy, *, network: bool = True) -> Sandbox:
-    """The bwrap prefix for a command in `workspace`, or an unsandboxed one with the reason."""
+def sandbox_for(workspace: Path, policy: Policy, cwd: Path, *, network: bool = True) -> Sandbox:
+    """The bwrap prefix for a command run in `cwd` inside `workspace`, or an unsandboxed one
+    with the reason."""
     bwrap = bwrap_path()
     if bwrap is None:
         note = "bubblewrap (bwrap) is not installed: the command ran without a sandbox"
@@ -93,5 +94,5 @@ def sandbox_for(workspace: Path, policy: Policy, *, network: bool = True) -> San
         argv += ["--ro-bind", path, path]
     if not network:
         argv.append("--unshare-net")
-    argv += ["--chdir", root, "--"]
+    argv += ["--chdir", str(cwd.resolve()), "--"]
     return Sandbox(tuple(argv), True, tuple(protected))

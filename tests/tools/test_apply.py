@@ -1,0 +1,149 @@
+"""Applying proposed changes: atomic, mode and line endings kept, refused when stale."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from plangate.permissions import Policy
+from plangate.tools import ApplyError, ToolContext, apply_change
+from plangate.tools.changes import ChangeKind, ProposedChange
+from plangate.tools.edit import EditTool, WriteTool
+from plangate.tools.read import ReadTool
+
+from .conftest import run
+
+
+def _propose(
+    ctx: ToolContext, tool: WriteTool | EditTool, args: dict[str, object]
+) -> ProposedChange:
+    result = run(tool.run(args, ctx))
+    assert not result.is_error, result.text
+    return ProposedChange.model_validate(result.data["change"])
+
+
+def test_apply_creates_folders_and_keeps_mode(ctx: ToolContext, workspace: Path) -> None:
+    change = _propose(ctx, WriteTool(), {"file_path": "a/b/c.sh", "content": "echo hi\n"})
+    written = apply_change(change, workspace, ctx.policy)
+    assert written.read_text() == "echo hi\n"
+    script = workspace / "run.sh"
+    script.write_text("old\n")
+    script.chmod(0o755)
+    run(ReadTool().run({"file_path": "run.sh"}, ctx))
+    edit = _propose(
+        ctx, EditTool(), {"file_path": "run.sh", "old_string": "old", "new_string": "new"}
+    )
+    apply_change(edit, workspace, ctx.policy)
+    assert script.read_text() == "new\n"
+    assert stat.S_IMODE(script.stat().st_mode) == 0o755
+    assert not list(script.parent.glob(".run.sh.*"))  # no temp files left
+
+
+def test_apply_refused_when_file_changed_or_appeared(ctx: ToolContext, workspace: Path) -> None:
+    target = workspace / "a.txt"
+    target.write_text("one\n")
+    run(ReadTool().run({"file_path": "a.txt"}, ctx))
+    change = _propose(
+        ctx, EditTool(), {"file_path": "a.txt", "old_string": "one", "new_string": "two"}
+    )
+    target.write_text("someone else\n")
+    with pytest.raises(ApplyError, match="changed or was removed since"):
+        apply_change(change, workspace, ctx.policy)
+    assert target.read_text() == "someone else\n"
+    create = _propose(ctx, WriteTool(), {"file_path": "new.txt", "content": "x"})
+    (workspace / "new.txt").write_text("raced\n")
+    with pytest.raises(ApplyError, match="was created since"):
+        apply_change(create, workspace, ctx.policy)
+
+
+def test_apply_rechecks_permissions(ctx: ToolContext, workspace: Path) -> None:
+    change = _propose(ctx, WriteTool(), {"file_path": "notes.txt", "content": "x"})
+    # After the proposal, notes.txt becomes a link to a denied file.
+    (workspace / ".env").write_text("A=1\n")
+    os.symlink(".env", workspace / "notes.txt")
+    with pytest.raises(ApplyError, match="refused"):
+        apply_change(change, workspace, ctx.policy)
+    assert (workspace / ".env").read_text() == "A=1\n"
+
+
+def test_delete_and_rename(ctx: ToolContext, workspace: Path, seed_agent) -> None:  # type: ignore[no-untyped-def]
+    from plangate.tools.ledger import FileStamp
+
+    policy = Policy(seed_agent.permission, workspace)
+    (workspace / "old.txt").write_text("x\n")
+    stamp = FileStamp.of(workspace / "old.txt")
+    decision = policy.check_edit("old.txt")
+    rename = ProposedChange(
+        kind=ChangeKind.RENAME,
+        path="old.txt",
+        new_path="sub/new.txt",
+        diff="",
+        decision=decision,
+        base=stamp,
+    )
+    apply_change(rename, workspace, policy)
+    assert (workspace / "sub" / "new.txt").read_text() == "x\n" and not (
+        workspace / "old.txt"
+    ).exists()
+    delete = ProposedChange(
+        kind=ChangeKind.DELETE,
+        path="sub/new.txt",
+        diff="",
+        decision=decision,
+        base=FileStamp.of(workspace / "sub" / "new.txt"),
+    )
+    apply_change(delete, workspace, policy)
+    assert not (workspace / "sub" / "new.txt").exists()
+    to_git = ProposedChange(
+        kind=ChangeKind.RENAME,
+        path="a.txt",
+        new_path=".git/a.txt",
+        diff="",
+        decision=decision,
+        base=None,
+    )
+    with pytest.raises(ApplyError, match="refused"):
+        apply_change(to_git, workspace, policy)
+
+
+KILLER = """
+import sys
+from pathlib import Path
+from plangate.permissions import Policy
+from plangate.tools.changes import ProposedChange, ChangeKind, apply_change, unified_diff
+from plangate.tools.ledger import FileStamp
+workspace = Path(sys.argv[1])
+policy = Policy({}, workspace)
+texts = ["A" * 4_000_000, "B" * 4_000_000]
+i = 0
+print("ready", flush=True)
+while True:
+    path = workspace / "big.txt"
+    change = ProposedChange(kind=ChangeKind.MODIFY, path="big.txt", old_text=None,
+        new_text=texts[i % 2], diff="", decision=policy.check_edit("big.txt"),
+        base=FileStamp.of(path))
+    apply_change(change, workspace, policy)
+    i += 1
+"""
+
+
+def test_apply_killed_halfway_leaves_old_or_new(workspace: Path) -> None:
+    big = workspace / "big.txt"
+    big.write_text("A" * 4_000_000)
+    for attempt in range(12):
+        child = subprocess.Popen(
+            [sys.executable, "-c", KILLER, str(workspace)], stdout=subprocess.PIPE, text=True
+        )
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        time.sleep(0.05 + 0.037 * attempt)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        content = big.read_text()
+        assert content in ("A" * 4_000_000, "B" * 4_000_000), f"mixed file after kill {attempt}"
