@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import sys
 import sysconfig
@@ -155,7 +156,7 @@ class GrepTool(Tool[GrepInput]):
         args += ["--regexp", params.pattern, "--", "."]
         keep = _Filter(ctx, root, "\x00")
         lines, more = await _rg(args, root, MAX_RESULTS, keep)
-        shown_lines = [line.replace("\x00", ":", 1).removeprefix("./") for line in lines]
+        shown_lines = [_grep_line(line) for line in lines]
         if not shown_lines:
             return ToolResult(
                 text=f"No matches for {params.pattern!r} in {shown}.", data={"matches": 0}
@@ -168,6 +169,18 @@ class GrepTool(Tool[GrepInput]):
         return ToolResult(
             text=text, data={"matches": len(shown_lines), "more": more, "hidden": keep.hidden}
         )
+
+
+_CONTEXT_LINE = re.compile(r"\d+-")
+
+
+def _grep_line(line: str) -> str:
+    """`path NUL 12:text` -> `path:12:text`; context lines keep rg's `path-12-text`."""
+    name, _, rest = line.partition("\x00")
+    name = name.removeprefix("./")
+    if not rest:
+        return name
+    return f"{name}-{rest}" if _CONTEXT_LINE.match(rest) else f"{name}:{rest}"
 
 
 class GlobInput(BaseModel):
