@@ -83,6 +83,15 @@ class Policy:
         """May the agent read `path`?"""
         return self.check_path("read", path, cwd)
 
+    def read_may_be_restricted(self, relative: str) -> bool:
+        """Cheap pre-check for listings: could any read rule other than allow (the agent's or a
+        built-in one) apply to this workspace-relative path? False means the read is allowed,
+        unless a symlink leads elsewhere (search tools do not follow symlinks)."""
+        return any(
+            rule.action is not Action.ALLOW and pattern.match(relative)
+            for rule, pattern in (*self._paths["read"], *_BUILTIN_READ_RULES)
+        )
+
     def check_path(self, kind: str, path: str, cwd: str | None = None) -> Decision:
         """Decide `kind` (edit or read) for `path`, following symlinks."""
         decisions = [

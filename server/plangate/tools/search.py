@@ -51,7 +51,7 @@ def rg_binary() -> str:
 
 
 async def _rg(args: list[str], cwd: Path, limit: int, keep: _Filter) -> tuple[list[str], int]:
-    """Run rg; keep the first `limit` lines `keep` accepts and count the rest."""
+    """Run rg; keep the first `limit` lines `keep` accepts and count the lines after them."""
     process = await asyncio.create_subprocess_exec(
         rg_binary(),
         *args,
@@ -59,18 +59,20 @@ async def _rg(args: list[str], cwd: Path, limit: int, keep: _Filter) -> tuple[li
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
+        limit=1 << 20,
     )
     assert process.stdout is not None and process.stderr is not None
     kept: list[str] = []
-    more = 0
     async for raw in process.stdout:
         line = raw.decode("utf-8", errors="replace").rstrip("\n")
-        if not keep(line):
-            continue
-        if len(kept) < limit:
+        if keep(line):
             kept.append(line)
-        else:
-            more += 1
+            if len(kept) == limit:
+                break
+    # Past the cap only the count matters: count newlines in bulk (hidden files included).
+    more = 0
+    while chunk := await process.stdout.read(1 << 16):
+        more += chunk.count(b"\n")
     error = (await process.stderr.read()).decode("utf-8", errors="replace").strip()
     code = await process.wait()
     if code == 2 and not kept:
@@ -87,11 +89,16 @@ class _Filter:
         self.separator = separator
         self.seen: dict[str, bool] = {}
         self.hidden = 0
+        # rg prints paths relative to `base`; rules see them relative to the workspace.
+        self.prefix = os.path.relpath(base.resolve(), ctx.workspace.resolve())
 
     def __call__(self, line: str) -> bool:
         name = line.split(self.separator, 1)[0] if self.separator else line
         if name == "--" or not name:
             return True
+        relative = os.path.normpath(os.path.join(self.prefix, name))
+        if not self.ctx.policy.read_may_be_restricted(relative):
+            return True  # the common case, decided without resolving the path
         verdict = self.seen.get(name)
         if verdict is None:
             decision = self.ctx.policy.check_read(str(self.base / name))
