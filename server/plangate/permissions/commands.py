@@ -8,9 +8,11 @@ their subcommand follows the program (`git -C . commit` -> `git commit`).
 
 from __future__ import annotations
 
+import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from plangate.permissions.options import find_option
 from plangate.permissions.shell import SimpleCommand, is_risky_variable
 from plangate.permissions.words import DYNAMIC, Word
 
@@ -36,7 +38,30 @@ _INTERPRETERS = frozenset(
 # Options that take a separate value, per wrapper; the payload starts at the first other word.
 _VALUE_OPTIONS: dict[str, frozenset[str]] = {
     "env": frozenset({"-u", "--unset", "-C", "--chdir", "-S", "--split-string"}),
-    "sudo": frozenset({"-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T", "--user"}),
+    "sudo": frozenset(
+        {
+            "-u",
+            "-g",
+            "-C",
+            "-D",
+            "-h",
+            "-p",
+            "-r",
+            "-t",
+            "-U",
+            "-T",
+            "--user",
+            "--group",
+            "--close-from",
+            "--chdir",
+            "--host",
+            "--prompt",
+            "--role",
+            "--type",
+            "--other-user",
+            "--command-timeout",
+        }
+    ),
     "doas": frozenset({"-u", "-C"}),
     "nice": frozenset({"-n", "--adjustment"}),
     "ionice": frozenset({"-c", "-n", "--class", "--classdata"}),
@@ -56,6 +81,24 @@ _VALUE_OPTIONS: dict[str, frozenset[str]] = {
     "caffeinate": frozenset({"-w", "-t"}),
     "taskset": frozenset({"-c", "--cpu-list"}),
     "flock": frozenset({"-w", "--timeout", "-E", "--conflict-exit-code"}),
+    "script": frozenset(
+        {
+            "-E",
+            "--echo",
+            "-I",
+            "--log-in",
+            "-O",
+            "--log-out",
+            "-B",
+            "--log-io",
+            "-T",
+            "--log-timing",
+            "-m",
+            "--logging-format",
+            "-o",
+            "--output-limit",
+        }
+    ),
     "npx": frozenset({"-p", "--package"}),
     "bunx": frozenset({"-p", "--package"}),
     "xargs": frozenset(
@@ -80,20 +123,17 @@ _VALUE_OPTIONS: dict[str, frozenset[str]] = {
 }
 _ELEVATE = frozenset({"sudo", "doas"})
 _PACKAGE_RUNNERS = frozenset({"npm", "pnpm", "yarn", "bun"})
-_GIT_VALUE_OPTIONS = frozenset(
-    {
-        "-C",
-        "-c",
-        "--git-dir",
-        "--work-tree",
-        "--namespace",
-        "--exec-path",
-        "--super-prefix",
-        "--config-env",
-        "--list-cmds",
-        "--attr-source",
-    }
-)
+_GIT_VALUE_OPTIONS = {
+    "-C",
+    "-c",
+    "--git-dir",
+    "--work-tree",
+    "--namespace",
+    "--super-prefix",
+    "--config-env",
+    "--list-cmds",
+    "--attr-source",
+}
 # Configuration that only changes how git prints; anything else (core.pager, core.fsmonitor,
 # diff.external, credential.helper, ...) can make a read-only git command run a program.
 _GIT_HARMLESS_CONFIG = (
@@ -257,6 +297,8 @@ class Invocation:
     problems: list[str] = field(default_factory=list)
     # Set when the program runs with more privilege or runs arbitrary configured code.
     escalates: str | None = None
+    # `VAR=value` names set for this program (they can change what it does).
+    assignments: tuple[str, ...] = ()
 
     @property
     def program(self) -> str:
@@ -304,7 +346,9 @@ def _unwrap_one(
     result: Unwrapped,
     pending: list[tuple[list[Word], str | None]],
 ) -> None:
-    inv = Invocation(words, command.text, command.cwd, escalates=escalates)
+    inv = Invocation(
+        words, command.text, command.cwd, escalates=escalates, assignments=command.assignments
+    )
     if not words:
         return
     head = words[0]
@@ -328,6 +372,10 @@ def _unwrap_one(
     inv.argv = words
     rest = words[1:]
 
+    inline = _inline_script(program, rest)
+    if inline is not None:
+        _script_from([inline], result, inv)
+        return
     if program in _VALUE_OPTIONS:
         payload = _wrapper_payload(program, rest)
         if program == "env":
@@ -354,6 +402,12 @@ def _unwrap_one(
     if program in SHELLS or program == "su":
         _shell(rest, result, inv)
         return
+    if program.startswith("git-") and len(program) > 4:
+        # git's dashed programs (/usr/lib/git-core/git-push) are its subcommands.
+        words = [Word("git"), Word(program[4:]), *rest]
+        inv.argv = words
+        rest = words[1:]
+        program = "git"
     if program == "eval":
         if all(w.literal for w in rest):
             result.scripts.append(" ".join(w.text for w in rest))
@@ -361,6 +415,8 @@ def _unwrap_one(
         result.invocations.append(inv)
         return
     if program in ("source", "."):
+        if rest and rest[0].text in ("/dev/stdin", "-", "/proc/self/fd/0", "/dev/fd/0"):
+            result.reads_stdin_script = True
         inv.problems.append("runs a script file in this shell")
         result.invocations.append(inv)
         return
@@ -372,10 +428,13 @@ def _unwrap_one(
         _find(rest, result, inv, pending, escalates)
         return
     _interpreter(program, rest, inv)
-    inv.argv = normalise(words, inv)
+    readings = normalise(words, inv, result)
+    inv.argv = readings[0]
     if program in _PACKAGE_RUNNERS and _exec_payload(inv, result, pending):
         return
     result.invocations.append(inv)
+    for reading in readings[1:]:
+        result.invocations.append(replace(inv, argv=reading))
 
 
 def _wrapper_payload(program: str, rest: list[Word]) -> list[Word]:
@@ -387,29 +446,49 @@ def _wrapper_payload(program: str, rest: list[Word]) -> list[Word]:
         if text == "--":
             i += 1
             break
+        if program in _ELEVATE and "=" in text and not text.startswith("-"):
+            i += 1  # sudo VAR=value cmd
+            continue
         if not text.startswith("-") or text == "-" or program in ("busybox", "coproc"):
             break
-        name = text.split("=", 1)[0]
-        if name in value_options and "=" not in text:
-            i += 2
-            continue
-        if program == "xargs" and re.fullmatch(r"-[iel].*", text):
-            i += 1
-            continue
-        if len(name) > 2 and not name.startswith("--") and name[:2] in value_options:
-            i += 1  # value glued to the option: -n5, -oL
-            continue
-        i += 1
+        hit = find_option(text, value_options)
+        i += 2 if hit is not None and hit.value is None else 1
     payload = rest[i:]
     if program == "timeout" and payload:
         payload = payload[1:]  # the duration
-    if program in ("taskset",) and payload and not any(w.text.startswith("-c") for w in rest):
+    if program == "taskset" and payload and not any(w.text.startswith("-c") for w in rest):
         payload = payload[1:]  # the CPU mask
     if program == "flock" and payload:
         payload = payload[1:]  # the lock file
-        if payload and payload[0].text in ("-c", "--command"):
-            return payload[1:]
     return payload
+
+
+_ENV_VALUE_OPTIONS = ("-u", "--unset", "-C", "--chdir", "-S", "--split-string")
+
+
+# Wrappers whose option hands them a command line to run through a shell.
+_INLINE_OPTIONS = {
+    "flock": ("-c", "--command"),
+    "script": ("-c", "--command"),
+    "npx": ("-c", "--call"),
+    "su": ("-c", "--command"),
+}
+
+
+def _inline_script(program: str, rest: list[Word]) -> Word | None:
+    """The command line given to `flock -c`, `script -c`, `npx -c`, `npm exec --call`."""
+    names = _INLINE_OPTIONS.get(program)
+    if names is None:
+        return None
+    texts = [w.text for w in rest]
+    for index, token in enumerate(texts):
+        hit = find_option(token, names)
+        if hit is None:
+            continue
+        if hit.value is not None:
+            return Word(hit.value, rest[index].dynamic, rest[index].expands)
+        return rest[index + 1] if index + 1 < len(rest) else Word(DYNAMIC, dynamic=True)
+    return None
 
 
 def _env_payload(rest: list[Word], result: Unwrapped, inv: Invocation) -> list[Word]:
@@ -417,20 +496,21 @@ def _env_payload(rest: list[Word], result: Unwrapped, inv: Invocation) -> list[W
     while i < len(rest):
         word = rest[i]
         text = word.text
-        if text in ("-S", "--split-string") or text.startswith(("-S", "--split-string=")):
-            value = rest[i + 1] if text in ("-S", "--split-string") and i + 1 < len(rest) else None
-            literal = text.split("=", 1)[1] if "=" in text else text[2:] if value is None else None
-            script = value.text if value is not None and value.literal else literal
-            if script:
-                result.scripts.append(script)
-            else:
-                inv.problems.append("runs a computed command line (env -S)")
-            return []
         if text == "--":
             i += 1
             break
         if text.startswith("-") and text != "-":
-            i += 2 if text in ("-u", "--unset", "-C", "--chdir") else 1
+            hit = find_option(text, _ENV_VALUE_OPTIONS)
+            if hit is not None and hit.name in ("-S", "--split-string"):
+                value = hit.value if hit.value is not None else None
+                if value is None and i + 1 < len(rest):
+                    value = rest[i + 1].text if rest[i + 1].literal else None
+                if value:
+                    result.scripts.append(value)  # env -S splits its text into a command
+                else:
+                    inv.problems.append("runs a computed command line (env -S)")
+                return []
+            i += 2 if hit is not None and hit.value is None else 1
             continue
         if "=" in text and not text.startswith("="):
             name = text.split("=", 1)[0]
@@ -472,7 +552,7 @@ def _shell(rest: list[Word], result: Unwrapped, inv: Invocation) -> None:
             result.scripts.append(script.text)
         else:
             inv.problems.append("runs a computed command line in a shell")
-    elif operands:
+    elif operands and operands[0].text not in ("/dev/stdin", "-", "/dev/fd/0"):
         inv.problems.append("runs a script file")
     else:
         result.reads_stdin_script = True
@@ -544,10 +624,10 @@ def _exec_payload(
     if len(inv.argv) < 2 or inv.argv[1].text not in ("exec", "x", "dlx"):
         return False
     tail = inv.argv[2:]
-    for j, word in enumerate(tail):
-        if word.text in ("-c", "--call") and j + 1 < len(tail):
-            _script_from([tail[j + 1]], result, inv)
-            return True
+    inline = _inline_script("npx", tail)
+    if inline is not None:
+        _script_from([inline], result, inv)
+        return True
     start = next((j for j, w in enumerate(tail) if not w.text.startswith("-")), None)
     if start is not None:
         pending.append((tail[start:], inv.escalates))
@@ -555,68 +635,116 @@ def _exec_payload(
     return True
 
 
-def normalise(words: list[Word], inv: Invocation) -> list[Word]:
-    """Move git's, npm's and docker's subcommand next to the program; strip global options."""
+def normalise(words: list[Word], inv: Invocation, result: Unwrapped) -> list[list[Word]]:
+    """Move git's, npm's and docker's subcommand next to the program; strip global options.
+
+    Returns every reading of the command line that is plausible: npm's option parser lets an
+    unknown `--option` swallow the next word, so `npm --foo test publish` may run publish.
+    """
     program = words[0].text
     if program == "git":
-        return _git(words, inv)
+        return [_git(words, inv, result)]
     if program in ("npm", "pnpm", "yarn", "bun"):
-        return _subcommand_first(words, _NPM_COMMANDS, _NPM_ALIASES, _NPM_VALUE_OPTIONS)
+        return _npm(words)
     if program in ("docker", "podman"):
-        return _subcommand_first(words, None, {}, _DOCKER_VALUE_OPTIONS)
-    return words
+        return [_docker(words)]
+    return [words]
 
 
-def _git(words: list[Word], inv: Invocation) -> list[Word]:
+def _git(words: list[Word], inv: Invocation, result: Unwrapped) -> list[Word]:
+    aliases: dict[str, str] = {}
     i = 1
     while i < len(words):
-        word = words[i]
-        text = word.text
+        text = words[i].text
         if not text.startswith("-"):
             break
         name, has_value, value = text.partition("=")
-        if name in _GIT_VALUE_OPTIONS and not has_value:
-            value = words[i + 1].text if i + 1 < len(words) else ""
-            i += 1
-        elif name == "-c" or (text.startswith("-c") and name not in _GIT_VALUE_OPTIONS):
-            value = text[2:]
-        if name.startswith("-c") or name == "--config-env":
-            key = value.split("=", 1)[0].lower()
+        if text.startswith("-c") and len(text) > 2:
+            name, has_value, value = "-c", "=", text[2:]
+        hit = find_option(name, _GIT_VALUE_OPTIONS)
+        if hit is not None:
+            name = hit.name
+            if not has_value:
+                value = words[i + 1].text if i + 1 < len(words) else ""
+                i += 1
+        if name == "-C":
+            inv.cwd = posixpath.normpath(posixpath.join(inv.cwd, value)) if inv.cwd else None
+        if name in ("-c", "--config-env"):
+            key, _, setting = value.partition("=")
+            key = key.lower()
             if key.startswith("alias."):
+                aliases[key[len("alias.") :]] = setting
                 inv.problems.append("defines a git alias on the command line")
             elif not key.startswith(_GIT_HARMLESS_CONFIG):
                 inv.escalates = f"sets git configuration ({key}) that can run programs"
-        if name == "--exec-path" and has_value:
+        if text.startswith("--exec-path="):
             inv.escalates = "changes where git finds its programs"
         i += 1
     if i >= len(words):
         return [words[0]]
-    sub = words[i]
+    sub, rest = words[i], words[i + 1 :]
+    expansion = aliases.get(sub.text.lower())
+    if expansion is not None:
+        if expansion.startswith("!"):
+            result.scripts.append(expansion[1:])  # a shell alias: its text runs
+        else:
+            expanded = [Word(part) for part in expansion.split()]
+            if expanded:
+                sub, rest = expanded[0], [*expanded[1:], *rest]
     sub = Word(_GIT_SUBCOMMAND_ALIASES.get(sub.text, sub.text), sub.dynamic, sub.expands)
-    return [words[0], sub, *words[i + 1 :]]
+    texts = [w.text for w in rest]
+    if "--help" in texts[: texts.index("--") if "--" in texts else None] or texts == ["-h"]:
+        return [words[0], Word("help"), sub]  # only shows the manual
+    return [words[0], sub, *rest]
 
 
-def _subcommand_first(
-    words: list[Word],
-    commands: frozenset[str] | None,
-    aliases: dict[str, str],
-    value_options: frozenset[str],
-) -> list[Word]:
+def _npm_command(token: str) -> str | None:
+    if token in _NPM_COMMANDS:
+        return _NPM_ALIASES.get(token, token)
+    # npm accepts any unambiguous abbreviation of a command: `npm publ` is `npm publish`.
+    matches = {c for c in _NPM_COMMANDS if c.startswith(token) and c not in _NPM_ALIASES}
+    return matches.pop() if len(token) >= 2 and len(matches) == 1 else None
+
+
+def _npm(words: list[Word]) -> list[list[Word]]:
+    readings: list[list[Word]] = []
+    i = 1
+    swallowed = False  # the previous word is an unknown option that may take this one
+    while i < len(words) and len(readings) < 2:
+        word = words[i]
+        text = word.text
+        if text in _NPM_VALUE_OPTIONS:
+            i += 2
+            swallowed = False
+            continue
+        if text.startswith("-"):
+            swallowed = text.startswith("--") and "=" not in text
+            i += 1
+            continue
+        command = _npm_command(text)
+        if command is not None:
+            readings.append([words[0], Word(command, word.dynamic, word.expands), *words[i + 1 :]])
+            if not swallowed:
+                break
+        elif not swallowed:
+            break
+        swallowed = False
+        i += 1
+    return readings or [words]
+
+
+def _docker(words: list[Word]) -> list[Word]:
     i = 1
     while i < len(words):
         text = words[i].text
-        if text in value_options:
+        if find_option(text, _DOCKER_VALUE_OPTIONS) is not None and "=" not in text:
             i += 2
             continue
-        if commands is not None and text in commands:
-            break
-        if commands is None and not text.startswith("-"):
+        if not text.startswith("-"):
             break
         i += 1
     if i >= len(words):
         return words
-    # Options before the subcommand are global (registry, host, context): they cannot change
-    # which subcommand runs, so they are dropped rather than mistaken for its operands.
-    sub = words[i]
-    sub = Word(aliases.get(sub.text, sub.text), sub.dynamic, sub.expands)
-    return [words[0], sub, *words[i + 1 :]]
+    # Options before the subcommand are global (host, context): they cannot change which
+    # subcommand runs, so they are dropped rather than mistaken for its operands.
+    return [words[0], words[i], *words[i + 1 :]]

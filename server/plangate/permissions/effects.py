@@ -207,6 +207,29 @@ _MKDIR_VALUES = frozenset({"-m", "--mode", "--context"})
 _SPECIAL_FILES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty", "-")
 
 
+# Variables a read-only command may be given without losing that status; any other one
+# (LESSOPEN, PAGER, GIT_EXTERNAL_DIFF, ...) can make it run or write something.
+_HARMLESS_VARIABLES = frozenset(
+    {
+        "LANG",
+        "LANGUAGE",
+        "TZ",
+        "TERM",
+        "NO_COLOR",
+        "FORCE_COLOR",
+        "CLICOLOR",
+        "COLORTERM",
+        "COLUMNS",
+        "LINES",
+        "CI",
+    }
+)
+
+
+def _harmless_variable(name: str) -> bool:
+    return name in _HARMLESS_VARIABLES or name.startswith("LC_")
+
+
 def is_special_file(path: str) -> bool:
     """Device files and `-` that stand for the terminal or the void, not a real file."""
     return path in _SPECIAL_FILES or path.startswith(("/dev/fd/", "/proc/self/fd/"))
@@ -289,7 +312,12 @@ def effects(inv: Invocation) -> Effects:
     program = inv.program
     args = inv.argv[1:]
     texts = [w.text for w in args]
-    out = Effects(read_only=program in _READ_ONLY and not inv.problems and inv.escalates is None)
+    out = Effects(
+        read_only=program in _READ_ONLY
+        and not inv.problems
+        and inv.escalates is None
+        and all(_harmless_variable(name) for name in inv.assignments)
+    )
     if program == "tee":
         out.writes = [Write(w) for w in _operands(args)]
     elif program in ("cp", "install", "rsync"):

@@ -153,18 +153,29 @@ class Policy:
         snippet = _short(source)
         for problem in analysis.problems:
             out.append(_unanalysable(f"`{snippet}` {problem}"))
+        nested: list[tuple[str, str | None]] = [(text, cwd) for text in analysis.scripts]
+        stdin_shell = False
         for command in analysis.commands:
             unwrapped = unwrap(command)
             for invocation in unwrapped.invocations:
                 out.append(self._invocation(invocation))
-            nested = list(unwrapped.scripts)
-            if unwrapped.reads_stdin_script:
-                nested += [text for text in analysis.fed_texts if text is not None]
-            for script in nested:
-                if depth >= MAX_NESTING:
-                    out.append(_unanalysable(f"`{_short(script)}` is nested too deeply"))
-                else:
-                    self._script(script, command.cwd, depth + 1, out)
+            nested += [(text, command.cwd) for text in unwrapped.scripts]
+            stdin_shell = stdin_shell or unwrapped.reads_stdin_script
+        if stdin_shell:
+            # A shell reads commands from its input: check what could be fed to it, the
+            # heredocs and here-strings and what echo/printf print.
+            nested += [(text, cwd) for text in analysis.fed_texts if text is not None]
+            nested += [
+                (" ".join(w.text for w in command.words[1:]), command.cwd)
+                for command in analysis.commands
+                if command.words[0].text in ("echo", "printf")
+                and all(w.literal for w in command.words[1:])
+            ]
+        for script, script_cwd in nested:
+            if depth >= MAX_NESTING:
+                out.append(_unanalysable(f"`{_short(script)}` is nested too deeply"))
+            else:
+                self._script(script, script_cwd, depth + 1, out)
         for redirect in analysis.redirects:
             if redirect.write:
                 out.append(self._write(Write(redirect.target), redirect.cwd))

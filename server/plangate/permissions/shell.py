@@ -32,6 +32,13 @@ MAX_DEPTH = 200
 _RISKY_VARIABLES = frozenset(
     {
         "PATH",
+        "CDPATH",
+        "LESSOPEN",
+        "LESSCLOSE",
+        "LESSKEY",
+        "MANPAGER",
+        "BROWSER",
+        "GREP_OPTIONS",
         "BASH_ENV",
         "ENV",
         "IFS",
@@ -62,6 +69,8 @@ class SimpleCommand:
     words: tuple[Word, ...]
     text: str
     cwd: str | None  # None: not known statically (cd to a computed place)
+    # Names of `VAR=value` assignments written before the command.
+    assignments: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,13 @@ class ShellAnalysis:
     fed_texts: list[str | None] = field(default_factory=list)
     # Constructs that cannot be analysed statically: never allowed without asking.
     problems: list[str] = field(default_factory=list)
+    # Literal shell text that runs as commands: backticks in unquoted heredocs, trap handlers,
+    # coproc bodies; and, when something re-evaluates text as code, literals holding `$(`.
+    scripts: list[str] = field(default_factory=list)
+    # Literals that look like code (`a[$(cmd)]`): harmless unless something re-evaluates them.
+    code_in_data: list[str] = field(default_factory=list)
+    reevaluates: bool = False
+    ansi_c_mismatch: bool = False
 
 
 @cache
@@ -95,12 +111,22 @@ def is_risky_variable(name: str) -> bool:
     return name in _RISKY_VARIABLES or name.startswith(_RISKY_PREFIXES)
 
 
+MAX_ANALYSED = 100_000
+_ARITHMETIC_TEST = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
+_BACKTICKS = re.compile(r"`((?:\\.|[^`\\])*)`", re.DOTALL)
+_NUMBER = re.compile(r"-?\d+")
+
+
 def analyse(source: str, cwd: str | None) -> ShellAnalysis:
     """Parse `source` and collect its commands, redirections and unanalysable parts."""
     analysis = ShellAnalysis()
     if len(source) > MAX_LENGTH:
         analysis.problems.append(f"is over {MAX_LENGTH:,} characters")
-    source = _SURROGATES.sub("\ufffd", source)  # unencodable; no terminal sends them
+    if len(source) > MAX_ANALYSED:
+        return analysis  # too long to analyse in time; asked, never allowed
+    # Bash drops NUL bytes from its input; surrogates cannot be encoded and no terminal sends
+    # them.
+    source = _SURROGATES.sub("\ufffd", source.replace("\x00", ""))
     versions = [source]
     if "\\\n" in source:
         # tree-sitter-bash splits a word at a line continuation (`g\<newline>it` reads as two
@@ -113,7 +139,66 @@ def analyse(source: str, cwd: str | None) -> ShellAnalysis:
         if tree.root_node.has_error and "does not parse as bash" not in analysis.problems:
             analysis.problems.append("does not parse as bash")
         _Walker(analysis, cwd, data).walk(tree.root_node, 0)
+        if analysis.ansi_c_mismatch and len(versions) < 4:
+            # tree-sitter misreads some $'...' strings (`$'\\'` runs on to a later quote):
+            # analyse the text again with each $'...' cut where bash ends it.
+            analysis.ansi_c_mismatch = False
+            analysis.problems.append("quotes $'...' ambiguously")
+            versions.append(_blank_ansi_c(version))
+    if analysis.reevaluates:
+        analysis.scripts.extend(analysis.code_in_data)
     return analysis
+
+
+def ansi_c_end(text: str, start: int) -> int:
+    """Index of the quote that ends the $'...' string opening at `start`, or -1."""
+    i = start + 2
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        if text[i] == "'":
+            return i
+        i += 1
+    return -1
+
+
+def _blank_ansi_c(text: str) -> str:
+    out: list[str] = []
+    i = 0
+    while (start := text.find("$'", i)) != -1:
+        end = ansi_c_end(text, start)
+        if end == -1:
+            break
+        out.append(text[i:start] + "''")
+        i = end + 1
+    out.append(text[i:])
+    return "".join(out)
+
+
+def _reevaluation(words: list[Word]) -> str | None:
+    """Why a command evaluates text as code (array subscripts, prompt strings), or None."""
+    program = words[0].text
+    flags = {w.text for w in words[1:] if w.text.startswith("-")}
+    operands = [w.text for w in words[1:] if not w.text.startswith("-")]
+    if program == "let":
+        return "evaluates arithmetic, which can run code hidden in variables"
+    if program == "printf" and "-v" in flags:
+        return "assigns a variable by name (printf -v)"
+    if program in ("test", "[") and (
+        "-v" in flags
+        or (
+            flags & _ARITHMETIC_TEST and not all(_NUMBER.fullmatch(o) for o in operands if o != "]")
+        )
+    ):
+        return "compares values arithmetically, which can run code hidden in variables"
+    if program in ("declare", "typeset", "local") and any("i" in f or "n" in f for f in flags):
+        return "declares integer or reference variables"
+    if program in ("mapfile", "readarray") and any("C" in f for f in flags):
+        return "runs a callback (mapfile -C)"
+    if program == "read" and any(is_risky_variable(o) for o in operands):
+        return "reads a value into a variable that changes what later commands run"
+    return None
 
 
 class _Walker:
@@ -142,6 +227,24 @@ class _Walker:
             self._assignment(node)
         elif kind == "comment":
             return
+        elif kind == "ansi_c_string":
+            text = node_text(node, self.source)
+            if ansi_c_end(text, 0) != len(text) - 1:
+                self.analysis.ansi_c_mismatch = True
+        elif kind in ("raw_string", "string", "word"):
+            text = node_text(node, self.source)
+            if "$(" in text or "`" in text:
+                self.analysis.code_in_data.append(evaluate(node, self.source).text)
+        elif kind in ("arithmetic_expansion", "c_style_for_statement") or (
+            kind == "compound_statement" and node.children and node.children[0].type == "(("
+        ):
+            self._arithmetic(node)
+        elif kind == "test_command":
+            self._test(node)
+        elif kind == "expansion":
+            operators = [c.type for c in node.children if not c.is_named]
+            if "!" in operators[:2] or ("@" in operators and "P" in operators):
+                self._reevaluates("expands a variable indirectly or as a prompt string")
         if kind in _SCOPES:
             self._scoped(node.children, depth)
         elif kind == "pipeline":
@@ -157,8 +260,34 @@ class _Walker:
             self.walk(child, depth + 1)
         self.cwd = saved
 
+    def _reevaluates(self, reason: str) -> None:
+        self.analysis.reevaluates = True
+        if reason not in self.analysis.problems:
+            self.analysis.problems.append(reason)
+
+    def _arithmetic(self, node: Node) -> None:
+        stack = list(node.children)
+        while stack:
+            child = stack.pop()
+            if child.type in ("variable_name", "simple_expansion", "expansion", "subscript"):
+                self._reevaluates("evaluates variables arithmetically, which can run code")
+                return
+            stack.extend(child.children)
+
+    def _test(self, node: Node) -> None:
+        stack = list(node.children)
+        while stack:
+            child = stack.pop()
+            if child.type == "test_operator":
+                operator = node_text(child, self.source)
+                if operator == "-v" or operator in _ARITHMETIC_TEST:
+                    self._reevaluates("tests values arithmetically, which can run code")
+                    return
+            stack.extend(child.children)
+
     def _command(self, node: Node) -> None:
         words: list[Word] = []
+        assignments: list[str] = []
         for index, child in enumerate(node.children):
             field_name = node.field_name_for_child(index)
             if field_name == "name":
@@ -166,11 +295,29 @@ class _Walker:
                 words.append(evaluate(inner, self.source))
             elif field_name == "argument":
                 words.append(evaluate(child, self.source))
+            elif child.type == "variable_assignment":
+                name = child.child_by_field_name("name")
+                if name is not None:
+                    assignments.append(node_text(name, self.source))
         if not words:
             return
+        text = node_text(node, self.source)
         self.analysis.commands.append(
-            SimpleCommand(tuple(words), node_text(node, self.source), self.cwd)
+            SimpleCommand(tuple(words), text, self.cwd, tuple(assignments))
         )
+        reason = _reevaluation(words)
+        if reason is not None:
+            self._reevaluates(reason)
+        program = words[0].text
+        if program == "trap" and len(words) > 1 and words[1].literal:
+            self.analysis.scripts.append(words[1].text)
+        if program == "coproc" and len(words) > 1:
+            # `coproc NAME { cmds; }` reads to tree-sitter as one odd command: run its text
+            # both with and without the first word as the name.
+            rest = text.split(None, 1)[1] if len(text.split(None, 1)) > 1 else ""
+            self.analysis.scripts.append(rest)
+            if len(rest.split(None, 1)) > 1:
+                self.analysis.scripts.append(rest.split(None, 1)[1])
         self._track_cd(words)
 
     def _track_cd(self, words: list[Word]) -> None:
@@ -190,20 +337,21 @@ class _Walker:
 
     def _file_redirect(self, node: Node) -> None:
         operator = ""
-        target: Node | None = None
+        targets: list[Node] = []
         for index, child in enumerate(node.children):
             field_name = node.field_name_for_child(index)
             if field_name == "destination":
-                target = child
+                targets.append(child)  # `> a b`: bash writes a; b is an argument
             elif not child.is_named:
                 operator = child.type
-        if target is None:
-            return
-        value = evaluate(target, self.source)
-        if operator in (">&", "<&", ">&-", "<&-") and (value.text.isdigit() or value.text == "-"):
-            return  # duplicating or closing a file descriptor opens no file
-        write = operator in _WRITE_OPERATORS or operator == ">&"
-        self.analysis.redirects.append(Redirect(value, write, self.cwd))
+        for target in targets:
+            value = evaluate(target, self.source)
+            if operator in (">&", "<&", ">&-", "<&-") and (
+                value.text.isdigit() or value.text == "-"
+            ):
+                continue  # duplicating or closing a file descriptor opens no file
+            write = operator in _WRITE_OPERATORS or operator == ">&"
+            self.analysis.redirects.append(Redirect(value, write, self.cwd))
 
     def _fed(self, node: Node | None) -> None:
         if node is None:
@@ -218,7 +366,12 @@ class _Walker:
             return
         quoted = start is not None and any(q in node_text(start, self.source) for q in "'\"\\")
         dynamic = not quoted and any(c.type != "heredoc_content" for c in body.named_children)
-        self.analysis.fed_texts.append(None if dynamic else node_text(body, self.source))
+        text = node_text(body, self.source)
+        if not quoted:
+            # Backticks in an unquoted heredoc run (tree-sitter only sees $(...) there).
+            self.analysis.scripts.extend(m.group(1) for m in _BACKTICKS.finditer(text))
+            dynamic = dynamic or "`" in text
+        self.analysis.fed_texts.append(None if dynamic else text)
 
     def _assignment(self, node: Node) -> None:
         name = node.child_by_field_name("name")
