@@ -156,7 +156,11 @@ def _permissions_check(args: argparse.Namespace) -> int:
         except json.JSONDecodeError as exc:
             print(json.dumps({"error": f"invalid JSON: {exc}"}), flush=True)
             continue
-        print(json.dumps(_decide(policy, request)), flush=True)
+        try:
+            answer = _decide(policy, request)
+        except Exception as exc:  # one bad request must not cost the answers after it
+            answer = {"error": f"internal error: {type(exc).__name__}: {exc}"}
+        print(json.dumps(answer), flush=True)
     return 0
 
 

@@ -192,3 +192,22 @@ def test_decision_names_rule_file_and_line(policy: Policy) -> None:
     assert decision.rule.pattern == "git push" and decision.rule.pos.line == 17
     as_json = decision.to_json()
     assert set(as_json) == {"action", "rule", "reason", "read_only"}
+
+
+def test_many_run_time_words_do_not_exhaust_the_stack(policy: Policy) -> None:
+    decision = policy.check_bash("git " + " ".join(["$a"] * 3000))
+    assert decision.action is Action.ASK
+
+
+def test_over_long_commands_are_asked_without_analysis(policy: Policy) -> None:
+    decision = policy.check_bash("echo " + "a " * 60_000)
+    assert decision.action is Action.ASK and "characters" in decision.reason
+
+
+def test_globs_in_read_only_commands(policy: Policy, workspace: Path) -> None:
+    (workspace / "notes.md").write_text("x\n")
+    (workspace / ".env").write_text("SECRET=1\n")
+    assert policy.check_bash("ls *.md").action is Action.ALLOW
+    assert policy.check_bash("cat .e*").action is Action.ASK  # expands to .env
+    (workspace / "--pre=sh").write_text("")
+    assert policy.check_bash("rg foo *").action is Action.ASK  # a file name becomes an option

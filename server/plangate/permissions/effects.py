@@ -3,23 +3,27 @@ the curated read-only set that runs without asking when no rule names it.
 
 Writes hidden in commands are edits: `tee f`, `cp x f`, `sed -i`, `touch f`, `dd of=f`, `rm f`...
 are checked against the edit rules exactly like the edit tool, so `cp x .env` is denied by
-`**/*.env*` as surely as an edit of `.env`.
+`**/*.env*` as surely as an edit of `.env`. Options are read the way getopt reads them
+(clusters, glued values, long-option abbreviations): `curl -sSLo .env` writes `.env`.
 """
 
 from __future__ import annotations
 
+import posixpath
+import re
 from dataclasses import dataclass, field
 
 from plangate.permissions.commands import Invocation
+from plangate.permissions.options import find_option, has_flag, option_values
 from plangate.permissions.words import Word
 
 
 @dataclass(frozen=True)
 class Write:
-    """A path a command writes; `deletes` when it removes or moves it (folders included)."""
+    """A path a command writes; `recursive` when it also changes what is under it."""
 
     path: Word
-    deletes: bool = False
+    recursive: bool = False
 
 
 @dataclass
@@ -33,180 +37,166 @@ class Effects:
 
 # Programs that only look: allowed without asking when no rule names them and they write nothing.
 _READ_ONLY = frozenset(
-    [
-        "ls",
-        "cat",
-        "head",
-        "tail",
-        "less",
-        "more",
-        "grep",
-        "egrep",
-        "fgrep",
-        "rg",
-        "wc",
-        "pwd",
-        "echo",
-        "printf",
-        "which",
-        "type",
-        "tree",
-        "file",
-        "stat",
-        "du",
-        "df",
-        "cut",
-        "tr",
-        "diff",
-        "cmp",
-        "basename",
-        "dirname",
-        "realpath",
-        "readlink",
-        "whoami",
-        "id",
-        "uname",
-        "true",
-        "false",
-        "test",
-        "[",
-        "jq",
-        "sha256sum",
-        "sha1sum",
-        "sha512sum",
-        "md5sum",
-        "cksum",
-        "nl",
-        "seq",
-        "cd",
-        "pushd",
-        "popd",
-        "column",
-        "comm",
-        "paste",
-        "fold",
-        "rev",
-        "tac",
-        "od",
-        "hexdump",
-        "strings",
-        "printenv",
-        "locale",
-        "nproc",
-        "uptime",
-        "free",
-        "date",
-        "sort",
-        "uniq",
-        "find",
-        "env",
-        "command",
-        "hostname",
-        "expr",
-        "sleep",
-        ":",
-        "git",
-    ]
+    """ls cat head tail less more grep egrep fgrep rg wc pwd echo printf which type tree file
+    stat du df cut tr diff cmp basename dirname realpath readlink whoami id uname true false
+    test [ jq sha256sum sha1sum sha512sum md5sum cksum nl seq cd pushd popd column comm
+    paste fold rev tac od hexdump strings printenv locale nproc uptime free date sort uniq
+    find env command hostname expr sleep : git""".split()
 )
-# Programs whose operands are files they read (checked against read rules and the workspace).
-_READS_FILES = frozenset(
-    [
-        "ls",
-        "cat",
-        "head",
-        "tail",
-        "less",
-        "more",
-        "wc",
-        "file",
-        "stat",
-        "du",
-        "diff",
-        "cmp",
-        "nl",
-        "tac",
-        "od",
-        "hexdump",
-        "strings",
-        "sha256sum",
-        "sha1sum",
-        "sha512sum",
-        "md5sum",
-        "cksum",
-        "sort",
-        "uniq",
-        "cut",
-        "paste",
-        "column",
-        "comm",
-        "fold",
-        "rev",
-        "tree",
-        "readlink",
-        "realpath",
-        "cd",
-        "pushd",
-        "find",
-        "grep",
-        "egrep",
-        "fgrep",
-        "rg",
-        "jq",
-    ]
-)
-_PATTERN_FIRST = frozenset({"grep", "egrep", "fgrep", "rg", "jq"})
-_GIT_READ_ONLY = frozenset(
-    [
-        "status",
-        "log",
-        "diff",
-        "show",
-        "blame",
-        "rev-parse",
-        "ls-files",
-        "ls-tree",
-        "cat-file",
-        "describe",
-        "shortlog",
-        "grep",
-        "count-objects",
-        "merge-base",
-        "name-rev",
-        "for-each-ref",
-        "version",
-        "help",
-        "whatchanged",
-        "show-ref",
-        "check-ignore",
-    ]
-)
-_GIT_BRANCH_WRITES = frozenset(
-    [
-        "-d",
-        "-D",
-        "-m",
-        "-M",
-        "-c",
-        "-C",
-        "--delete",
-        "--move",
-        "--copy",
-        "--set-upstream-to",
-        "-u",
-        "--unset-upstream",
-        "--edit-description",
+# Options that take a separate value, for programs whose operands are files they read. Only
+# options known to take a value: a wrong entry would hide the file after it from the check.
+_READ_VALUE_OPTIONS: dict[str, tuple[str, ...]] = {
+    "head": ("-n", "-c", "--lines", "--bytes"),
+    "tail": ("-n", "-c", "--lines", "--bytes", "-s", "--sleep-interval", "--pid"),
+    "grep": (
+        "-e",
         "-f",
-        "--force",
-        "--track",
+        "-m",
+        "-A",
+        "-B",
+        "-C",
+        "--regexp",
+        "--file",
+        "--max-count",
+        "--after-context",
+        "--before-context",
+        "--context",
+        "--label",
+    ),
+    "rg": (
+        "-e",
+        "-f",
+        "-g",
         "-t",
-    ]
+        "-T",
+        "-m",
+        "-A",
+        "-B",
+        "-C",
+        "-M",
+        "-j",
+        "-d",
+        "-E",
+        "--regexp",
+        "--file",
+        "--glob",
+        "--iglob",
+        "--type",
+        "--type-not",
+        "--max-count",
+        "--after-context",
+        "--before-context",
+        "--context",
+        "--max-columns",
+        "--threads",
+        "--max-depth",
+        "--encoding",
+        "--sort",
+        "--sortr",
+        "--color",
+        "--colors",
+        "--type-add",
+        "--max-filesize",
+        "--context-separator",
+        "--path-separator",
+    ),
+    "cut": ("-d", "-f", "-b", "-c", "--delimiter", "--fields", "--bytes", "--characters"),
+    "sort": (
+        "-t",
+        "-k",
+        "-S",
+        "-T",
+        "--field-separator",
+        "--key",
+        "--buffer-size",
+        "--temporary-directory",
+    ),
+    "uniq": ("-f", "-s", "-w", "--skip-fields", "--skip-chars", "--check-chars"),
+    "du": ("-d", "-t", "-B", "--max-depth", "--threshold", "--block-size"),
+    "tree": ("-L", "-P", "-I", "-o", "--filelimit"),
+    "ls": ("-I", "-w", "-T", "--ignore", "--hide", "--width", "--tabsize", "--block-size"),
+    "stat": ("-c", "--format", "--printf"),
+    "od": ("-j", "-N", "-t", "-A", "-w"),
+    "hexdump": ("-n", "-s", "-e", "-f"),
+    "nl": ("-b", "-n", "-w", "-s", "-v", "-i"),
+    "fold": ("-w", "--width"),
+    "paste": ("-d", "--delimiters"),
+    "tac": ("-s", "--separator"),
+    "strings": ("-n", "-t", "-e"),
+    "column": ("-s", "-c", "-o"),
+    "jq": ("--arg", "--argjson", "--indent"),
+}
+_READS_FILES = frozenset(
+    """git cat less more wc file diff cmp comm sha256sum sha1sum sha512sum md5sum cksum readlink
+    realpath cd pushd find egrep fgrep""".split()
+) | frozenset(_READ_VALUE_OPTIONS)
+_PATTERN_FIRST = frozenset({"grep", "egrep", "fgrep", "rg", "jq"})
+# git subcommands whose operands may name files (revisions checked as paths are harmless).
+_GIT_READS_PATHS = frozenset("show log diff blame grep ls-files ls-tree cat-file".split())
+_GIT_READ_ONLY = frozenset(
+    """status log diff show blame rev-parse ls-files ls-tree cat-file describe shortlog grep
+    count-objects merge-base name-rev for-each-ref version help whatchanged show-ref check-
+    ignore""".split()
 )
-_TOUCH_VALUES = frozenset({"-d", "-t", "-r", "--date", "--reference"})
-_TRUNCATE_VALUES = frozenset({"-s", "-r", "--size", "--reference"})
-_MKDIR_VALUES = frozenset({"-m", "--mode", "--context"})
-_SPECIAL_FILES = ("/dev/null", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty", "-")
-
-
+# git options that run programs or write files even on reading subcommands.
+_GIT_RUNS_OR_WRITES = ("--ext-diff", "--open-files-in-pager", "--output", "-O")
+_GIT_BRANCH_WRITES = (
+    "-d",
+    "-D",
+    "-m",
+    "-M",
+    "-c",
+    "-C",
+    "-f",
+    "-u",
+    "-t",
+    "--delete",
+    "--move",
+    "--copy",
+    "--force",
+    "--set-upstream-to",
+    "--unset-upstream",
+    "--edit-description",
+    "--track",
+    "--create-reflog",
+)
+_CHMOD_FLAGS = (
+    "-R",
+    "-c",
+    "-f",
+    "-v",
+    "--recursive",
+    "--changes",
+    "--silent",
+    "--quiet",
+    "--verbose",
+    "--preserve-root",
+    "--no-preserve-root",
+    "--dereference",
+    "--no-dereference",
+    "-h",
+    "-H",
+    "-L",
+    "-P",
+)
+_COPY_VALUES = (
+    "-t",
+    "--target-directory",
+    "-S",
+    "--suffix",
+    "-m",
+    "--mode",
+    "-o",
+    "--owner",
+    "-g",
+    "--group",
+    "-e",
+    "--rsh",
+)
+_SED_SCRIPT = ("-e", "-f", "--expression", "--file")
+_SED_WRITE = re.compile(r"(?:^|[;{}\n/])\s*[wW]\s+([^\s;}]+)")
+_AWK_WRITE = re.compile(r">>?\s*\"([^\"]+)\"")
+_SED_IN_PLACE = re.compile(r"-[A-Za-z]*i")
 # Variables a read-only command may be given without losing that status; any other one
 # (LESSOPEN, PAGER, GIT_EXTERNAL_DIFF, ...) can make it run or write something.
 _HARMLESS_VARIABLES = frozenset(
@@ -224,6 +214,10 @@ _HARMLESS_VARIABLES = frozenset(
         "CI",
     }
 )
+_SPECIAL_FILES = frozenset(
+    {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty", "-"}
+)
+_FD_FILE = re.compile(r"/(?:dev|proc/self)/fd/\d+")
 
 
 def _harmless_variable(name: str) -> bool:
@@ -232,11 +226,14 @@ def _harmless_variable(name: str) -> bool:
 
 def is_special_file(path: str) -> bool:
     """Device files and `-` that stand for the terminal or the void, not a real file."""
-    return path in _SPECIAL_FILES or path.startswith(("/dev/fd/", "/proc/self/fd/"))
+    if path == "-":
+        return True
+    normal = posixpath.normpath(path)
+    return normal in _SPECIAL_FILES or _FD_FILE.fullmatch(normal) is not None
 
 
-def _operands(args: list[Word], value_flags: frozenset[str] = frozenset()) -> list[Word]:
-    """Operands of a command: words that are not options nor the values of `value_flags`."""
+def _operands(args: list[Word], value_options: tuple[str, ...] = ()) -> list[Word]:
+    """Operands: words that are neither options nor the values of `value_options`."""
     out: list[Word] = []
     skip = False
     done = False
@@ -249,61 +246,115 @@ def _operands(args: list[Word], value_flags: frozenset[str] = frozenset()) -> li
             done = True
             continue
         if not done and text.startswith("-") and text != "-" and word.literal:
-            skip = text in value_flags
+            hit = find_option(text, value_options)
+            skip = hit is not None and hit.value is None
             continue
         out.append(word)
     return out
 
 
-def _option_value(args: list[Word], names: tuple[str, ...]) -> list[Word]:
-    """Values of `-o FILE`, `--output FILE`, `--output=FILE` style options."""
-    values: list[Word] = []
-    for i, word in enumerate(args):
-        text = word.text
-        for name in names:
-            if text == name and i + 1 < len(args):
-                values.append(args[i + 1])
-            elif name.startswith("--") and text.startswith(name + "="):
-                values.append(Word(text.split("=", 1)[1], word.dynamic, word.expands))
-            elif not name.startswith("--") and text.startswith(name) and len(text) > len(name):
-                values.append(Word(text[len(name) :], word.dynamic, word.expands))
-    return values
+def _values(args: list[Word], names: tuple[str, ...]) -> list[Word]:
+    """The values given to options `names` (`-o F`, `-oF`, `-so F`, `--out=F`, `--output F`)."""
+    texts = [w.text for w in args]
+    found: list[Word] = []
+    for index, value in option_values(texts, names):
+        word = args[index]
+        found.append(word if word.text == value else Word(value, word.dynamic, word.expands))
+    return found
 
 
 def _copy_targets(args: list[Word], moves: bool) -> list[Write]:
-    target_dir = _option_value(args, ("-t", "--target-directory"))
-    operands = _operands(
-        args,
-        frozenset(
-            {
-                "-t",
-                "--target-directory",
-                "-S",
-                "--suffix",
-                "-m",
-                "--mode",
-                "-o",
-                "--owner",
-                "-g",
-                "--group",
-            }
-        ),
-    )
+    target_dir = _values(args, ("-t", "--target-directory"))
+    operands = _operands(args, _COPY_VALUES)
     writes: list[Write] = []
     if target_dir:
         sources, dest = operands, target_dir[0]
     elif len(operands) >= 2:
         sources, dest = operands[:-1], operands[-1]
     else:
-        return [Write(w, deletes=moves) for w in operands]
+        return [Write(w, recursive=moves) for w in operands]
     writes.append(Write(dest))
     for source in sources:
         name = source.text.rstrip("/").rsplit("/", 1)[-1]
-        writes.append(
-            Write(Word(f"{dest.text.rstrip('/')}/{name}", dest.dynamic or source.dynamic))
-        )
+        joined = f"{dest.text.rstrip('/')}/{name}"
+        writes.append(Write(Word(joined, dest.dynamic or source.dynamic), recursive=True))
         if moves:
-            writes.append(Write(source, deletes=True))
+            writes.append(Write(source, recursive=True))
+    return writes
+
+
+def _sed_writes(args: list[Word]) -> list[Write]:
+    texts = [w.text for w in args]
+    scripts = _values(args, _SED_SCRIPT)
+    operands = _operands(args, (*_SED_SCRIPT, "-l", "--line-length", "-s"))
+    if not scripts and operands:
+        scripts, operands = [operands[0]], operands[1:]
+    writes = [Write(Word(m.group(1))) for s in scripts for m in _SED_WRITE.finditer(s.text)]
+    in_place = any(
+        find_option(t, ("--in-place",)) or (not t.startswith("--") and _SED_IN_PLACE.match(t))
+        for t in texts
+        if t.startswith("-")
+    )
+    if in_place:
+        writes += [Write(w) for w in operands]
+    return writes
+
+
+def _file_writes(program: str, args: list[Word], texts: list[str]) -> list[Write]:
+    """The files a (non read-only) program writes, as far as its options tell."""
+    if program == "tee":
+        return [Write(w) for w in _operands(args)]
+    if program in ("cp", "install", "rsync"):
+        return _copy_targets(args, moves=False)
+    if program == "mv":
+        return _copy_targets(args, moves=True)
+    if program == "ln":
+        operands = _operands(args, ("-t", "--target-directory", "-S", "--suffix"))
+        writes = [Write(w) for w in _values(args, ("-t", "--target-directory"))]
+        if len(operands) >= 2:
+            writes.append(Write(operands[-1]))
+        elif operands:  # `ln TARGET`: the link is made here, named after the target
+            writes.append(Write(Word(operands[0].text.rstrip("/").rsplit("/", 1)[-1])))
+        return writes
+    if program in ("rm", "rmdir", "unlink", "shred", "srm"):
+        return [Write(w, recursive=True) for w in _operands(args)]
+    if program == "touch":
+        return [Write(w) for w in _operands(args, ("-d", "-t", "-r", "--date", "--reference"))]
+    if program == "truncate":
+        return [Write(w) for w in _operands(args, ("-s", "-r", "--size", "--reference"))]
+    if program in ("mkdir", "mkfifo", "mknod"):
+        return [Write(w) for w in _operands(args, ("-m", "--mode", "--context"))]
+    if program in ("chmod", "chown", "chgrp"):
+        # A chmod mode may look like an option (`chmod -w f`): only known flags are options.
+        operands = [w for w in args if find_option(w.text, _CHMOD_FLAGS) is None]
+        operands = [w for w in operands if not w.text.startswith("--reference")]
+        recursive = has_flag(texts, ("-R", "--recursive"))
+        has_reference = any(t.startswith("--ref") for t in texts)
+        return [Write(w, recursive) for w in (operands if has_reference else operands[1:])]
+    if program == "sed":
+        return _sed_writes(args)
+    if program in ("awk", "gawk", "mawk", "nawk"):
+        return [Write(Word(m.group(1))) for w in args for m in _AWK_WRITE.finditer(w.text)]
+    if program == "dd":
+        return [Write(Word(w.text[3:], w.dynamic)) for w in args if w.text.startswith("of=")]
+    if program == "curl":
+        return [Write(w) for w in _values(args, ("-o", "--output"))]
+    if program == "wget":
+        return [Write(w) for w in _values(args, ("-O", "--output-document"))]
+    if program == "git" and texts:
+        return _git_writes(args, texts)
+    return []
+
+
+def _git_writes(args: list[Word], texts: list[str]) -> list[Write]:
+    sub, rest = texts[0], args[1:]
+    writes = [Write(w) for w in _values(rest, ("--output",))]
+    if sub in ("rm", "mv") and not has_flag(texts[1:], ("--cached",)):
+        writes += [Write(w, recursive=True) for w in _operands(rest)]
+    elif sub == "restore":
+        writes += [Write(w) for w in _operands(rest, ("-s", "--source"))]
+    elif sub == "checkout" and "--" in texts:
+        writes += [Write(w) for w in args[texts.index("--") + 1 :]]
     return writes
 
 
@@ -318,45 +369,7 @@ def effects(inv: Invocation) -> Effects:
         and inv.escalates is None
         and all(_harmless_variable(name) for name in inv.assignments)
     )
-    if program == "tee":
-        out.writes = [Write(w) for w in _operands(args)]
-    elif program in ("cp", "install", "rsync"):
-        out.writes = _copy_targets(args, moves=False)
-    elif program == "mv":
-        out.writes = _copy_targets(args, moves=True)
-    elif program == "ln":
-        operands = _operands(args, frozenset({"-t", "--target-directory", "-S", "--suffix"}))
-        out.writes = [Write(operands[-1])] if len(operands) >= 2 else []
-        out.writes += [Write(w) for w in _option_value(args, ("-t", "--target-directory"))]
-    elif program in ("rm", "rmdir", "unlink", "shred", "srm"):
-        out.writes = [Write(w, deletes=True) for w in _operands(args)]
-    elif program == "touch":
-        out.writes = [Write(w) for w in _operands(args, _TOUCH_VALUES)]
-    elif program == "truncate":
-        out.writes = [Write(w) for w in _operands(args, _TRUNCATE_VALUES)]
-    elif program in ("mkdir", "mkfifo", "mknod"):
-        out.writes = [Write(w) for w in _operands(args, _MKDIR_VALUES)]
-    elif program in ("chmod", "chown", "chgrp"):
-        operands = _operands(args, frozenset({"--from"}))
-        has_reference = any(t.startswith("--reference") for t in texts)
-        out.writes = [Write(w) for w in (operands if has_reference else operands[1:])]
-    elif program == "sed" and any(
-        t == "--in-place"
-        or t.startswith("--in-place=")
-        or (t.startswith("-") and not t.startswith("--") and "i" in t[1:])
-        for t in texts
-    ):
-        operands = _operands(args, frozenset({"-e", "-f", "--expression", "--file", "-l"}))
-        has_script_option = any(t in ("-e", "-f", "--expression", "--file") for t in texts)
-        out.writes = [Write(w) for w in (operands if has_script_option else operands[1:])]
-    elif program == "dd":
-        out.writes = [Write(Word(w.text[3:], w.dynamic)) for w in args if w.text.startswith("of=")]
-    elif program == "curl":
-        out.writes = [Write(w) for w in _option_value(args, ("-o", "--output"))]
-    elif program == "wget":
-        out.writes = [Write(w) for w in _option_value(args, ("-O", "--output-document"))]
-    elif program == "git" and texts[:1] in (["rm"], ["mv"]):
-        out.writes = [Write(w, deletes=True) for w in _operands(args[1:])]
+    out.writes = _file_writes(program, args, texts)
     _read_only_guards(program, args, texts, out)
     if out.writes:
         out.read_only = False
@@ -368,33 +381,32 @@ def effects(inv: Invocation) -> Effects:
 def _read_only_guards(program: str, args: list[Word], texts: list[str], out: Effects) -> None:
     """Options that turn a usually read-only program into one that writes or runs code."""
     if program == "sort":
-        out.writes += [Write(w) for w in _option_value(args, ("-o", "--output"))]
-        if any(t.startswith("--compress-program") for t in texts):
+        out.writes += [Write(w) for w in _values(args, ("-o", "--output"))]
+        if has_flag(texts, ("--compress-program",)):
             out.read_only = False
     elif program == "uniq":
-        operands = _operands(args, frozenset({"-f", "-s", "-w"}))
+        operands = _operands(args, _READ_VALUE_OPTIONS["uniq"])
         out.writes += [Write(w) for w in operands[1:2]]
     elif program == "tree":
-        out.writes += [Write(w) for w in _option_value(args, ("-o",))]
+        out.writes += [Write(w) for w in _values(args, ("-o",))]
     elif program == "find":
-        out.writes += [
-            Write(w) for w in _option_value(args, ("-fprint", "-fprint0", "-fls", "-fprintf"))
-        ]
+        for index, text in enumerate(texts[:-1]):
+            if text in ("-fprint", "-fprint0", "-fls", "-fprintf"):
+                out.writes.append(Write(args[index + 1]))
         if "-delete" in texts:
             out.read_only = False
     elif program == "rg":
         if any(t.startswith("--pre") for t in texts):
             out.read_only = False
     elif program == "date":
-        if any(t in ("-s", "--set") or t.startswith("--set=") for t in texts):
+        if has_flag(texts, ("-s", "--set")):
             out.read_only = False
     elif program == "hostname":
         if _operands(args):
             out.read_only = False
     elif program == "command":
-        out.read_only = texts[:1] in (["-v"], ["-V"])
+        out.read_only = out.read_only and texts[:1] in (["-v"], ["-V"])
     elif program == "git":
-        out.writes += [Write(w) for w in _option_value(args, ("--output",))]
         out.read_only = out.read_only and _git_read_only(texts)
 
 
@@ -403,57 +415,49 @@ def _git_read_only(texts: list[str]) -> bool:
         return True
     sub, rest = texts[0], texts[1:]
     positional = [t for t in rest if not t.startswith("-")]
+    if any(find_option(t, _GIT_RUNS_OR_WRITES) for t in rest):
+        return False
     if sub in _GIT_READ_ONLY:
-        return not any(t.startswith(("--ext-diff", "--open-files-in-pager", "-O")) for t in rest)
+        return True
     if sub == "branch":
-        listing = any(t in ("-l", "--list") for t in rest)
-        return not any(t in _GIT_BRANCH_WRITES for t in rest) and (listing or not positional)
+        listing = has_flag(rest, ("-l", "--list"))
+        return not has_flag(rest, _GIT_BRANCH_WRITES) and (listing or not positional)
     if sub == "tag":
-        listing = any(t in ("-l", "--list") for t in rest)
-        return listing or (not positional and not any(t in ("-d", "--delete") for t in rest))
+        listing = has_flag(rest, ("-l", "--list"))
+        return listing or (not positional and not has_flag(rest, ("-d", "--delete")))
     if sub == "remote":
         return not positional or positional[0] in ("show", "get-url")
     if sub == "stash":
         return bool(positional) and positional[0] in ("list", "show")
     if sub == "config":
-        return any(t in ("--get", "--get-all", "--get-regexp", "--list", "-l") for t in rest)
+        return has_flag(rest, ("--get", "--get-all", "--get-regexp", "--list", "-l"))
     if sub == "reflog":
         return not positional or positional[0] == "show"
     return False
 
 
+def _git_read_paths(args: list[Word]) -> list[Word]:
+    """Paths a reading git command may show: operands, and the path of `REV:path`."""
+    if not args or args[0].text not in _GIT_READS_PATHS:
+        return []
+    paths: list[Word] = []
+    for word in _operands(args[1:], ("-e", "-f", "--format", "--pretty", "-n", "-C")):
+        revision, colon, path = word.text.partition(":")
+        paths.append(Word(path, word.dynamic) if colon and revision and path else word)
+    return [w for w in paths if not is_special_file(w.text)]
+
+
 def _read_operands(program: str, args: list[Word], texts: list[str]) -> list[Word]:
-    operands = _operands(
-        args,
-        frozenset(
-            {
-                "-e",
-                "-f",
-                "-m",
-                "-A",
-                "-B",
-                "-C",
-                "-g",
-                "-t",
-                "--glob",
-                "--type",
-                "-n",
-                "-c",
-                "--regexp",
-                "--file",
-                "-name",
-                "-iname",
-                "-path",
-                "-type",
-                "-maxdepth",
-            }
-        ),
-    )
-    if program in _PATTERN_FIRST and not any(
-        t in ("-e", "-f", "--regexp", "--file") for t in texts
-    ):
-        operands = operands[1:]
+    if program == "git":
+        return _git_read_paths(args)
     if program == "find":
-        start = next((i for i, w in enumerate(operands) if w.text.startswith(("(", "!"))), None)
-        operands = operands[:start]
+        operands = []
+        for word in args:  # the starting points come before the first expression
+            if word.text.startswith(("-", "(", "!")):
+                break
+            operands.append(word)
+    else:
+        operands = _operands(args, _READ_VALUE_OPTIONS.get(program, ()))
+    if program in _PATTERN_FIRST and not has_flag(texts, ("-e", "-f", "--regexp", "--file")):
+        operands = operands[1:]
     return [w for w in operands if not is_special_file(w.text)]

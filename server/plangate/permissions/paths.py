@@ -7,8 +7,11 @@ the stricter answer wins, so a link is denied if either the link or its target i
 
 from __future__ import annotations
 
+import glob
+import itertools
 import os
 import posixpath
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +52,15 @@ class Workspace:
         if real_location != locations[0] and real != absolute:
             locations.append(real_location)
         return locations
+
+    def expand(self, pattern: str, cwd: str | None = None, limit: int = 64) -> list[str]:
+        """Existing paths a shell glob would expand to (at most `limit`)."""
+        base = cwd or self.root
+        try:
+            matches = glob.iglob(posixpath.expanduser(pattern), root_dir=base, include_hidden=True)
+            return list(itertools.islice(matches, limit))
+        except (OSError, ValueError, re.error):
+            return []
 
     def _relative(self, absolute: str, root: str) -> Location:
         for candidate_root in (root, self.root, self.real_root):

@@ -126,43 +126,36 @@ def compile_bash(pattern: str) -> BashPattern:
 
 
 def _match_words(pattern: tuple[str, ...], words: tuple[str, ...]) -> Match:
-    """Token-prefix glob match: `*` alone spans any number of words, inside a word any text."""
+    """Token-prefix glob match: `*` alone spans any number of words, inside a word any text.
+
+    Bottom-up over (pattern position, word position), so long commands cannot exhaust the
+    stack. A run-time word could be any token, or expand to several words or none: MAYBE.
+    """
     if pattern and words and pattern[0] != "*" and DYNAMIC not in words[0]:
         head = pattern[0]
         if head != words[0] and not ("*" in head and fnmatch.fnmatchcase(words[0], head)):
             return Match.NO  # the common case: a rule for another program
-    memo: dict[tuple[int, int], Match] = {}
-
-    def go(i: int, j: int) -> Match:
-        key = (i, j)
-        if key in memo:
-            return memo[key]
-        result = _step(i, j)
-        memo[key] = result
-        return result
-
-    def _step(i: int, j: int) -> Match:
-        if i == len(pattern):
-            return Match.YES  # token prefix: any further words are fine
+    rows, cols = len(pattern), len(words)
+    # table[i][j]: how pattern[i:] matches words[j:]
+    table = [[Match.NO] * (cols + 1) for _ in range(rows + 1)]
+    table[rows] = [Match.YES] * (cols + 1)  # token prefix: any further words are fine
+    for i in range(rows - 1, -1, -1):
         token = pattern[i]
+        row, below = table[i], table[i + 1]
         if token == "*":
-            best = go(i + 1, j)
-            for k in range(j, len(words)):
-                if best is Match.YES:
-                    break
-                best = max(best, go(i + 1, k + 1))
-            return best
-        if j == len(words):
-            return Match.NO
-        word = words[j]
-        if DYNAMIC in word:
-            # A run-time word could be this token, or expand to several words or none.
-            return max(_maybe(go(i + 1, j + 1)), _maybe(go(i, j + 1)))
-        if word == token or ("*" in token and fnmatch.fnmatchcase(word, token)):
-            return go(i + 1, j + 1)
-        return Match.NO
-
-    return go(0, 0)
+            best = below[cols]
+            row[cols] = best
+            for j in range(cols - 1, -1, -1):
+                best = max(best, below[j])
+                row[j] = best
+            continue
+        for j in range(cols - 1, -1, -1):
+            word = words[j]
+            if DYNAMIC in word:
+                row[j] = max(_maybe(below[j + 1]), _maybe(row[j + 1]))
+            elif word == token or ("*" in token and fnmatch.fnmatchcase(word, token)):
+                row[j] = below[j + 1]
+    return table[0][0]
 
 
 def _maybe(result: Match) -> Match:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from plangate.permissions.commands import Invocation, unwrap
-from plangate.permissions.effects import Write, effects, is_special_file
+from plangate.permissions.effects import Effects, Write, effects, is_special_file
 from plangate.permissions.paths import Location, Workspace
 from plangate.permissions.patterns import (
     BashPattern,
@@ -94,10 +94,12 @@ class Policy:
 
     def check_path(self, kind: str, path: str, cwd: str | None = None) -> Decision:
         """Decide `kind` (edit or read) for `path`, following symlinks."""
-        decisions = [
-            self._location(kind, location, path) for location in self.workspace.locate(path, cwd)
-        ]
-        decision = strictest(decisions)
+        locations = self.workspace.locate(path, cwd)
+        if kind == "edit" and any(loc.path.rsplit("/", 1)[-1] == ".git" for loc in locations):
+            # A file named .git redirects git to another repository (`gitdir: ...`): it is as
+            # protected as what is inside a .git folder.
+            locations += self.workspace.locate(f"{path.rstrip('/')}/_", cwd)
+        decision = strictest([self._location(kind, location, path) for location in locations])
         assert decision is not None
         return decision
 
@@ -178,7 +180,7 @@ class Policy:
                 self._script(script, script_cwd, depth + 1, out)
         for redirect in analysis.redirects:
             if redirect.write:
-                out.append(self._write(Write(redirect.target), redirect.cwd))
+                out.append(self._write(Write(redirect.target), redirect.cwd, redirect=True))
             else:
                 out.append(self._read(redirect.target, redirect.cwd))
 
@@ -194,6 +196,8 @@ class Policy:
             elif result is Match.MAYBE:
                 maybes.append(rule)
         file_effects = effects(inv)
+        if file_effects.read_only:
+            self._expansions(inv, file_effects)
         matched = _pick(matches)
         if matched is not None:
             decision = Decision(
@@ -241,14 +245,33 @@ class Policy:
                 reason=f"{shown} writes files: ask first",
             )
         parts += [self._read(word, inv.cwd) for word in file_effects.reads]
+        if file_effects.read_only and inv.cwd is not None:
+            here = self.workspace.locate(inv.cwd)[-1]
+            if not here.inside:  # `cd /etc && ls`, `git -C / log`: reading outside
+                parts.append(self._read(Word(inv.cwd), None))
         final = strictest(parts)
         assert final is not None
         read_only = all(part.read_only for part in parts)
         return _with(final, read_only=read_only)
 
-    def _write(self, write: Write, cwd: str | None) -> Decision:
+    def _expansions(self, inv: Invocation, file_effects: Effects) -> None:
+        """Globs and braces in a read-only command's words: what they expand to may be
+        options (a file named `--pre=x`) or files the read rules guard (`cat .e*`)."""
+        for word in inv.argv[1:]:
+            if not word.expands or word.dynamic:
+                continue
+            if "{" in word.text:
+                file_effects.read_only = False  # `-{delete,print}`: brace-made options
+                return
+            matches = self.workspace.expand(word.text, inv.cwd)
+            if any(m.rsplit("/", 1)[-1].startswith("-") for m in matches):
+                file_effects.read_only = False
+                return
+            file_effects.reads += [Word(m) for m in matches]
+
+    def _write(self, write: Write, cwd: str | None, *, redirect: bool = False) -> Decision:
         word = write.path
-        if is_special_file(word.text):
+        if is_special_file(word.text) and not (redirect and word.text == "-"):
             return Decision(
                 action=Action.ALLOW,
                 rule=None,
@@ -256,7 +279,11 @@ class Policy:
                 read_only=True,
             )
         path = word.text.replace(DYNAMIC, "_")
-        candidates = [path, f"{path.rstrip('/')}/_"] if write.deletes else [path]
+        candidates = [path]
+        if word.expands and not word.dynamic:
+            candidates += self.workspace.expand(path, cwd)  # what bash's glob would hit
+        if write.recursive:
+            candidates += [f"{c.rstrip('/')}/_" for c in candidates]
         decisions = [self.check_edit(candidate, cwd) for candidate in candidates]
         decision = strictest(decisions)
         assert decision is not None

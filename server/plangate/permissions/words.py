@@ -98,7 +98,10 @@ def evaluate(node: Node, source: bytes) -> Word:
         return Word(
             "".join(v.text for v in values),
             dynamic=any(v.dynamic for v in values),
-            expands=any(v.expands for v in values),
+            # tree-sitter splits `-{a,b}` into pieces: look for braces across all of them
+            # (a quoted brace also counts: conservative).
+            expands=any(v.expands for v in values)
+            or bool(_UNQUOTED_BRACE.search(node_text(node, source))),
         )
     if kind == "number":
         return Word(node_text(node, source))
@@ -120,4 +123,5 @@ def _decode_ansi_c(body: str) -> str:
             return chr(ord(code[1].upper()) & 0x1F)
         return _ANSI_SIMPLE.get(code, "\\" + code)
 
-    return _ANSI_C.sub(replace, body)
+    # Bash ends the string at a NUL byte (`$'a.secret\0x'` is `a.secret`).
+    return _ANSI_C.sub(replace, body).split("\x00", 1)[0]
