@@ -17,7 +17,7 @@ from plangate.permissions import Decision, Policy
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `plangate` script; returns the exit status."""
     parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_glue_values(list(sys.argv[1:] if argv is None else argv)))
     if not hasattr(args, "run"):
         parser.print_help()
         return 2
@@ -26,6 +26,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 1
     return status
+
+
+def _glue_values(argv: list[str]) -> list[str]:
+    """`--bash '-x'` would read as an option to argparse: glue such values (`--bash=-x`)."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] in ("--bash", "--edit", "--read") and i + 1 < len(argv):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(argv[i])
+        i += 1
+    return out
 
 
 def _parser() -> argparse.ArgumentParser:

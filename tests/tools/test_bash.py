@@ -134,6 +134,20 @@ class TestSandbox:
         assert (workspace / ".git" / "config").read_text() == "[core]\n"
         assert (workspace / "ok.txt").read_text() == "done\n"  # the workspace stays writable
 
+    def test_network_off_when_the_agent_says_so(
+        self,
+        bwrap: str,
+        seed_agent,
+        workspace: Path,  # type: ignore[no-untyped-def]
+    ) -> None:
+        agent = seed_agent.model_copy(update={"network": False})
+        ctx = ToolContext.for_agent(agent, workspace, confirm=Approver(True))
+        result = run(BASH.run({"command": "cat /proc/net/dev"}, ctx))
+        interfaces = [
+            line.split(":")[0].strip() for line in result.text.splitlines() if ":" in line
+        ]
+        assert interfaces == ["lo"], result.text
+
     def test_private_tmp_and_read_only_system(self, bwrap: str, ctx: ToolContext) -> None:
         marker = f"/tmp/plangate-sandbox-{os.getpid()}"
         result = run(BASH.run({"command": f"touch {marker} && ls {marker}; touch /usr/x"}, ctx))

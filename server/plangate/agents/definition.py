@@ -60,6 +60,8 @@ class Agent(BaseModel):
     disable: bool = False
     hidden: bool = False
     color: str | None = None
+    # PlanGate's own key: whether commands in the bash sandbox may use the network.
+    network: bool = True
     source: AgentSource
     diagnostics: list[Diagnostic] = []
 

@@ -36,6 +36,7 @@ OPENCODE_KEYS = (
     "disable",
     "hidden",
     "color",
+    "network",
 )
 CLAUDE_KEYS = ("name", "description", "tools", "model", "color")
 KNOWN_TOOLS = (
@@ -88,6 +89,7 @@ class _Scalars(BaseModel):
     disable: bool = False
     hidden: bool = False
     color: str | None = None
+    network: bool = True  # PlanGate: network inside the bash sandbox
 
 
 class _Builder:
@@ -300,6 +302,7 @@ def _opencode_agent(builder: _Builder, source: AgentSource, name: str, today: da
         disable=scalars.disable,
         hidden=scalars.hidden,
         color=scalars.color,
+        network=scalars.network,
         source=source,
         diagnostics=builder.in_order(),
     )

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel
 
+from plangate.agents import Agent
 from plangate.permissions import Action, Decision, Policy
 from plangate.tools.ledger import ReadLedger
 
@@ -40,6 +41,16 @@ class ToolContext:
     phase_files: frozenset[str] | None = None
     # Network inside the bash sandbox; the agent's config may turn it off.
     network: bool = True
+
+    @classmethod
+    def for_agent(cls, agent: Agent, workspace: Path, **kwargs: Any) -> ToolContext:
+        """A context with the agent's policy and sandbox settings."""
+        return cls(
+            workspace=workspace,
+            policy=Policy(agent.permission, workspace),
+            network=agent.network,
+            **kwargs,
+        )
 
     @property
     def state_dir(self) -> Path:
