@@ -1,0 +1,57 @@
+"""Prompt-cache breakpoints: on the tools, the system prompt and the two newest user turns.
+
+The prefix is cached in the order tools -> system -> messages. Marking the last tool and the
+system prompt keeps them cached across the session; marking the newest message writes this
+turn's prefix, and marking the user message before it reads the previous turn's prefix back.
+Four breakpoints, the API's limit.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+EPHEMERAL: dict[str, str] = {"type": "ephemeral"}
+MAX_BREAKPOINTS = 4
+
+
+def _mark_last_block(message: dict[str, Any]) -> None:
+    content = message["content"]
+    if isinstance(content, str):
+        message["content"] = [{"type": "text", "text": content, "cache_control": EPHEMERAL}]
+    elif content:
+        content[-1] = {**content[-1], "cache_control": EPHEMERAL}
+
+
+def with_breakpoints(
+    system: str, tools: list[dict[str, Any]], messages: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Copies of system (as blocks), tools and messages with cache breakpoints placed."""
+    system_blocks: list[dict[str, Any]] = (
+        [{"type": "text", "text": system, "cache_control": EPHEMERAL}] if system else []
+    )
+    marked_tools = [dict(tool) for tool in tools]
+    if marked_tools:
+        marked_tools[-1]["cache_control"] = EPHEMERAL
+    marked = copy.deepcopy(messages)
+    budget = MAX_BREAKPOINTS - bool(system_blocks) - bool(marked_tools)
+    targets: list[int] = []
+    if marked:
+        targets.append(len(marked) - 1)
+    previous_user = next(
+        (i for i in range(len(marked) - 2, -1, -1) if marked[i]["role"] == "user"), None
+    )
+    if previous_user is not None:
+        targets.append(previous_user)
+    for index in targets[:budget]:
+        _mark_last_block(marked[index])
+    return system_blocks, marked_tools, marked
+
+
+def count_breakpoints(system: Any, tools: list[dict[str, Any]], messages: Any) -> int:
+    """How many blocks carry cache_control (for tests and assertions)."""
+    blocks: list[Any] = list(tools) + (system if isinstance(system, list) else [])
+    for message in messages:
+        if isinstance(message.get("content"), list):
+            blocks += message["content"]
+    return sum(1 for block in blocks if isinstance(block, dict) and "cache_control" in block)

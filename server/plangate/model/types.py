@@ -1,0 +1,98 @@
+"""The provider interface the workflow uses, independent of any SDK."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from plangate.model.usage import Usage
+
+
+@dataclass
+class TurnRequest:
+    """Everything one model turn needs, in Messages API shapes."""
+
+    system: str
+    messages: list[dict[str, Any]]
+    tools: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of the model's text, as it streams."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A complete tool call (emitted once the turn has finished streaming, never twice)."""
+
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RetryWait:
+    """The turn failed and will be retried: discard the partial text shown so far."""
+
+    reason: str
+    delay: float
+    attempt: int
+    max_attempts: int
+
+    @property
+    def message(self) -> str:
+        """`Anthropic overloaded; retrying in 8 s, attempt 2 of 5`."""
+        return (
+            f"{self.reason}; retrying in {self.delay:.0f} s, attempt {self.attempt} of "
+            f"{self.max_attempts}"
+        )
+
+
+@dataclass(frozen=True)
+class TurnDone:
+    """The turn is complete: the assistant message to append, why it stopped, its usage."""
+
+    message: dict[str, Any]
+    stop_reason: str
+    usage: Usage
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls in the message, in order."""
+        return [
+            ToolCall(block["id"], block["name"], block["input"])
+            for block in self.message["content"]
+            if block["type"] == "tool_use"
+        ]
+
+    @property
+    def text(self) -> str:
+        """The message's text."""
+        return "".join(b["text"] for b in self.message["content"] if b["type"] == "text")
+
+
+TurnEvent = TextDelta | ToolCall | RetryWait | TurnDone
+
+
+class ModelUnavailable(Exception):
+    """Every attempt failed: the session pauses and can be resumed later, losing nothing."""
+
+
+class ModelRequestError(Exception):
+    """The API refused the request itself (bad request, authentication): retrying won't help."""
+
+
+class Provider(Protocol):
+    """What the workflow needs from a model."""
+
+    def stream_turn(self, request: TurnRequest) -> AsyncIterator[TurnEvent]:
+        """Stream one turn: text deltas, retries, then tool calls and TurnDone."""
+        ...
+
+    async def count_tokens(self, request: TurnRequest) -> int:
+        """Input tokens the request would use."""
+        ...

@@ -1,0 +1,276 @@
+"""The Anthropic provider, through the real SDK, against the scripted Messages API server."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import pytest
+
+from plangate.agents.modeltable import model_table
+from plangate.model.anthropic import AnthropicProvider, RetryPolicy
+from plangate.model.caching import count_breakpoints
+from plangate.model.scripted import Fault, ScriptedServer, ScriptedTurn, ToolUse
+from plangate.model.types import (
+    ModelRequestError,
+    ModelUnavailable,
+    RetryWait,
+    TextDelta,
+    ToolCall,
+    TurnDone,
+    TurnEvent,
+    TurnRequest,
+)
+from plangate.model.usage import Usage
+
+MODEL = model_table().get("claude-sonnet-4-6")
+assert MODEL is not None
+
+
+class FastRetry(RetryPolicy):
+    """Real backoff arithmetic, but the waits are recorded instead of slept."""
+
+    def __init__(self, attempts: int = 5) -> None:
+        super().__init__(max_attempts=attempts, sleep=self._record)
+        self.waits: list[float] = []
+
+    async def _record(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
+
+
+def provider(
+    server: ScriptedServer, retry: RetryPolicy | None = None, **kwargs: Any
+) -> AnthropicProvider:
+    return AnthropicProvider(
+        MODEL,
+        api_key="offline-test-key",
+        base_url=server.base_url,
+        retry=retry or FastRetry(),
+        **kwargs,
+    )
+
+
+def collect(p: AnthropicProvider, request: TurnRequest) -> list[TurnEvent]:
+    async def go() -> list[TurnEvent]:
+        return [event async for event in p.stream_turn(request)]
+
+    return asyncio.run(go())
+
+
+def shown_text(events: list[TurnEvent]) -> str:
+    """What a front door shows: text deltas, dropping the partial text on each retry."""
+    text = ""
+    for event in events:
+        if isinstance(event, RetryWait):
+            text = ""
+        elif isinstance(event, TextDelta):
+            text += event.text
+    return text
+
+
+REQUEST = TurnRequest(
+    system="You are terse. " * 50,
+    messages=[{"role": "user", "content": "Fix the bug."}],
+    tools=[
+        {
+            "name": "read",
+            "description": "Read a file",
+            "input_schema": {"type": "object", "properties": {"file_path": {"type": "string"}}},
+        }
+    ],
+)
+LONG_TEXT = "I will read the file first, then propose a careful plan for the fix. " * 3
+
+
+def test_turn_streams_text_then_tool_calls_then_done() -> None:
+    script = [
+        ScriptedTurn(
+            text=LONG_TEXT, tool_calls=[ToolUse("read", {"file_path": "app.py"}, id="toolu_1")]
+        )
+    ]
+    with ScriptedServer(script) as server:
+        events = collect(provider(server, temperature=0.2, top_p=0.9), REQUEST)
+    assert shown_text(events) == LONG_TEXT
+    calls = [e for e in events if isinstance(e, ToolCall)]
+    assert calls == [ToolCall("toolu_1", "read", {"file_path": "app.py"})]
+    done = events[-1]
+    assert isinstance(done, TurnDone) and done.stop_reason == "tool_use"
+    assert done.message["content"][1] == {
+        "type": "tool_use",
+        "id": "toolu_1",
+        "name": "read",
+        "input": {"file_path": "app.py"},
+    }
+    body = server.message_requests[0].body
+    assert body["temperature"] == 0.2 and body["top_p"] == 0.9  # through extra_body
+    assert body["max_tokens"] == MODEL.max_output and body["model"] == "claude-sonnet-4-6"
+    assert server.message_requests[0].headers["authorization"] == "<present>"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault("rate_limit", retry_after=7),
+        Fault("overloaded"),
+        Fault("server_error"),
+        Fault("drop", after_events=5),
+        Fault("sse_error", after_events=5),
+    ],
+    ids=lambda f: f.kind,
+)
+def test_faults_end_in_one_clean_turn(fault: Fault) -> None:
+    script = [
+        ScriptedTurn(
+            text=LONG_TEXT,
+            tool_calls=[ToolUse("read", {"file_path": "a.py"}, id="toolu_9")],
+            faults=[fault, Fault(fault.kind, fault.retry_after, fault.after_events)],
+        )
+    ]
+    retry = FastRetry()
+    with ScriptedServer(script) as server:
+        events = collect(provider(server, retry), REQUEST)
+    waits = [e for e in events if isinstance(e, RetryWait)]
+    assert [w.attempt for w in waits] == [2, 3]
+    assert shown_text(events) == LONG_TEXT  # nothing duplicated, nothing lost
+    assert len([e for e in events if isinstance(e, ToolCall)]) == 1  # never twice
+    assert len(server.message_requests) == 3
+    if fault.retry_after is not None:
+        assert retry.waits == [7.0, 7.0]  # retry-after honoured
+        assert waits[0].message == "Anthropic rate limit reached; retrying in 7 s, attempt 2 of 5"
+    else:
+        assert 0.8 <= retry.waits[0] <= 1.2 and 1.6 <= retry.waits[1] <= 2.4  # backoff + jitter
+
+
+def test_slow_stream_is_just_slow() -> None:
+    script = [ScriptedTurn(text="slow but fine", faults=[Fault("slow", delay=0.02)])]
+    with ScriptedServer(script) as server:
+        events = collect(provider(server), REQUEST)
+    assert shown_text(events) == "slow but fine" and not any(
+        isinstance(e, RetryWait) for e in events
+    )
+
+
+def test_giving_up_pauses_and_resume_loses_nothing() -> None:
+    script = [ScriptedTurn(text="finally", faults=[Fault("overloaded")] * 3)]
+    with ScriptedServer(script) as server:
+        with pytest.raises(
+            ModelUnavailable, match="Anthropic overloaded; gave up after 2 attempts"
+        ):
+            collect(provider(server, FastRetry(attempts=2)), REQUEST)
+        events = collect(provider(server), REQUEST)  # the session resumes the same turn later
+    assert shown_text(events) == "finally"
+
+
+def test_pause_turn_and_max_tokens_are_continued() -> None:
+    script = [
+        ScriptedTurn(text="Searching the docs", stop_reason="pause_turn"),
+        ScriptedTurn(text=" found it. The answer is", stop_reason="max_tokens"),
+        ScriptedTurn(text=" 42."),
+    ]
+    with ScriptedServer(script) as server:
+        events = collect(provider(server), REQUEST)
+    done = events[-1]
+    assert isinstance(done, TurnDone) and done.stop_reason == "end_turn"
+    assert done.text == "Searching the docs found it. The answer is 42."
+    second, third = server.message_requests[1].body, server.message_requests[2].body
+    assert second["messages"][-1]["role"] == "assistant"
+    assert (
+        third["messages"][-1]["content"][0]["text"] == "Searching the docs found it. The answer is"
+    )
+    assert done.usage.output_tokens == sum(
+        r.usage["output_tokens"] for r in server.message_requests if r.usage
+    )
+
+
+def test_refusal_and_cut_tool_calls_are_reported() -> None:
+    with ScriptedServer(
+        [ScriptedTurn(text="I can't help with that.", stop_reason="refusal")]
+    ) as server:
+        done = collect(provider(server), REQUEST)[-1]
+    assert isinstance(done, TurnDone) and done.stop_reason == "refusal"
+    cut = [
+        ScriptedTurn(tool_calls=[ToolUse("write", {"file_path": "x"})], stop_reason="max_tokens")
+    ]
+    with ScriptedServer(cut) as server:
+        events = collect(provider(server), REQUEST)
+    assert not any(isinstance(e, ToolCall) for e in events)
+    assert isinstance(events[-1], TurnDone) and events[-1].stop_reason == "max_tokens"
+
+
+def test_bad_requests_are_not_retried() -> None:
+    with ScriptedServer([]) as server:  # an exhausted script answers 400
+        with pytest.raises(ModelRequestError, match="no more turns"):
+            collect(provider(server), REQUEST)
+        assert len(server.message_requests) == 1
+
+
+def test_key_is_required_and_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with pytest.raises(ModelRequestError, match="ANTHROPIC_API_KEY"):
+        AnthropicProvider(MODEL)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-very-secret")
+    assert "very-secret" not in repr(AnthropicProvider(MODEL))
+
+
+def test_caching_reads_the_earlier_prefix_with_at_most_four_breakpoints() -> None:
+    turns = [
+        ScriptedTurn(
+            text=f"step {i}", tool_calls=[ToolUse("read", {"file_path": f"f{i}.py"}, id=f"t{i}")]
+        )
+        for i in range(4)
+    ] + [ScriptedTurn(text="done")]
+
+    async def session(p: AnthropicProvider) -> list[Usage]:
+        messages: list[dict[str, Any]] = [{"role": "user", "content": "Fix the bug."}]
+        usages: list[Usage] = []
+        for _ in range(5):
+            events = [
+                e async for e in p.stream_turn(TurnRequest(REQUEST.system, messages, REQUEST.tools))
+            ]
+            done = events[-1]
+            assert isinstance(done, TurnDone)
+            usages.append(done.usage)
+            messages = [*messages, done.message]
+            if done.tool_calls:
+                messages.append(
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "tool_result", "tool_use_id": c.id, "content": "x = 1\n" * 200}
+                            for c in done.tool_calls
+                        ],
+                    }
+                )
+        return usages
+
+    with ScriptedServer(turns) as server:
+        usages = asyncio.run(session(provider(server)))
+    for request in server.message_requests:
+        body = request.body
+        assert count_breakpoints(body["system"], body["tools"], body["messages"]) <= 4
+    assert usages[0].cache_read_input_tokens == 0 and usages[0].cache_creation_input_tokens > 0
+    for previous, usage in itertools.pairwise(usages):
+        # Each turn reads back the whole prompt of the turn before it.
+        assert usage.cache_read_input_tokens == previous.prompt_tokens
+        assert usage.input_tokens == 0
+
+
+def test_count_tokens() -> None:
+    with ScriptedServer([]) as server:
+        tokens = asyncio.run(provider(server).count_tokens(REQUEST))
+    assert tokens > 100
+
+
+def test_cost_accounting_by_hand() -> None:
+    usage = Usage(
+        input_tokens=1_000,
+        output_tokens=500,
+        cache_creation_input_tokens=2_000,
+        cache_read_input_tokens=10_000,
+    )
+    # 1000*3 + 500*15 + 2000*3.75 + 10000*0.30 = 21000 micro-dollars
+    assert usage.cost(MODEL) == pytest.approx(0.021)
+    assert usage.cost(MODEL, cache_ttl="1h") == pytest.approx(0.021 + 2_000 * (6.0 - 3.75) / 1e6)
+    assert usage.cost_without_cache(MODEL) == pytest.approx((13_000 * 3 + 500 * 15) / 1e6)
