@@ -274,3 +274,17 @@ def test_cost_accounting_by_hand() -> None:
     assert usage.cost(MODEL) == pytest.approx(0.021)
     assert usage.cost(MODEL, cache_ttl="1h") == pytest.approx(0.021 + 2_000 * (6.0 - 3.75) / 1e6)
     assert usage.cost_without_cache(MODEL) == pytest.approx((13_000 * 3 + 500 * 15) / 1e6)
+
+
+def test_usage_ledger_per_turn_phase_and_session() -> None:
+    from plangate.model.usage import UsageLedger
+
+    ledger = UsageLedger()
+    ledger.add(Usage(input_tokens=10, output_tokens=5))
+    ledger.add(Usage(input_tokens=1, cache_read_input_tokens=100), phase="database")
+    ledger.add(Usage(output_tokens=7, cache_creation_input_tokens=50), phase="database")
+    assert len(ledger.turns) == 3
+    assert ledger.phases["database"] == Usage(
+        input_tokens=1, output_tokens=7, cache_creation_input_tokens=50, cache_read_input_tokens=100
+    )
+    assert ledger.total.prompt_tokens == 161 and ledger.total.output_tokens == 12
