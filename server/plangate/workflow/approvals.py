@@ -1,0 +1,96 @@
+"""The Approvals port: every question the engine asks the user, and a scripted adapter.
+
+Front doors (the LSP server, the terminal, tests) implement one method, `ask`, turning each
+`Question` into code lenses, prompts or scripted answers. Feedback reaches the model verbatim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel
+
+from plangate.permissions import Decision
+from plangate.tools.changes import ProposedChange
+from plangate.workflow.plan import PhasePlan, Plan
+
+QuestionKind = Literal["plan", "phase", "permission", "edit", "validation", "loop", "limit"]
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "plan": ("approve", "revise", "reject"),
+    "phase": ("approve", "revise", "skip", "reject", "rollback"),
+    "permission": ("once", "session", "deny"),
+    "edit": ("apply", "reject"),
+    "validation": ("retry", "accept", "stop", "rollback"),
+    "loop": ("continue", "stop"),
+    "limit": ("continue", "stop"),
+}
+
+
+class Question(BaseModel):
+    """Something only the user can decide. `id` is stable across restarts."""
+
+    id: str
+    kind: QuestionKind
+    title: str
+    choices: tuple[str, ...]
+    plan: Plan | None = None
+    document: str | None = None
+    phase_index: int | None = None
+    phase: PhasePlan | None = None
+    command: str | None = None
+    decision: Decision | None = None
+    change: ProposedChange | None = None
+    results: list[dict[str, Any]] | None = None
+
+
+class Answer(BaseModel):
+    """The user's choice, with optional feedback for the model."""
+
+    choice: str
+    feedback: str = ""
+
+
+class Approvals(Protocol):
+    """What the engine needs from whoever speaks for the user."""
+
+    async def ask(self, question: Question) -> Answer:
+        """Answer `question` with one of its choices."""
+        ...
+
+
+def question(kind: QuestionKind, id: str, title: str, **fields: Any) -> Question:
+    """A question of `kind` with that kind's choices."""
+    return Question(id=id, kind=kind, title=title, choices=CHOICES[kind], **fields)
+
+
+class ScriptedApprovals:
+    """Answers from a list (consumed in order, per kind) or a function; records the questions.
+
+    A list entry is `"choice"` or `("choice", "feedback")`; kinds without scripted answers get
+    the first choice (approve, once, apply, ...), so tests script only what matters.
+    """
+
+    def __init__(
+        self,
+        answers: dict[str, Sequence[str | tuple[str, str]]] | None = None,
+        decide: Callable[[Question], Answer | None] | None = None,
+    ) -> None:
+        self.answers = {kind: list(items) for kind, items in (answers or {}).items()}
+        self.decide = decide
+        self.asked: list[Question] = []
+
+    async def ask(self, question: Question) -> Answer:
+        """The scripted answer for `question`."""
+        self.asked.append(question)
+        if self.decide is not None:
+            answer = self.decide(question)
+            if answer is not None:
+                return answer
+        queue = self.answers.get(question.kind)
+        if queue:
+            item = queue.pop(0)
+            choice, feedback = (item, "") if isinstance(item, str) else item
+            return Answer(choice=choice, feedback=feedback)
+        return Answer(choice=question.choices[0])

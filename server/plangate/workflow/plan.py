@@ -1,0 +1,116 @@
+"""The plan the model proposes through the `propose_plan` tool, and its markdown rendering."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+DOCUMENTATION = "Documentation"
+
+
+class Analysis(BaseModel):
+    """The seed's ANALYZE list."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requirements: list[str] = Field(description="API requirements and acceptance criteria")
+    schema_and_relationships: list[str] = Field(
+        default_factory=list, description="Database schema and relationships"
+    )
+    performance: list[str] = Field(default_factory=list, description="Performance requirements")
+    security: list[str] = Field(default_factory=list, description="Security constraints")
+
+
+class PhasePlan(BaseModel):
+    """One phase of the work."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, description="e.g. Database, API endpoints, Optimisation")
+    goal: str = Field(min_length=1)
+    steps: list[str] = Field(min_length=1)
+    files: list[str] = Field(
+        default_factory=list, description="Files to create or modify, relative to the workspace"
+    )
+    migrations: list[str] = Field(default_factory=list)
+    commands: list[str] = Field(default_factory=list, description="Commands this phase will run")
+    acceptance_criteria: list[str] = Field(min_length=1)
+
+    @field_validator("files")
+    @classmethod
+    def _relative(cls, files: list[str]) -> list[str]:
+        for path in files:
+            if path.startswith("/") or ".." in path.split("/"):
+                raise ValueError(f"'{path}' must be relative to the workspace, without '..'")
+        return [path.removeprefix("./") for path in files]
+
+
+class Plan(BaseModel):
+    """The whole plan; phases run in order, documentation last."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1)
+    summary: str = Field(min_length=1)
+    analysis: Analysis
+    phases: list[PhasePlan] = Field(min_length=1)
+    risks: list[str] = Field(default_factory=list)
+    open_questions: list[str] = Field(default_factory=list)
+
+    def with_documentation(self) -> Plan:
+        """The plan with a documentation phase last (the seed's DOCUMENT step)."""
+        if self.phases and self.phases[-1].name.strip().lower().startswith("doc"):
+            return self
+        docs = PhasePlan(
+            name=DOCUMENTATION,
+            goal="Document the API",
+            steps=[
+                "Update the OpenAPI or GraphQL schema",
+                "Add endpoint documentation",
+                "Document error responses",
+                "Add usage examples",
+            ],
+            acceptance_criteria=["Every endpoint changed in this plan is documented"],
+        )
+        return self.model_copy(update={"phases": [*self.phases, docs]})
+
+
+PLAN_TOOL_DESCRIPTION = (
+    "Propose the implementation plan for the user's approval. Call it after analysing the "
+    "workspace (read-only tools only until the plan is approved). Phases run one at a time, "
+    "each after the user approves it; list for each phase the files it will create or modify. "
+    "The default shape follows the backend workflow: Database (schema, migrations, ORM models), "
+    "API endpoints (validation, auth, errors, logging), Optimisation (caching, queries, rate "
+    "limiting, monitoring); a Documentation phase is added last unless you include one."
+)
+
+
+def render_markdown(plan: Plan, statuses: dict[int, str] | None = None) -> str:
+    """The plan as the markdown document the editor shows (with code lenses on phases)."""
+    statuses = statuses or {}
+    lines = [f"# {plan.title}", "", plan.summary, "", "## Analysis", ""]
+    sections = (
+        ("Requirements", plan.analysis.requirements),
+        ("Schema and relationships", plan.analysis.schema_and_relationships),
+        ("Performance", plan.analysis.performance),
+        ("Security", plan.analysis.security),
+    )
+    for heading, items in sections:
+        if items:
+            lines += [f"**{heading}**", "", *[f"- {item}" for item in items], ""]
+    for index, phase in enumerate(plan.phases, start=1):
+        status = statuses.get(index, "pending")
+        lines += [f"## Phase {index}: {phase.name} ({status})", "", f"Goal: {phase.goal}", ""]
+        lines += [f"{n}. {step}" for n, step in enumerate(phase.steps, start=1)] + [""]
+        for heading, items in (
+            ("Files", [f"`{f}`" for f in phase.files]),
+            ("Migrations", phase.migrations),
+            ("Commands", [f"`{c}`" for c in phase.commands]),
+            ("Acceptance criteria", phase.acceptance_criteria),
+        ):
+            if items:
+                lines += [f"**{heading}**", "", *[f"- {item}" for item in items], ""]
+    if plan.risks:
+        lines += ["## Risks", "", *[f"- {risk}" for risk in plan.risks], ""]
+    if plan.open_questions:
+        lines += ["## Open questions", "", *[f"- {q}" for q in plan.open_questions], ""]
+    return "\n".join(lines).rstrip() + "\n"
