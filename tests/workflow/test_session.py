@@ -254,3 +254,32 @@ def test_events_hold_no_secrets(
     for path in (workspace / ".plangate").rglob("*"):
         if path.is_file():
             assert b"sk-ant-super-secret" not in path.read_bytes(), path
+
+
+def test_budget_and_step_limit_pause(seed_agent: Agent, tmp_path: Path) -> None:
+    from plangate.agents.modeltable import model_table
+
+    workspace = make_workspace(tmp_path / "ws")
+    with ScriptedServer(Model()) as server:
+        provider = provider_for("claude-sonnet-4-6", api_key="offline", base_url=server.base_url)
+        session = Session.start(
+            seed_agent,
+            workspace,
+            "Fix add()",
+            provider,
+            ScriptedApprovals(),
+            model=model_table().get("claude-sonnet-4-6"),
+            budget_usd=0.000001,
+        )
+        state = asyncio.run(session.run())
+        assert state.status is Status.PAUSED and "budget" in state.reason
+        limited = seed_agent.model_copy(update={"steps": 2})
+        session = Session.start(
+            limited,
+            make_workspace(tmp_path / "ws2"),
+            "Fix add()",
+            provider,
+            ScriptedApprovals({"limit": ["stop"]}),
+        )
+        state = asyncio.run(session.run())
+    assert state.status is Status.PAUSED and "step limit of 2" in state.reason and state.turns == 2

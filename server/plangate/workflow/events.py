@@ -52,6 +52,11 @@ class EventLog:
         self._seq = events[-1].seq if events else 0
         return events
 
+    @property
+    def seq(self) -> int:
+        """The number of the last event written or read."""
+        return self._seq
+
     def append(self, type: str, data: dict[str, Any]) -> Event:
         """Write one event durably and return it."""
         self._seq += 1
