@@ -135,6 +135,13 @@ class PromptCache:
         }
 
 
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that hang up (a dropped stream, a killed session) are not errors here."""
+
+
 class ScriptedServer:
     """The server; use as a context manager or call start() and stop()."""
 
@@ -145,7 +152,7 @@ class ScriptedServer:
         self._index = 0
         self._pending: ScriptedTurn | None = None
         self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
+        self._httpd: _QuietServer | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -158,8 +165,7 @@ class ScriptedServer:
     def start(self) -> str:
         """Listen on a free port of 127.0.0.1; returns the base URL."""
         handler = type("Handler", (_Handler,), {"scripted": self})
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
