@@ -192,11 +192,21 @@ def test_extra_commands_come_last_from_agent(tmp_path: Path) -> None:
 
 
 def test_duplicate_commands_keep_the_first(tmp_path: Path) -> None:
-    package_json(tmp_path, {"test": "jest"})
-    write(tmp_path, ".plangate/config.toml", 'validate = ["npm test", "make e2e"]\n')
-    checks = detect_checks(tmp_path, ("npm test", "make e2e", "make docs"))
+    package_json(tmp_path, {"test": "jest", "lint": "eslint ."})
+    checks = detect_checks(tmp_path, ("npm test", "make docs"))
     assert [(c.command, c.source) for c in checks] == [
         ("npm test", "package.json scripts.test"),
+        ("npm run lint", "package.json scripts.lint"),
+        ("make docs", "agent"),
+    ]
+
+
+def test_configured_checks_replace_detection(tmp_path: Path) -> None:
+    package_json(tmp_path, {"test": "jest"})
+    write(tmp_path, ".plangate/config.toml", 'validate = ["npm test", "make e2e"]\n')
+    checks = detect_checks(tmp_path, ("make e2e", "make docs"))
+    assert [(c.command, c.source) for c in checks] == [
+        ("npm test", ".plangate/config.toml"),
         ("make e2e", ".plangate/config.toml"),
         ("make docs", "agent"),
     ]

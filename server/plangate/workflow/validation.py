@@ -58,16 +58,21 @@ class CheckResult(BaseModel):
 def detect_checks(workspace: Path, extra: Sequence[str] = ()) -> list[Check]:
     """The checks a workspace defines, in a fixed order, without repeating a command.
 
-    `extra` are commands the agent file asks for; they come last.
+    `extra` are commands the agent file asks for; they come last. A project that lists its
+    checks in `.plangate/config.toml` gets exactly those: it knows better than our guesses.
     """
+    configured = [
+        Check(name=f"custom: {cmd}", command=cmd, source=CONFIG_FILE)
+        for cmd in _config_commands(workspace / CONFIG_FILE)
+    ]
+    detected = (
+        []
+        if configured
+        else [*_node_checks(workspace), *_python_checks(workspace), *_native_checks(workspace)]
+    )
     checks = [
-        *_node_checks(workspace),
-        *_python_checks(workspace),
-        *_native_checks(workspace),
-        *(
-            Check(name=f"custom: {cmd}", command=cmd, source=CONFIG_FILE)
-            for cmd in _config_commands(workspace / CONFIG_FILE)
-        ),
+        *detected,
+        *configured,
         *(
             Check(name=f"custom: {cmd}", command=cmd, source="agent")
             for cmd in _commands(list(extra))
