@@ -73,9 +73,122 @@ def _parser() -> argparse.ArgumentParser:
     )
     decide.set_defaults(run=_permissions_check)
 
-    demo = commands.add_parser("demo", help="show the bundled agents and check them")
+    run = commands.add_parser("run", help="work on a task with an agent, at the terminal")
+    run.add_argument("task", help="what to do, in plain words")
+    _session_options(run)
+    run.set_defaults(run=_run)
+
+    resume = commands.add_parser("resume", help="continue a paused or interrupted session")
+    resume.add_argument("session", help="the session id printed when it paused")
+    _session_options(resume)
+    resume.set_defaults(run=_resume)
+
+    demo = commands.add_parser("demo", help="a whole session, offline, on a sample backend")
     demo.set_defaults(run=_demo)
     return parser
+
+
+def _session_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--agent", default="backend-developer", help="agent name or file")
+    parser.add_argument("--workspace", type=Path, default=Path.cwd())
+    parser.add_argument(
+        "--approve",
+        default="",
+        help="answer these unattended: plan,phases,edits,commands (never a deny)",
+    )
+    parser.add_argument("--budget", type=float, default=None, help="pause past this many USD")
+    # The scripted Messages API server (tests, demos); the real API when absent.
+    parser.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
+
+
+def _approve_set(text: str) -> frozenset[str]:
+    kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
+    unknown = kinds - {"plan", "phases", "edits", "commands"}
+    if unknown:
+        raise SystemExit(
+            f"plangate: --approve takes plan,phases,edits,commands, not "
+            f"{', '.join(sorted(unknown))}"
+        )
+    return kinds
+
+
+def _load_for_session(args: argparse.Namespace) -> Agent | None:
+    workspace: Path = args.workspace.resolve()
+    try:
+        agent = find_agent(args.agent, workspace)
+    except LookupError as exc:
+        print(f"plangate: {exc}", file=sys.stderr)
+        return None
+    if agent.errors:
+        for diagnostic in agent.errors:
+            print(diagnostic.display(), file=sys.stderr)
+        return None
+    return agent
+
+
+def _session_kwargs(args: argparse.Namespace, agent: Agent) -> dict[str, Any]:
+    from plangate.terminal.runner import model_of
+
+    return {"model": model_of(agent), "budget_usd": args.budget}
+
+
+def _run(args: argparse.Namespace) -> int:
+    from plangate.model import ModelRequestError
+    from plangate.terminal.runner import drive, terminal_session
+    from plangate.workflow.session import Session
+
+    agent = _load_for_session(args)
+    if agent is None:
+        return 2
+    workspace = args.workspace.resolve()
+    try:
+        printer, approvals, provider = terminal_session(
+            agent, workspace, sys.stdout, _approve_set(args.approve), args.base_url
+        )
+    except ModelRequestError as exc:
+        print(f"plangate: {exc}. To see PlanGate work offline, run: plangate demo", file=sys.stderr)
+        return 2
+    session = Session.start(
+        agent,
+        workspace,
+        args.task,
+        provider,
+        approvals,
+        on_event=printer,
+        **_session_kwargs(args, agent),
+    )
+    print(f"Session {session.state.id} in {workspace}", flush=True)
+    state = drive(session, printer, sys.stdout)
+    return 0 if state.status.value in ("completed", "paused") else 1
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from plangate.model import ModelRequestError
+    from plangate.terminal.runner import drive, terminal_session
+    from plangate.workflow.session import Session
+
+    agent = _load_for_session(args)
+    if agent is None:
+        return 2
+    workspace = args.workspace.resolve()
+    try:
+        printer, approvals, provider = terminal_session(
+            agent, workspace, sys.stdout, _approve_set(args.approve), args.base_url
+        )
+        session = Session.open(
+            agent,
+            workspace,
+            args.session,
+            provider,
+            approvals,
+            on_event=printer,
+            **_session_kwargs(args, agent),
+        )
+    except (ModelRequestError, FileNotFoundError) as exc:
+        print(f"plangate: {exc}", file=sys.stderr)
+        return 2
+    state = drive(session, printer, sys.stdout, resume=True)
+    return 0 if state.status.value in ("completed", "paused") else 1
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -199,26 +312,9 @@ def _decide(policy: Policy, request: Any) -> dict[str, Any]:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    out = sys.stdout
-    print("PlanGate: the bundled agents\n", file=out)
-    _print_table(Path.cwd(), out)
-    print("\nChecking them:", file=out)
-    listing = discover(Path.cwd())
-    status = _report(list(listing.agents.values()), out)
-    agent = listing.get("backend-developer")
-    if agent is not None:
-        policy = Policy(agent.permission, Path.cwd())
-        print("\nWhat the backend-developer agent may do here:", file=out)
-        for command in (
-            "git status && git diff --stat",
-            "FOO=1 git -C . commit -m 'wip' && echo ok",
-            "find . -name '*.pyc' | xargs rm -rf",
-            "npm test",
-            "echo SECRET=1 > .env",
-            'bash -c "$(cat scripts/setup.txt)"',
-        ):
-            decision = policy.check_bash(command)
-            print(f"  {decision.action.value:5}  {command}\n         {decision.reason}", file=out)
+    from plangate.demo.run import run_demo
+
+    status, _, _ = run_demo(sys.stdout)
     return status
 
 

@@ -38,7 +38,7 @@ def _target(ctx: ToolContext, file_path: str) -> tuple[Path, str]:
         raise ToolError(f"{shown} is outside the workspace{link}; files there cannot be changed")
     if path.is_dir():
         raise ToolError(f"{shown} is a folder")
-    decision = ctx.policy.check_edit(str(path))
+    decision = ctx.policy.check_edit(shown if not Path(shown).is_absolute() else str(path))
     if decision.action.value == "deny":  # final: say so before anything else
         raise ToolError(f"Changing {shown} is not allowed: {decision.reason}")
     return path, shown

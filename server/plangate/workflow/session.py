@@ -241,12 +241,12 @@ class Session:
                 )
             )
             if answer.choice == "stop":
-                self._pause(f"step limit of {self.agent.steps} model turns reached")
+                self.pause(f"step limit of {self.agent.steps} model turns reached")
                 return
         if self.budget_usd is not None and self.model is not None:
             spent = state.total_usage.cost(self.model)
             if spent >= self.budget_usd:
-                self._pause(f"budget of ${self.budget_usd:.2f} reached (${spent:.2f} spent)")
+                self.pause(f"budget of ${self.budget_usd:.2f} reached (${spent:.2f} spent)")
                 return
         request = TurnRequest(self._system(), state.messages, self._tool_specs())
         done: TurnDone | None = None
@@ -259,7 +259,7 @@ class Session:
                 elif isinstance(event, TurnDone):
                     done = event
         except ModelUnavailable as exc:
-            self._pause(str(exc))
+            self.pause(str(exc))
             return
         except ModelRequestError as exc:
             self._emit("status", {"status": Status.FAILED, "reason": str(exc)})
@@ -320,8 +320,10 @@ class Session:
     def _user(self, text: str) -> None:
         self._emit("message", {"role": "user", "content": text})
 
-    def _pause(self, reason: str) -> None:
-        self._emit("status", {"status": Status.PAUSED, "reason": reason})
+    def pause(self, reason: str) -> None:
+        """Stop for now; `resume` continues exactly here."""
+        if self.state.status not in TERMINAL and self.state.status is not Status.PAUSED:
+            self._emit("status", {"status": Status.PAUSED, "reason": reason})
 
     # ---------------------------------------------------------------- tools
 

@@ -1,0 +1,1 @@
+"""The offline demo: a scripted backend-developer session on a sample API."""

@@ -1,0 +1,1 @@
+"""tasks-api: a tiny JSON API over SQLite."""

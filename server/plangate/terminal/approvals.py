@@ -1,0 +1,102 @@
+"""The engine's questions as terminal prompts; `--approve` answers some of them unattended."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TextIO
+
+from plangate.terminal.style import Style
+from plangate.workflow.approvals import Answer, Question
+from plangate.workflow.plan import render_markdown
+
+# What `--approve KIND` answers, and the kinds it covers.
+AUTO = {"plan": "approve", "phases": "approve", "edits": "apply", "commands": "once"}
+KIND_OF = {"plan": "plan", "phase": "phases", "edit": "edits", "permission": "commands"}
+# Without a person at the terminal, the safe answer.
+SAFE = {
+    "plan": "reject",
+    "phase": "reject",
+    "permission": "deny",
+    "edit": "reject",
+    "validation": "stop",
+    "loop": "stop",
+    "limit": "stop",
+}
+NEEDS_FEEDBACK = {"revise", "reject"}
+
+
+class TerminalApprovals:
+    """Asks at the terminal; answers unattended what `approve` names (never a deny)."""
+
+    def __init__(
+        self,
+        out: TextIO,
+        read: Callable[[str], str] = input,
+        approve: frozenset[str] = frozenset(),
+        style: Style | None = None,
+    ) -> None:
+        self.out = out
+        self.read = read
+        self.approve = approve
+        self.style = style or Style(out)
+
+    async def ask(self, question: Question) -> Answer:
+        """Show the question and read the answer (in a thread: reading blocks)."""
+        self._show(question)
+        auto = KIND_OF.get(question.kind)
+        if auto is not None and auto in self.approve:
+            choice = AUTO[auto]
+            self._say(self.style(f"  -> {choice} (--approve {auto})", "dim"))
+            return Answer(choice=choice)
+        return await asyncio.to_thread(self._prompt, question)
+
+    def _say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def _show(self, question: Question) -> None:
+        s = self.style
+        self._say("")
+        if question.kind == "plan" and question.plan is not None:
+            self._say(render_markdown(question.plan).rstrip())
+            if question.document:
+                self._say(s(f"(the plan is also in {question.document})", "dim"))
+        elif question.kind == "phase" and question.phase is not None:
+            phase = question.phase
+            self._say(s(f"Phase {question.phase_index}: {phase.name}", "bold"))
+            self._say(f"  goal: {phase.goal}")
+            for step in phase.steps:
+                self._say(f"  - {step}")
+            if phase.files:
+                self._say(f"  files: {', '.join(phase.files)}")
+        elif question.kind == "edit" and question.change is not None:
+            self._say(s.diff(question.change.diff))
+        elif question.kind == "permission" and question.command:
+            self._say(s("$ ", "yellow") + question.command)
+        elif question.kind == "validation" and question.results:
+            for result in question.results:
+                mark = s("PASS", "green") if result.get("passed") else s("FAIL", "red")
+                self._say(f"  {mark} {result['check']['command']}")
+        self._say(s("? ", "magenta", "bold") + s(question.title, "bold"))
+
+    def _prompt(self, question: Question) -> Answer:
+        options = " / ".join(f"[{c[0]}]{c[1:]}" for c in question.choices)
+        while True:
+            try:
+                raw = self.read(f"  {options}: ").strip().lower()
+            except EOFError:
+                choice = SAFE[question.kind]
+                self._say(self.style(f"  -> {choice} (no one at the terminal)", "dim"))
+                return Answer(choice=choice)
+            matches = [c for c in question.choices if c == raw or (raw and c.startswith(raw))]
+            if len(matches) == 1:
+                choice = matches[0]
+                break
+            self._say(f"  please answer one of: {', '.join(question.choices)}")
+        feedback = ""
+        if choice in NEEDS_FEEDBACK or (question.kind == "edit" and choice == "reject"):
+            try:
+                feedback = self.read("  feedback for the agent (optional): ").strip()
+            except EOFError:
+                feedback = ""
+        return Answer(choice=choice, feedback=feedback)

@@ -1,0 +1,89 @@
+"""Running a session from the terminal: build it, drive it, pause cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from plangate.agents import Agent
+from plangate.agents.modeltable import ModelInfo, model_table
+from plangate.model import AnthropicProvider, provider_for
+from plangate.terminal.approvals import TerminalApprovals
+from plangate.terminal.printer import Printer
+from plangate.terminal.style import Style
+from plangate.workflow.session import Session
+from plangate.workflow.state import SessionState
+
+
+def provider(agent: Agent, base_url: str | None, api_key: str | None = None) -> AnthropicProvider:
+    """The agent's model, on the real API or (with `base_url`) the scripted server."""
+    return provider_for(
+        agent.model_id,
+        api_key=api_key,
+        base_url=base_url,
+        temperature=agent.temperature,
+        top_p=agent.top_p,
+    )
+
+
+def model_of(agent: Agent) -> ModelInfo | None:
+    """The model table's entry for the agent's model (for costs)."""
+    return model_table().get(agent.model_id or "claude-sonnet-4-6")
+
+
+def daemon_input(prompt: str) -> str:
+    """`input()` in a daemon thread, so Ctrl-C is never stuck behind a blocked read."""
+    result: dict[str, str | BaseException] = {}
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            result["value"] = input(prompt)
+        except BaseException as exc:  # EOFError and friends travel to the caller
+            result["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    done.wait()
+    if "error" in result:
+        raise result["error"]  # type: ignore[misc]
+    return str(result["value"])
+
+
+def drive(session: Session, printer: Printer, out: TextIO, resume: bool = False) -> SessionState:
+    """Run (or resume) the session; Ctrl-C pauses it and says how to continue."""
+    try:
+        state = asyncio.run(session.resume() if resume else session.run())
+    except KeyboardInterrupt:
+        session.pause("interrupted at the terminal (Ctrl-C)")
+        state = session.state
+    printer.summary(state, session.model)
+    if state.status.value == "paused":
+        print(
+            f"Continue with: plangate resume {state.id} --workspace {session.workspace}",
+            file=out,
+            flush=True,
+        )
+    return state
+
+
+def terminal_session(
+    agent: Agent,
+    workspace: Path,
+    out: TextIO,
+    approve: frozenset[str],
+    base_url: str | None,
+    read: Callable[[str], str] = daemon_input,
+    api_key: str | None = None,
+) -> tuple[Printer, TerminalApprovals, AnthropicProvider]:
+    """The printer, the approvals and the provider a terminal session uses."""
+    style = Style(out)
+    return (
+        Printer(out, style),
+        TerminalApprovals(out, read=read, approve=approve, style=style),
+        provider(agent, base_url, api_key),
+    )

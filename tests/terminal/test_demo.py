@@ -1,0 +1,41 @@
+"""`plangate demo`, end to end: the outcome, not the wording."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+from plangate.demo.run import CHECK, run_demo, sample_dir
+from plangate.workflow.state import PhaseStatus, Status
+
+
+def test_sample_tests_pass_before_the_demo(tmp_path: Path) -> None:
+    run = subprocess.run(
+        CHECK.split(), cwd=sample_dir(), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0, run.stderr
+
+
+def test_demo_runs_the_whole_workflow_offline(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)  # no key needed
+    out = io.StringIO()
+    status, state, project = run_demo(out, tmp_path / "tasks-api")
+    assert status == 0, out.getvalue()[-3000:]
+    assert state.status is Status.COMPLETED
+    assert set(state.phases.values()) == {PhaseStatus.DONE} and len(state.phases) == 4
+    # One validation failed and the model fixed it within the phase.
+    assert [r[0]["passed"] for r in state.validations[2]] == [False, True]
+    # The denials happened and were reported.
+    assert (project / ".env").read_text() == "DATABASE_URL=sqlite:///tasks.db\n"
+    refused = [r["text"] for r in state.results.values() if r["is_error"]]
+    assert any(".env" in t and "not allowed" in t for t in refused)
+    assert any("git add" in t and "denied" in t for t in refused)
+    # The sample's own tests pass afterwards, with the new ones.
+    run = subprocess.run(
+        CHECK.split(), cwd=project, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert run.returncode == 0 and "Ran 7 tests" in run.stderr
+    assert "priority" in (project / "app" / "db.py").read_text()
+    assert (project / "docs" / "API.md").exists()
+    assert str(project) in out.getvalue()
