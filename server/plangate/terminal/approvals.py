@@ -80,7 +80,10 @@ class TerminalApprovals:
         self._say(s("? ", "magenta", "bold") + s(question.title, "bold"))
 
     def _prompt(self, question: Question) -> Answer:
-        options = " / ".join(f"[{c[0]}]{c[1:]}" for c in question.choices)
+        options = " / ".join(
+            f"[{c[:n]}]{c[n:]}"
+            for c, n in zip(question.choices, _prefixes(question.choices), strict=True)
+        )
         while True:
             try:
                 raw = self.read(f"  {options}: ").strip().lower()
@@ -100,3 +103,14 @@ class TerminalApprovals:
             except EOFError:
                 feedback = ""
         return Answer(choice=choice, feedback=feedback)
+
+
+def _prefixes(choices: tuple[str, ...]) -> list[int]:
+    """The shortest prefix length that tells each choice from the others (revise/reject)."""
+    lengths = []
+    for choice in choices:
+        n = 1
+        while n < len(choice) and any(o != choice and o.startswith(choice[:n]) for o in choices):
+            n += 1
+        lengths.append(n)
+    return lengths
