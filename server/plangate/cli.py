@@ -83,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
     _session_options(resume)
     resume.set_defaults(run=_resume)
 
+    serve = commands.add_parser("serve", help="the language server (stdio, or --tcp HOST:PORT)")
+    serve.add_argument("--tcp", metavar="HOST:PORT", default=None)
+    serve.add_argument("--stdio", action="store_true", help="the default")
+    serve.set_defaults(run=_serve)
+
     demo = commands.add_parser("demo", help="a whole session, offline, on a sample backend")
     demo.set_defaults(run=_demo)
     return parser
@@ -309,6 +314,13 @@ def _decide(policy: Policy, request: Any) -> dict[str, Any]:
     else:
         decision = policy.check_read(value)
     return decision.to_json()
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from plangate.lsp.server import serve
+
+    serve(args.tcp)
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

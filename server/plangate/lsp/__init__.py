@@ -1,0 +1,1 @@
+"""The language server: the editor's front door to the engine."""

@@ -1,0 +1,143 @@
+"""The engine's questions in the editor: approvals wait for a lens or a request, commands are
+message requests, edits are workspace-edit previews."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+
+from plangate.tools.changes import ChangeKind, ProposedChange
+from plangate.workflow.approvals import Answer, Question
+
+if TYPE_CHECKING:
+    from plangate.lsp.server import PlanGateServer
+
+ALLOW_ONCE, ALLOW_SESSION, DENY = "Allow once", "Allow for this session", "Deny"
+APPLY, REJECT = "Apply", "Reject"
+
+
+def _end(text: str) -> types.Position:
+    """The position after the last character, in UTF-16 code units as LSP counts them."""
+    lines = text.split("\n")
+    return types.Position(line=len(lines) - 1, character=len(lines[-1].encode("utf-16-le")) // 2)
+
+
+class LspApprovals:
+    """One per session: holds the approval the user has not given yet."""
+
+    def __init__(self, server: PlanGateServer) -> None:
+        self.server = server
+        self.session_id = ""
+        self.pending: Question | None = None
+        self._future: asyncio.Future[Answer] | None = None
+        self.waiting = asyncio.Event()  # set while an approval waits for the user
+
+    async def ask(self, question: Question) -> Answer:
+        """Answer `question` the editor's way."""
+        if question.kind == "permission":
+            return await self._permission(question)
+        if question.kind == "edit" and question.change is not None:
+            return await self._edit(question, question.change)
+        self.pending = question
+        self._future = asyncio.get_running_loop().create_future()
+        self.waiting.set()
+        self.server.session_changed(self.session_id)
+        try:
+            return await self._future
+        finally:
+            self.pending = None
+            self._future = None
+            self.waiting.clear()
+
+    def answer(self, answer: Answer) -> None:
+        """Resolve the pending approval (from a code lens or `plangate/approvePhase`)."""
+        if self._future is not None and not self._future.done():
+            self._future.set_result(answer)
+
+    async def _permission(self, question: Question) -> Answer:
+        reason = question.decision.reason if question.decision else ""
+        params = types.ShowMessageRequestParams(
+            type=types.MessageType.Warning,
+            message=f"PlanGate: run `{question.command}`?\n{reason}",
+            actions=[types.MessageActionItem(title=t) for t in (ALLOW_ONCE, ALLOW_SESSION, DENY)],
+        )
+        chosen = await self.server.window_show_message_request_async(params)
+        title = chosen.title if chosen is not None else DENY  # dismissed is no
+        return Answer(choice={ALLOW_ONCE: "once", ALLOW_SESSION: "session"}.get(title, "deny"))
+
+    def _supports_annotations(self) -> bool:
+        workspace = self.server.client_capabilities.workspace
+        edit = workspace.workspace_edit if workspace else None
+        return bool(edit and edit.document_changes and edit.change_annotation_support)
+
+    async def _edit(self, question: Question, change: ProposedChange) -> Answer:
+        annotated = self._supports_annotations()
+        if not annotated:
+            params = types.ShowMessageRequestParams(
+                type=types.MessageType.Info,
+                message=f"PlanGate: {question.title}\n{change.diff[:4000]}",
+                actions=[
+                    types.MessageActionItem(title=APPLY),
+                    types.MessageActionItem(title=REJECT),
+                ],
+            )
+            chosen = await self.server.window_show_message_request_async(params)
+            if chosen is None or chosen.title != APPLY:
+                return Answer(choice="reject", feedback="The user rejected the change.")
+        edit = self.workspace_edit(question, change, annotated)
+        result = await self.server.workspace_apply_edit_async(
+            types.ApplyWorkspaceEditParams(edit=edit, label=question.title)
+        )
+        if result.applied:
+            return Answer(choice="apply")
+        reason = f" ({result.failure_reason})" if result.failure_reason else ""
+        return Answer(choice="reject", feedback=f"The user discarded the preview{reason}.")
+
+    def workspace_edit(
+        self, question: Question, change: ProposedChange, annotated: bool
+    ) -> types.WorkspaceEdit:
+        """The change as documentChanges, annotated so VS Code opens its Refactor Preview."""
+        root = self.server.sessions.workspace_of(self.session_id)
+        uri = (root / change.path).as_uri()
+        annotation = "plangate" if annotated else None
+        document = self.server.workspace.text_documents.get(uri)
+        version = document.version if document is not None else None
+        changes: list[Any] = []
+        old = change.old_text or ""
+        if change.kind is ChangeKind.CREATE:
+            changes.append(
+                types.CreateFile(
+                    uri=uri,
+                    annotation_id=annotation,
+                    options=types.CreateFileOptions(overwrite=False),
+                )
+            )
+        new_text = change.new_text or ""
+        edit_cls = types.AnnotatedTextEdit if annotated else types.TextEdit
+        kwargs: dict[str, Any] = {"annotation_id": annotation} if annotated else {}
+        text_edit = edit_cls(
+            range=types.Range(start=types.Position(line=0, character=0), end=_end(old)),
+            new_text=new_text,
+            **kwargs,
+        )
+        changes.append(
+            types.TextDocumentEdit(
+                text_document=types.OptionalVersionedTextDocumentIdentifier(
+                    uri=uri, version=version
+                ),
+                edits=[text_edit],
+            )
+        )
+        phase = f"Phase {question.phase_index} · " if question.phase_index else ""
+        annotations = None
+        if annotated:
+            annotations = {
+                "plangate": types.ChangeAnnotation(
+                    label=f"{phase}{change.path}",
+                    needs_confirmation=True,
+                    description=question.title,
+                )
+            }
+        return types.WorkspaceEdit(document_changes=changes, change_annotations=annotations)

@@ -1,0 +1,279 @@
+"""The `plangate/` custom protocol: params and results of every method, as pydantic models.
+
+docs/protocol.md is generated from `METHODS` (`python -m plangate.lsp.protocol`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AgentInfo(BaseModel):
+    """An agent as the editor lists it."""
+
+    name: str
+    description: str
+    mode: str
+    model: str | None
+    resolved_model: str | None = Field(serialization_alias="resolvedModel")
+    tools: dict[str, bool]
+    source: str
+    origin: str
+    problems: list[str]
+
+
+class ListAgentsParams(_Params):
+    """No parameters (an optional workspace folder)."""
+
+    workspace_folder: str | None = Field(None, alias="workspaceFolder")
+
+
+class ListAgentsResult(BaseModel):
+    """Every agent found, with where it came from."""
+
+    agents: list[AgentInfo]
+
+
+class ProposePlanParams(_Params):
+    """Start a session: the agent analyses the task and proposes a plan."""
+
+    agent: str = Field(min_length=1)
+    task: str = Field(min_length=1)
+    workspace_folder: str | None = Field(None, alias="workspaceFolder")
+    work_done_token: str | int | None = Field(None, alias="workDoneToken")
+
+
+class SessionSummary(BaseModel):
+    """A session's state as the editor shows it."""
+
+    session_id: str = Field(serialization_alias="sessionId")
+    agent: str
+    task: str
+    status: str
+    reason: str
+    phase: int
+    phases: dict[str, str]
+    pending: dict[str, Any] | None
+    plan_uri: str | None = Field(serialization_alias="planUri")
+    usage: dict[str, int]
+    cost_usd: float | None = Field(serialization_alias="costUsd")
+
+
+class ProposePlanResult(BaseModel):
+    """The session and the plan it proposed (or why it stopped before one)."""
+
+    session_id: str = Field(serialization_alias="sessionId")
+    plan: dict[str, Any] | None
+    plan_uri: str | None = Field(serialization_alias="planUri")
+    status: str
+
+
+class ApprovePhaseParams(_Params):
+    """Answer the pending approval: phase 0 is the plan itself."""
+
+    session_id: str = Field(alias="sessionId", min_length=1)
+    phase: int = Field(ge=0)
+    decision: Literal["approve", "revise", "skip", "reject"]
+    feedback: str = ""
+
+
+class SessionParams(_Params):
+    """A session id."""
+
+    session_id: str = Field(alias="sessionId", min_length=1)
+
+
+class RollbackParams(_Params):
+    """Roll a phase back to its checkpoint."""
+
+    session_id: str = Field(alias="sessionId", min_length=1)
+    phase: int = Field(ge=1)
+
+
+class ListSessionsResult(BaseModel):
+    """Sessions of the open workspace folders, newest first."""
+
+    sessions: list[SessionSummary]
+
+
+class ExecuteToolParams(_Params):
+    """Run one tool with the same permissions and gates as when the model calls it."""
+
+    tool: str = Field(min_length=1)
+    input: dict[str, Any]
+    session_id: str | None = Field(None, alias="sessionId")
+    agent: str | None = None
+    workspace_folder: str | None = Field(None, alias="workspaceFolder")
+
+
+class ExecuteToolResult(BaseModel):
+    """The tool's text for the model, whether it failed, and its structured data."""
+
+    text: str
+    is_error: bool = Field(serialization_alias="isError")
+    data: dict[str, Any]
+
+
+class OutputParams(BaseModel):
+    """`plangate/output`: streamed model text and tool activity."""
+
+    session_id: str = Field(serialization_alias="sessionId")
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Method:
+    """One method of the protocol, for dispatch and for the docs."""
+
+    name: str
+    direction: Literal["request", "notification"]
+    params: type[BaseModel] | None
+    result: type[BaseModel] | None
+    doc: str
+    example: dict[str, Any]
+
+
+METHODS: list[Method] = [
+    Method(
+        "plangate/listAgents",
+        "request",
+        ListAgentsParams,
+        ListAgentsResult,
+        "Every agent along the search path, with its source file and its problems.",
+        {},
+    ),
+    Method(
+        "plangate/proposePlan",
+        "request",
+        ProposePlanParams,
+        ProposePlanResult,
+        "Start a session; answers once the plan is proposed and opens the plan document.",
+        {"agent": "backend-developer", "task": "Add pagination to GET /orders"},
+    ),
+    Method(
+        "plangate/approvePhase",
+        "request",
+        ApprovePhaseParams,
+        SessionSummary,
+        "Answer the pending approval of the plan (phase 0) or of a phase.",
+        {"sessionId": "20261125-120000-abc123", "phase": 1, "decision": "approve"},
+    ),
+    Method(
+        "plangate/executeTool",
+        "request",
+        ExecuteToolParams,
+        ExecuteToolResult,
+        "Run a tool as the agent would, with the same permissions and gates.",
+        {"agent": "backend-developer", "tool": "grep", "input": {"pattern": "TODO"}},
+    ),
+    Method(
+        "plangate/sessionStatus",
+        "request",
+        SessionParams,
+        SessionSummary,
+        "A session's state.",
+        {"sessionId": "20261125-120000-abc123"},
+    ),
+    Method(
+        "plangate/listSessions",
+        "request",
+        None,
+        ListSessionsResult,
+        "Sessions of the workspace folders, newest first.",
+        {},
+    ),
+    Method(
+        "plangate/cancel",
+        "request",
+        SessionParams,
+        SessionSummary,
+        "Cancel a session for good.",
+        {"sessionId": "20261125-120000-abc123"},
+    ),
+    Method(
+        "plangate/rollbackPhase",
+        "request",
+        RollbackParams,
+        SessionSummary,
+        "Undo a phase's changes from its checkpoint (recorded in the session).",
+        {"sessionId": "20261125-120000-abc123", "phase": 2},
+    ),
+    Method(
+        "plangate/sessionChanged",
+        "notification",
+        SessionSummary,
+        None,
+        "Sent to the client whenever a session's state, phase, usage or cost changes.",
+        {},
+    ),
+    Method(
+        "plangate/output",
+        "notification",
+        OutputParams,
+        None,
+        "Streamed model text and tool activity.",
+        {"sessionId": "20261125-120000-abc123", "kind": "text", "text": "Reading app.py"},
+    ),
+]
+
+
+def server_error(message: str, code: int) -> Exception:
+    """A JSON-RPC error with one of our codes (pygls's constructor is untyped)."""
+    from pygls.exceptions import JsonRpcServerError
+
+    return JsonRpcServerError(message, code)  # type: ignore[no-untyped-call]
+
+
+# Error codes of our own (JSON-RPC leaves -32000..-32099 to servers).
+UNKNOWN_SESSION = -32001
+NO_PENDING_APPROVAL = -32002
+UNKNOWN_AGENT = -32003
+
+
+def render_docs() -> str:
+    """docs/protocol.md."""
+    lines = [
+        "# The plangate/ protocol",
+        "",
+        "Generated from `server/plangate/lsp/protocol.py` by `python -m plangate.lsp.protocol`;"
+        " do not edit by hand.",
+        "",
+        "Requests go from the client to the server; notifications from the server to the "
+        "client. Invalid params answer -32602 naming the field; an unknown session answers "
+        f"{UNKNOWN_SESSION}, an approval that is not pending {NO_PENDING_APPROVAL}, an unknown "
+        f"agent {UNKNOWN_AGENT}. Code-lens buttons are `workspace/executeCommand` commands "
+        "(`plangate.approvePhase`, `plangate.rollbackPhase`, `plangate.cancel`) taking the same "
+        "arguments as the requests, in order.",
+        "",
+    ]
+    for method in METHODS:
+        lines += [f"## `{method.name}` ({method.direction})", "", method.doc, ""]
+        if method.example:
+            lines += [
+                "Example params:",
+                "",
+                "```json",
+                json.dumps(method.example, indent=2),
+                "```",
+                "",
+            ]
+        if method.params is not None:
+            schema = method.params.model_json_schema(by_alias=True)
+            lines += ["Params schema:", "", "```json", json.dumps(schema, indent=2), "```", ""]
+        if method.result is not None:
+            schema = method.result.model_json_schema(by_alias=True, mode="serialization")
+            lines += ["Result schema:", "", "```json", json.dumps(schema, indent=2), "```", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(render_docs(), end="")

@@ -1,0 +1,429 @@
+"""`plangate serve`: the pygls language server.
+
+Custom `plangate/` requests drive the engine; plans are documents with code lenses whose buttons
+are `workspace/executeCommand` commands (so any LSP client can press them); edits arrive as
+workspace-edit previews; 'ask' commands as message requests; paths the agent may not edit carry
+diagnostics. Nothing but LSP goes to stdout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from pathlib import Path
+from typing import Any, TypeVar
+
+from lsprotocol import types
+from pydantic import BaseModel, ValidationError
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
+from pygls.lsp.server import LanguageServer
+
+import plangate
+from plangate.lsp.protocol import (
+    NO_PENDING_APPROVAL,
+    AgentInfo,
+    ApprovePhaseParams,
+    ExecuteToolParams,
+    ExecuteToolResult,
+    ListAgentsParams,
+    ListAgentsResult,
+    ListSessionsResult,
+    ProposePlanParams,
+    ProposePlanResult,
+    RollbackParams,
+    SessionParams,
+    server_error,
+)
+from plangate.lsp.sessions import SessionManager
+from plangate.workflow.approvals import Answer
+
+log = logging.getLogger("plangate.lsp")
+PLAN_DOCUMENT = re.compile(r"/\.plangate/plans/(?P<id>[^/]+)\.md$")
+PHASE_LINE = re.compile(r"^## Phase (?P<n>\d+): ")
+
+
+def plain(value: Any) -> Any:
+    """pygls hands custom params over as namedtuples: back to plain JSON values."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def parse(model: type[T], params: Any) -> T:
+    """Validate params; -32602 naming the field when they are wrong."""
+    try:
+        return model.model_validate(plain(params) or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "params"
+        raise JsonRpcInvalidParams(f"invalid params: '{field}': {first['msg']}") from exc
+
+
+class PlanGateServer(LanguageServer):
+    """The server, with the sessions it runs."""
+
+    def __init__(self) -> None:
+        super().__init__("plangate", plangate.__version__)
+        self.sessions = SessionManager(self)
+        self.api_key: str | None = None
+        self.base_url: str | None = None
+        self._background: set[asyncio.Future[Any]] = set()
+
+    def spawn(self, awaitable: Any) -> None:
+        """Fire and forget, keeping a reference until it is done."""
+        future = asyncio.ensure_future(awaitable)
+        self._background.add(future)
+        future.add_done_callback(self._background.discard)
+
+    def log(self, message: str, level: str = "info") -> None:
+        """To stderr and to the client's log (never secrets)."""
+        getattr(log, level if level != "warning" else "warning")(message)
+        kind = {"error": types.MessageType.Error, "warning": types.MessageType.Warning}.get(
+            level, types.MessageType.Info
+        )
+        with contextlib.suppress(Exception):  # no client yet
+            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+
+    def session_changed(self, session_id: str) -> None:
+        """A session's state changed: notify and refresh lenses."""
+        self.sessions.session_changed(session_id)
+
+    def refresh_lenses(self) -> None:
+        """Ask the client to re-request code lenses, when it supports that."""
+        workspace = self.client_capabilities.workspace
+        lens = workspace.code_lens if workspace else None
+        if lens and lens.refresh_support:
+            self.spawn(self.workspace_code_lens_refresh_async(None))
+
+
+server = PlanGateServer()
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: PlanGateServer, params: types.InitializeParams) -> None:
+    """The editor may hand over the API key (and, for tests, the scripted server's URL)."""
+    options = params.initialization_options or {}
+    if isinstance(options, dict):
+        ls.api_key = options.get("anthropicApiKey") or None
+        ls.base_url = options.get("anthropicBaseUrl") or None
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: PlanGateServer, params: types.DidOpenTextDocumentParams) -> None:
+    """A file the agent may not edit gets an Information diagnostic naming the rule."""
+    uri = params.text_document.uri
+    if not uri.startswith("file://"):
+        return
+    path = Path(uri.removeprefix("file://"))
+    try:
+        from plangate.agents import find_agent
+        from plangate.permissions import Action, Policy
+
+        folder = next((f for f in ls.sessions.folders() if path.is_relative_to(f)), None)
+        if folder is None:
+            return
+        agent = find_agent("backend-developer", folder)
+        decision = Policy(agent.permission, folder).check_edit(str(path))
+    except Exception as exc:
+        ls.log(f"diagnostics for {uri}: {exc!r}", "warning")
+        return
+    diagnostics = []
+    if decision.action is Action.DENY:
+        diagnostics.append(
+            types.Diagnostic(
+                range=types.Range(
+                    start=types.Position(line=0, character=0),
+                    end=types.Position(line=0, character=0),
+                ),
+                severity=types.DiagnosticSeverity.Information,
+                source="plangate",
+                message=f"The {agent.name} agent may not edit this file: {decision.reason}",
+            )
+        )
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
+    )
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: PlanGateServer, params: types.DidCloseTextDocumentParams) -> None:
+    """Nothing to release; registered so openClose sync is advertised."""
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_LENS)
+def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+    """Buttons on a plan document: approve, revise, skip, reject, roll back, or the status."""
+    match = PLAN_DOCUMENT.search(params.text_document.uri)
+    if match is None:
+        return []
+    session_id = match.group("id")
+    try:
+        summary = ls.sessions.summary(session_id)
+    except JsonRpcServerError:
+        return []
+    document = ls.workspace.get_text_document(params.text_document.uri)
+    pending = summary.pending or {}
+    lenses: list[types.CodeLens] = []
+    for number, line in enumerate(document.lines):
+        phase: int | None = None
+        if line.startswith("# "):
+            phase = 0
+        elif (found := PHASE_LINE.match(line)) is not None:
+            phase = int(found.group("n"))
+        if phase is None:
+            continue
+        where = types.Range(
+            start=types.Position(line=number, character=0),
+            end=types.Position(line=number, character=len(line)),
+        )
+        buttons: list[tuple[str, str, list[Any]]] = []
+        if pending.get("phase") == phase and pending.get("kind") in ("plan", "phase"):
+            labels = (
+                {"approve": "Approve plan", "revise": "Revise…", "reject": "Reject"}
+                if phase == 0
+                else {
+                    "approve": "Approve & run",
+                    "revise": "Revise…",
+                    "skip": "Skip",
+                    "reject": "Reject",
+                }
+            )
+            for decision, label in labels.items():
+                buttons.append((label, "plangate.approvePhase", [session_id, phase, decision]))
+        elif phase == 0:
+            buttons.append((f"PlanGate: {summary.status}", "plangate.status", [session_id]))
+        else:
+            status = summary.phases.get(str(phase), "pending")
+            buttons.append((status, "plangate.status", [session_id]))
+            if status in ("done", "failed"):
+                buttons.append(("Roll back", "plangate.rollbackPhase", [session_id, phase]))
+        lenses += [
+            types.CodeLens(range=where, command=types.Command(title=t, command=c, arguments=a))
+            for t, c, a in buttons
+        ]
+    return lenses
+
+
+# ------------------------------------------------------------------ custom requests
+
+
+@server.feature("plangate/listAgents")
+def list_agents(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Every agent along the search path."""
+    from plangate.agents import discover
+
+    request = parse(ListAgentsParams, params)
+    folder = ls.sessions.folder(request.workspace_folder)
+    agents = [
+        AgentInfo(
+            name=a.name,
+            description=a.description,
+            mode=a.mode,
+            model=a.model,
+            resolved_model=a.model_id,
+            tools=a.tools,
+            source=str(a.source.path),
+            origin=a.source.origin.value,
+            problems=[d.display(folder) for d in a.diagnostics],
+        )
+        for a in discover(folder).agents.values()
+    ]
+    return ListAgentsResult(agents=agents).model_dump(mode="json", by_alias=True)
+
+
+@server.feature("plangate/proposePlan")
+async def propose_plan(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Start a session; answer when its plan is proposed (or it stopped before one)."""
+    request = parse(ProposePlanParams, params)
+    live = ls.sessions.start(request.agent, request.task, request.workspace_folder)
+    assert live.task is not None
+    waiting = asyncio.ensure_future(live.approvals.waiting.wait())
+    await asyncio.wait({waiting, live.task}, return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    summary = ls.sessions.summary(live.session.state.id)
+    plan = live.session.state.plan
+    if summary.plan_uri:
+        ls.spawn(
+            ls.window_show_document_async(
+                types.ShowDocumentParams(uri=summary.plan_uri, take_focus=True)
+            )
+        )
+    return ProposePlanResult(
+        session_id=summary.session_id,
+        plan=plan.model_dump() if plan else None,
+        plan_uri=summary.plan_uri,
+        status=summary.status,
+    ).model_dump(mode="json", by_alias=True)
+
+
+async def _approve(ls: PlanGateServer, request: ApprovePhaseParams) -> dict[str, Any]:
+    live = ls.sessions.get(request.session_id)
+    pending = live.approvals.pending
+    expected = "plan" if request.phase == 0 else "phase"
+    if (
+        pending is None
+        or pending.kind != expected
+        or (request.phase and pending.phase_index != request.phase)
+    ):
+        what = "nothing" if pending is None else f"{pending.kind}: {pending.title}"
+        raise server_error(
+            f"no approval of phase {request.phase} is pending (waiting for {what})",
+            NO_PENDING_APPROVAL,
+        )
+    if request.decision not in pending.choices:
+        raise JsonRpcInvalidParams(
+            f"invalid params: 'decision': must be one of {', '.join(pending.choices)}"
+        )
+    live.approvals.answer(Answer(choice=request.decision, feedback=request.feedback))
+    await asyncio.sleep(0.05)  # let the engine take the answer before we report
+    return ls.sessions.summary(request.session_id).model_dump(mode="json", by_alias=True)
+
+
+@server.feature("plangate/approvePhase")
+async def approve_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Answer the pending approval of the plan (phase 0) or a phase."""
+    return await _approve(ls, parse(ApprovePhaseParams, params))
+
+
+@server.feature("plangate/sessionStatus")
+def session_status(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """A session's state."""
+    request = parse(SessionParams, params)
+    return ls.sessions.summary(request.session_id).model_dump(mode="json", by_alias=True)
+
+
+@server.feature("plangate/listSessions")
+def list_sessions(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Sessions of the workspace folders, newest first."""
+    summaries = []
+    for session_id in ls.sessions.all_ids():
+        try:
+            summaries.append(ls.sessions.summary(session_id))
+        except JsonRpcServerError:
+            continue
+    return ListSessionsResult(sessions=summaries).model_dump(mode="json", by_alias=True)
+
+
+@server.feature("plangate/cancel")
+def cancel(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Cancel a session for good."""
+    request = parse(SessionParams, params)
+    live = ls.sessions.get(request.session_id)
+    live.session.cancel("cancelled from the editor")
+    if live.task is not None:
+        live.task.cancel()
+    ls.session_changed(request.session_id)
+    return ls.sessions.summary(request.session_id).model_dump(mode="json", by_alias=True)
+
+
+@server.feature("plangate/rollbackPhase")
+def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Undo a phase from its checkpoint, while the session waits for the user."""
+    request = parse(RollbackParams, params)
+    live = ls.sessions.get(request.session_id)
+    busy = live.task is not None and not live.task.done() and live.approvals.pending is None
+    if busy:
+        raise server_error(
+            "the session is working; roll back when it waits for you", NO_PENDING_APPROVAL
+        )
+    try:
+        live.session.rollback(request.phase)
+    except ValueError as exc:
+        raise server_error(str(exc), NO_PENDING_APPROVAL) from exc
+    ls.session_changed(request.session_id)
+    return ls.sessions.summary(request.session_id).model_dump(mode="json", by_alias=True)
+
+
+@server.feature("plangate/executeTool")
+async def execute_tool(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Run one tool as the agent would. Outside a running phase the plan gate applies: only
+    read-only work runs."""
+    from plangate.tools import ToolContext, tools_for
+
+    request = parse(ExecuteToolParams, params)
+    if request.session_id:
+        live = ls.sessions.get(request.session_id)
+        agent, workspace = live.session.agent, live.session.workspace
+        running = live.session.state.status.value in ("running", "documenting")
+    else:
+        workspace = ls.sessions.folder(request.workspace_folder)
+        agent = ls.sessions._agent(request.agent or "backend-developer", workspace)
+        running = False
+    tools = {tool.name: tool for tool in tools_for(agent)}
+    tool = tools.get(request.tool)
+    if tool is None:
+        raise JsonRpcInvalidParams(
+            f"invalid params: 'tool': {request.tool!r} is not one of {', '.join(tools)}"
+        )
+    ctx = ToolContext.for_agent(agent, workspace)
+    data: dict[str, Any] = {}
+    if not running and tool.permission == "edit":
+        text, error = "Refused: files change only in a phase the user approved.", True
+    elif not running and tool.name == "bash":
+        decision = ctx.policy.check_bash(str(request.input.get("command", "")))
+        if decision.action.value != "allow" or not decision.read_only:
+            text, error, data = (
+                f"Refused: outside an approved phase only read-only commands "
+                f"run ({decision.reason}).",
+                True,
+                {},
+            )
+        else:
+            result = await tool.run(request.input, ctx)
+            text, error, data = result.text, result.is_error, result.data
+    else:
+        result = await tool.run(request.input, ctx)
+        text, error, data = result.text, result.is_error, result.data
+    return ExecuteToolResult(text=text, is_error=error, data=data).model_dump(
+        mode="json", by_alias=True
+    )
+
+
+# ------------------------------------------------------------------ lens commands
+
+
+@server.command("plangate.approvePhase")
+async def approve_command(
+    ls: PlanGateServer, session_id: str, phase: int, decision: str, feedback: str = ""
+) -> dict[str, Any]:
+    """The lens buttons: same as `plangate/approvePhase`."""
+    request = parse(
+        ApprovePhaseParams,
+        {"sessionId": session_id, "phase": phase, "decision": decision, "feedback": feedback},
+    )
+    return await _approve(ls, request)
+
+
+@server.command("plangate.rollbackPhase")
+def rollback_command(ls: PlanGateServer, session_id: str, phase: int) -> dict[str, Any]:
+    """The Roll back lens."""
+    return rollback_phase(ls, {"sessionId": session_id, "phase": phase})
+
+
+@server.command("plangate.cancel")
+def cancel_command(ls: PlanGateServer, session_id: str) -> dict[str, Any]:
+    """Cancel from a command."""
+    return cancel(ls, {"sessionId": session_id})
+
+
+@server.command("plangate.status")
+def status_command(ls: PlanGateServer, session_id: str) -> dict[str, Any]:
+    """The status lens: shows where the session is."""
+    return session_status(ls, {"sessionId": session_id})
+
+
+def serve(tcp: str | None = None) -> None:
+    """Run over stdio, or on HOST:PORT."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if tcp:
+        host, _, port = tcp.rpartition(":")
+        server.start_tcp(host or "127.0.0.1", int(port))
+    else:
+        server.start_io()

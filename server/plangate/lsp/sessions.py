@@ -1,0 +1,217 @@
+"""Sessions the language server runs: started, found again after a restart, summarised."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pygls.exceptions import JsonRpcServerError
+
+from plangate.agents import find_agent
+from plangate.agents.modeltable import model_table
+from plangate.lsp.approvals import LspApprovals
+from plangate.lsp.protocol import UNKNOWN_AGENT, UNKNOWN_SESSION, SessionSummary, server_error
+from plangate.model import provider_for
+from plangate.workflow.session import Session
+from plangate.workflow.state import TERMINAL, Status
+
+if TYPE_CHECKING:
+    from plangate.lsp.server import PlanGateServer
+
+OUTPUT_KINDS = {"text", "output", "retry", "tool_started", "tool_result"}
+CHANGE_KINDS = {"status", "phase", "plan", "validation", "applied", "rollback", "model_turn"}
+
+
+@dataclass
+class Live:
+    """A session in this server process."""
+
+    session: Session
+    approvals: LspApprovals
+    task: asyncio.Task[Any] | None = None
+
+
+class SessionManager:
+    """Starts sessions in the background and finds them again by id."""
+
+    def __init__(self, server: PlanGateServer) -> None:
+        self.server = server
+        self.live: dict[str, Live] = {}
+
+    def folders(self) -> list[Path]:
+        """The workspace folders the client opened (the current folder when none)."""
+        try:
+            folders = list(self.server.workspace.folders.values())
+            root = self.server.workspace.root_path
+        except RuntimeError:
+            return [Path.cwd()]
+        paths = [Path(f.uri.removeprefix("file://")) for f in folders]
+        if not paths and root:
+            paths = [Path(root)]
+        return paths or [Path.cwd()]
+
+    def folder(self, given: str | None) -> Path:
+        """The workspace a request is about."""
+        if given:
+            return Path(given.removeprefix("file://")).resolve()
+        return self.folders()[0].resolve()
+
+    def workspace_of(self, session_id: str) -> Path:
+        """The workspace of a live session."""
+        return self.get(session_id).session.workspace
+
+    def _provider(
+        self, model_id: str | None, temperature: float | None, top_p: float | None
+    ) -> Any:
+        return provider_for(
+            model_id,
+            api_key=self.server.api_key,
+            base_url=self.server.base_url,
+            temperature=temperature,
+            top_p=top_p,
+        )
+
+    def _agent(self, name: str, workspace: Path) -> Any:
+        try:
+            agent = find_agent(name, workspace)
+        except LookupError as exc:
+            raise server_error(str(exc), UNKNOWN_AGENT) from exc
+        if agent.errors:
+            problems = "; ".join(d.display() for d in agent.errors)
+            raise server_error(f"agent '{name}' has errors: {problems}", UNKNOWN_AGENT)
+        return agent
+
+    def start(self, agent_name: str, task: str, folder: str | None) -> Live:
+        """A new session, running in the background until it needs the user."""
+        workspace = self.folder(folder)
+        agent = self._agent(agent_name, workspace)
+        approvals = LspApprovals(self.server)
+        holder: dict[str, str] = {}
+        session = Session.start(
+            agent,
+            workspace,
+            task,
+            self._provider(agent.model_id, agent.temperature, agent.top_p),
+            approvals,
+            model=model_table().get(agent.model_id or "claude-sonnet-4-6"),
+            on_event=lambda kind, data: self._event(holder.get("id", ""), kind, data),
+        )
+        holder["id"] = approvals.session_id = session.state.id
+        live = Live(session, approvals)
+        self.live[session.state.id] = live
+        self._run(live)
+        return live
+
+    def _run(self, live: Live) -> None:
+        if live.task is not None and not live.task.done():
+            return
+        live.task = asyncio.create_task(self._drive(live))
+
+    async def _drive(self, live: Live) -> None:
+        try:
+            await live.session.run()
+        except Exception as exc:  # a session must never take the server down
+            self.server.log(f"session {live.session.state.id} stopped: {exc!r}", "error")
+            live.session.pause(f"internal error: {exc}")
+        self.session_changed(live.session.state.id)
+
+    def get(self, session_id: str) -> Live:
+        """A session by id, reopened from its event log if this process has not seen it."""
+        live = self.live.get(session_id)
+        if live is not None:
+            return live
+        for folder in self.folders():
+            if Session.log_path(folder.resolve(), session_id).exists():
+                return self._reopen(folder.resolve(), session_id)
+        raise server_error(f"unknown session '{session_id}'", UNKNOWN_SESSION)
+
+    def _reopen(self, workspace: Path, session_id: str) -> Live:
+        from plangate.workflow.events import EventLog
+        from plangate.workflow.state import replay
+
+        agent_name = replay(EventLog(Session.log_path(workspace, session_id)).read()).agent
+        agent = self._agent(agent_name, workspace)
+        approvals = LspApprovals(self.server)
+        approvals.session_id = session_id
+        session = Session.open(
+            agent,
+            workspace,
+            session_id,
+            self._provider(agent.model_id, agent.temperature, agent.top_p),
+            approvals,
+            model=model_table().get(agent.model_id or "claude-sonnet-4-6"),
+            on_event=lambda kind, data: self._event(session_id, kind, data),
+        )
+        live = Live(session, approvals)
+        self.live[session_id] = live
+        if session.state.status not in TERMINAL and session.state.status is not Status.PAUSED:
+            self._run(live)  # it asks its pending question again
+        return live
+
+    def resume(self, live: Live) -> None:
+        """Run a paused session again."""
+        if live.session.state.status is Status.PAUSED:
+            live.task = asyncio.create_task(self._resume(live))
+
+    async def _resume(self, live: Live) -> None:
+        await live.session.resume()
+        self.session_changed(live.session.state.id)
+
+    def all_ids(self) -> list[str]:
+        """Every session of the workspace folders, newest first."""
+        ids = set(self.live)
+        for folder in self.folders():
+            sessions = folder / ".plangate" / "sessions"
+            if sessions.is_dir():
+                ids |= {p.name for p in sessions.iterdir() if (p / "events.jsonl").exists()}
+        return sorted(ids, reverse=True)
+
+    def summary(self, session_id: str) -> SessionSummary:
+        """A session's state for the editor."""
+        live = self.get(session_id)
+        state = live.session.state
+        pending = live.approvals.pending
+        model = live.session.model
+        plan_path = live.session.workspace / ".plangate" / "plans" / f"{state.id}.md"
+        return SessionSummary(
+            session_id=state.id,
+            agent=state.agent,
+            task=state.task,
+            status=state.status.value,
+            reason=state.reason,
+            phase=state.phase,
+            phases={str(i): s.value for i, s in state.phases.items()},
+            pending=None
+            if pending is None
+            else {
+                "kind": pending.kind,
+                "title": pending.title,
+                "choices": list(pending.choices),
+                "phase": 0 if pending.kind == "plan" else pending.phase_index,
+            },
+            plan_uri=plan_path.as_uri() if plan_path.exists() else None,
+            usage=state.total_usage.model_dump(),
+            cost_usd=round(state.total_usage.cost(model), 6) if model else None,
+        )
+
+    def session_changed(self, session_id: str) -> None:
+        """Tell the client, and refresh the plan's lenses."""
+        if not session_id:
+            return
+        try:
+            params = self.summary(session_id).model_dump(mode="json", by_alias=True)
+        except JsonRpcServerError:
+            return
+        self.server.protocol.notify("plangate/sessionChanged", params)
+        self.server.refresh_lenses()
+
+    def _event(self, session_id: str, kind: str, data: dict[str, Any]) -> None:
+        if kind in OUTPUT_KINDS:
+            text = data.get("text") or data.get("message") or data.get("name") or ""
+            self.server.protocol.notify(
+                "plangate/output", {"sessionId": session_id, "kind": kind, "text": str(text)}
+            )
+        if kind in CHANGE_KINDS:
+            self.session_changed(session_id)
