@@ -31,7 +31,7 @@ TASK = "Fix add() in app.py"
 ENV = {**os.environ, "ANTHROPIC_API_KEY": "offline-test", "NO_COLOR": "1", "TERM": "dumb"}
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 # The options prompt, e.g. `  [a]pprove / [rev]ise / [rej]ect: `.
-OPTIONS = r"\n  (\[\w+\]\w*(?: / \[\w+\]\w*)*): "
+OPTIONS = r"^  (\[\w+\]\w*(?: / \[\w+\]\w*)*): "
 FINAL = r"Session (\S+): (\w+)(?: \(([^\n]*)\))?\n"
 FIXED = "def add(a, b):\n    return a + b\n"
 FEEDBACK = "Please add input validation"
@@ -87,7 +87,7 @@ class Terminal:
 
     def expect(self, pattern: str, timeout: float = 30) -> re.Match[str]:
         """The next match of `pattern` in the output, waiting at most `timeout` seconds."""
-        regex = re.compile(pattern)
+        regex = re.compile(pattern, re.MULTILINE)
         deadline = time.monotonic() + timeout
         while True:
             match = regex.search(self.text, self.pos)
@@ -105,7 +105,7 @@ class Terminal:
 
     def answer(self, title: str, reply: str, feedback: str | None = None) -> None:
         """Wait for the question whose title contains `title`, then type `reply`."""
-        self.expect(r"\n\? [^\n]*" + re.escape(title))
+        self.expect(r"^\? [^\n]*" + re.escape(title))
         self.expect(OPTIONS)
         self.send(reply + "\n")
         if feedback is not None:
@@ -118,7 +118,9 @@ class Terminal:
         while True:
             match = self.expect(regex.pattern, timeout)
             if match.group(0).startswith("Session"):
-                return match
+                final = re.match(FINAL, match.group(0), re.MULTILINE)
+                assert final is not None
+                return final
             self.send("o\n" if "[o]nce" in match.group(1) else "a\n")
 
     def finish(self, timeout: float = 30) -> int:
@@ -180,12 +182,8 @@ def resume_argv(ws: Path, server: ScriptedServer, session_id: str) -> list[str]:
 
 
 def results_sent(server: ScriptedServer) -> list[str]:
-    """Every tool result text the model was sent, over all requests."""
-    return [text for r in server.message_requests for text in tool_results(r.body)]
-
-
-def messages_text(server: ScriptedServer) -> str:
-    return "\n".join(json.dumps(r.body["messages"]) for r in server.message_requests)
+    """Every tool result text the model was sent (the last request holds the whole history)."""
+    return tool_results(server.message_requests[-1].body)
 
 
 @pytest.fixture
@@ -295,6 +293,7 @@ def test_denying_an_ask_command_does_not_run_it(ws: Path) -> None:
 
 @pytest.mark.xfail(
     strict=True,
+    raises=AssertionError,
     reason="product bug: Ctrl-C at a prompt hangs `plangate run`. asyncio.run() cancels the "
     "task, then Runner.close() -> shutdown_default_executor() joins the asyncio.to_thread worker "
     "running TerminalApprovals._prompt, which is blocked in daemon_input()'s done.wait() until "
@@ -374,7 +373,7 @@ def test_approve_without_commands_still_asks_the_commands(ws: Path) -> None:
             assert term.finish() == 0
     assert final.group(2) == "completed"
     # Only commands were asked: the first check, the echo, and the check of each phase.
-    asked = re.findall(r"\n\? ([^\n]*)\n" + OPTIONS, term.text)
+    asked = re.findall(r"^\? ([^\n]*)\n" + OPTIONS, term.text, re.MULTILINE)
     assert [a[0].split("`")[0] for a in asked] == ["Allow ", "Run the check ", "Run the check "]
     assert (ws / "CHANGES.txt").read_text() == "fixed\n"
     assert (ws / "app.py").read_text() == FIXED

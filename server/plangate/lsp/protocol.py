@@ -51,6 +51,14 @@ class ProposePlanParams(_Params):
     work_done_token: str | int | None = Field(None, alias="workDoneToken")
 
 
+class PhaseInfo(BaseModel):
+    """A phase of the plan and where it is."""
+
+    index: int
+    name: str
+    status: str
+
+
 class SessionSummary(BaseModel):
     """A session's state as the editor shows it."""
 
@@ -60,7 +68,7 @@ class SessionSummary(BaseModel):
     status: str
     reason: str
     phase: int
-    phases: dict[str, str]
+    phases: list[PhaseInfo]
     pending: dict[str, Any] | None
     plan_uri: str | None = Field(serialization_alias="planUri")
     usage: dict[str, int]

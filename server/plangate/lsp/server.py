@@ -196,11 +196,11 @@ def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.Co
                 }
             )
             for decision, label in labels.items():
-                buttons.append((label, "plangate.approvePhase", [session_id, phase, decision]))
+                buttons.append((label, "plangate.approvePhase", [session_id, phase, decision, ""]))
         elif phase == 0:
             buttons.append((f"PlanGate: {summary.status}", "plangate.status", [session_id]))
         else:
-            status = summary.phases.get(str(phase), "pending")
+            status = next((p.status for p in summary.phases if p.index == phase), "pending")
             buttons.append((status, "plangate.status", [session_id]))
             if status in ("done", "failed"):
                 buttons.append(("Roll back", "plangate.rollbackPhase", [session_id, phase]))
@@ -422,6 +422,8 @@ def status_command(ls: PlanGateServer, session_id: str) -> dict[str, Any]:
 def serve(tcp: str | None = None) -> None:
     """Run over stdio, or on HOST:PORT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    # pygls logs whole messages at INFO, initializationOptions (the API key) included.
+    logging.getLogger("pygls").setLevel(logging.WARNING)
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))

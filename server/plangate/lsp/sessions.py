@@ -12,7 +12,13 @@ from pygls.exceptions import JsonRpcServerError
 from plangate.agents import find_agent
 from plangate.agents.modeltable import model_table
 from plangate.lsp.approvals import LspApprovals
-from plangate.lsp.protocol import UNKNOWN_AGENT, UNKNOWN_SESSION, SessionSummary, server_error
+from plangate.lsp.protocol import (
+    UNKNOWN_AGENT,
+    UNKNOWN_SESSION,
+    PhaseInfo,
+    SessionSummary,
+    server_error,
+)
 from plangate.model import provider_for
 from plangate.workflow.session import Session
 from plangate.workflow.state import TERMINAL, Status
@@ -182,7 +188,11 @@ class SessionManager:
             status=state.status.value,
             reason=state.reason,
             phase=state.phase,
-            phases={str(i): s.value for i, s in state.phases.items()},
+            phases=[
+                PhaseInfo(index=i, name=phase.name, status=state.phases[i].value)
+                for i, phase in enumerate(state.plan.phases if state.plan else [], start=1)
+                if i in state.phases
+            ],
             pending=None
             if pending is None
             else {

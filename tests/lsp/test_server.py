@@ -1,0 +1,248 @@
+"""The language server over stdio, driven by pytest-lsp as VS Code and as Neovim would."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pygls.exceptions import JsonRpcException
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from plangate.lsp.server import plain
+from plangate.model.scripted import ScriptedServer
+from tests.workflow.scenario import Model, make_workspace
+
+CLIENTS = ["visual-studio-code", "neovim"]
+
+
+class Harness:
+    """What the client saw: notifications, edits, message requests."""
+
+    def __init__(self, client: LanguageClient, workspace: Path) -> None:
+        self.client = client
+        self.workspace = workspace
+        self.changed: list[dict[str, Any]] = []
+        self.output: list[dict[str, Any]] = []
+        self.edits: list[types.ApplyWorkspaceEditParams] = []
+        self.messages: list[types.ShowMessageRequestParams] = []
+
+    async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        result = await self.client.protocol.send_request_async(method, params)
+        return plain(result)  # type: ignore[no-any-return]
+
+    async def until(self, session_id: str, predicate: Any, timeout: float = 60) -> dict[str, Any]:
+        """Poll sessionStatus until `predicate(summary)` holds (bounded in time)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            summary = await self.request("plangate/sessionStatus", {"sessionId": session_id})
+            if predicate(summary):
+                return summary
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out; last status {summary}")
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+def scripted() -> Any:
+    with ScriptedServer(Model()) as server:
+        yield server
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    return make_workspace(tmp_path / "ws").resolve()
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "plangate.cli", "serve"]),
+    params=CLIENTS,
+)
+async def client(
+    request: Any, lsp_client: LanguageClient, scripted: ScriptedServer, workspace: Path
+) -> Any:
+    seen = Harness(lsp_client, workspace)
+    lsp_client.harness = seen  # type: ignore[attr-defined]
+
+    @lsp_client.feature("plangate/sessionChanged")
+    def on_changed(params: Any) -> None:
+        seen.changed.append(plain(params))
+
+    @lsp_client.feature("plangate/output")
+    def on_output(params: Any) -> None:
+        seen.output.append(plain(params))
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def on_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        seen.edits.append(params)
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def on_message(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        seen.messages.append(params)
+        return params.actions[0] if params.actions else None  # Allow once / Apply
+
+    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def on_refresh(params: Any) -> None:
+        return None
+
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities(request.param),
+            root_uri=workspace.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
+            initialization_options={
+                "anthropicApiKey": "offline-test",
+                "anthropicBaseUrl": scripted.base_url,
+            },
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def harness(client: LanguageClient) -> Harness:
+    return client.harness  # type: ignore[attr-defined,no-any-return]
+
+
+async def test_list_agents(harness: Harness) -> None:
+    result = await harness.request("plangate/listAgents", {})
+    [agent] = [a for a in result["agents"] if a["name"] == "backend-developer"]
+    assert agent["resolvedModel"] == "claude-sonnet-4-6" and agent["mode"] == "primary"
+    assert any("retired" in problem for problem in agent["problems"])
+
+
+async def test_a_whole_session_from_the_editor(harness: Harness) -> None:
+    proposed = await harness.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+    )
+    session_id = proposed["sessionId"]
+    assert proposed["plan"]["title"] == "Fix add()" and proposed["status"] == "plan proposed"
+    await asyncio.sleep(0.2)
+    # The plan document was opened in the editor.
+    assert proposed["planUri"] in [d.uri for d in harness.client.shown_documents]
+
+    # The plan document's lenses: approve / revise / reject on the title.
+    plan_path = Path(proposed["planUri"].removeprefix("file://"))
+    harness.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=proposed["planUri"],
+                language_id="markdown",
+                version=1,
+                text=plan_path.read_text(),
+            )
+        )
+    )
+    lenses = await harness.client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=proposed["planUri"]))
+    )
+    titles = [lens.command.title for lens in lenses if lens.command]
+    assert titles[:3] == ["Approve plan", "Revise…", "Reject"]
+    approve = next(
+        lens.command for lens in lenses if lens.command and lens.command.title == "Approve plan"
+    )
+    await harness.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=approve.command, arguments=approve.arguments)
+    )
+
+    summary = await harness.until(session_id, lambda s: s["pending"] and s["pending"]["phase"] == 1)
+    lenses = await harness.client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=proposed["planUri"]))
+    )
+    assert "Approve & run" in [lens.command.title for lens in lenses if lens.command]
+
+    await harness.request(
+        "plangate/approvePhase", {"sessionId": session_id, "phase": 1, "decision": "approve"}
+    )
+    await harness.until(session_id, lambda s: s["pending"] and s["pending"]["phase"] == 2)
+    await harness.request(
+        "plangate/approvePhase", {"sessionId": session_id, "phase": 2, "decision": "approve"}
+    )
+    summary = await harness.until(session_id, lambda s: s["status"] == "completed")
+
+    assert (harness.workspace / "app.py").read_text().endswith("a + b\n")
+    assert [p["status"] for p in summary["phases"]] == ["done", "done"]
+    assert summary["costUsd"] > 0
+    # Edits reached the editor as previews; commands as message requests.
+    assert len(harness.edits) == 2
+    annotated = [e for e in harness.edits if e.edit.change_annotations]
+    assert all(a.needs_confirmation for e in annotated for a in e.edit.change_annotations.values())
+    assert any("echo fixed >> CHANGES.txt" in m.message for m in harness.messages)
+    assert any(c["status"] == "completed" for c in harness.changed)
+    assert any(o["kind"] == "text" for o in harness.output)
+    listed = await harness.request("plangate/listSessions", {})
+    assert session_id in [s["sessionId"] for s in listed["sessions"]]
+
+
+BAD_PARAMS = [
+    ("plangate/proposePlan", {"agent": "backend-developer"}, -32602, "task"),
+    (
+        "plangate/approvePhase",
+        {"sessionId": "x", "phase": "one", "decision": "approve"},
+        -32602,
+        "phase",
+    ),
+    (
+        "plangate/approvePhase",
+        {"sessionId": "x", "phase": 1, "decision": "maybe"},
+        -32602,
+        "decision",
+    ),
+    (
+        "plangate/approvePhase",
+        {"sessionId": "x", "phase": 1, "decision": "approve"},
+        -32001,
+        "unknown session",
+    ),
+    ("plangate/sessionStatus", {"sessionId": "nope"}, -32001, "unknown session"),
+    ("plangate/sessionStatus", {}, -32602, "sessionId"),
+    ("plangate/proposePlan", {"agent": "nobody", "task": "x"}, -32003, "nobody"),
+    ("plangate/executeTool", {"tool": "teleport", "input": {}}, -32602, "tool"),
+    ("plangate/executeTool", {"tool": "read", "input": "not an object"}, -32602, "input"),
+    ("plangate/rollbackPhase", {"sessionId": "x", "phase": 0}, -32602, "phase"),
+    ("plangate/listAgents", {"unexpected": 1}, -32602, "unexpected"),
+]
+
+
+async def test_bad_params_get_clear_errors(harness: Harness) -> None:
+    for method, params, code, mentions in BAD_PARAMS:
+        with pytest.raises(JsonRpcException) as error:
+            await harness.request(method, params)
+        assert error.value.code == code, (method, params, error.value)
+        assert mentions in error.value.message, (method, params, error.value.message)
+    # ... and the server is still there.
+    assert (await harness.request("plangate/listAgents", {}))["agents"]
+
+
+async def test_execute_tool_keeps_the_gates(harness: Harness) -> None:
+    grep = await harness.request(
+        "plangate/executeTool",
+        {"agent": "backend-developer", "tool": "grep", "input": {"pattern": "def add"}},
+    )
+    assert "app.py:1:def add" in grep["text"] and not grep["isError"]
+    write = await harness.request(
+        "plangate/executeTool", {"tool": "write", "input": {"file_path": "x.py", "content": "x"}}
+    )
+    assert write["isError"] and "Refused" in write["text"]
+    assert not (harness.workspace / "x.py").exists()
+
+
+async def test_denied_file_gets_a_diagnostic(harness: Harness) -> None:
+    env = harness.workspace / ".env"
+    env.write_text("SECRET=1\n")
+    harness.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=env.as_uri(), language_id="dotenv", version=1, text="SECRET=1\n"
+            )
+        )
+    )
+    await harness.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    [diagnostic] = harness.client.diagnostics[env.as_uri()]
+    assert "**/*.env*" in diagnostic.message and "backend-developer.md:25" in diagnostic.message
