@@ -246,3 +246,67 @@ async def test_denied_file_gets_a_diagnostic(harness: Harness) -> None:
     await harness.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     [diagnostic] = harness.client.diagnostics[env.as_uri()]
     assert "**/*.env*" in diagnostic.message and "backend-developer.md:25" in diagnostic.message
+
+
+async def _started(workspace: Path, scripted: ScriptedServer) -> LanguageClient:
+    from pytest_lsp import make_test_lsp_client
+
+    client = make_test_lsp_client()
+
+    @client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def on_message(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        return params.actions[0] if params.actions else None
+
+    @client.feature(types.WORKSPACE_APPLY_EDIT)
+    def on_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        return types.ApplyWorkspaceEditResult(applied=True)
+
+    await client.start_io(sys.executable, "-m", "plangate.cli", "serve")
+    await client.initialize_session(
+        types.InitializeParams(
+            capabilities=client_capabilities("visual-studio-code"),
+            root_uri=workspace.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
+            initialization_options={
+                "anthropicApiKey": "offline-test",
+                "anthropicBaseUrl": scripted.base_url,
+            },
+        )
+    )
+    return client
+
+
+async def test_a_restarted_server_serves_the_same_session(
+    scripted: ScriptedServer, workspace: Path
+) -> None:
+    first = await _started(workspace, scripted)
+    proposed = plain(
+        await first.protocol.send_request_async(
+            "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+        )
+    )
+    await first.shutdown_session()
+    await first.stop()
+
+    second = await _started(workspace, scripted)
+    try:
+        harness = Harness(second, workspace)
+        session_id = proposed["sessionId"]
+        await harness.until(session_id, lambda s: s["pending"] and s["pending"]["kind"] == "plan")
+        await harness.request(
+            "plangate/approvePhase", {"sessionId": session_id, "phase": 0, "decision": "approve"}
+        )
+        for phase in (1, 2):
+            await harness.until(
+                session_id, lambda s, p=phase: s["pending"] and s["pending"]["phase"] == p
+            )
+            await harness.request(
+                "plangate/approvePhase",
+                {"sessionId": session_id, "phase": phase, "decision": "approve"},
+            )
+        summary = await harness.until(session_id, lambda s: s["status"] == "completed")
+        assert summary["sessionId"] == session_id
+        assert (workspace / "app.py").read_text().endswith("a + b\n")
+    finally:
+        await second.shutdown_session()
+        await second.stop()
