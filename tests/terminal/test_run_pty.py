@@ -291,14 +291,6 @@ def test_denying_an_ask_command_does_not_run_it(ws: Path) -> None:
     assert any("did not approve the command" in t for t in results_sent(server))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="product bug: Ctrl-C at a prompt hangs `plangate run`. asyncio.run() cancels the "
-    "task, then Runner.close() -> shutdown_default_executor() joins the asyncio.to_thread worker "
-    "running TerminalApprovals._prompt, which is blocked in daemon_input()'s done.wait() until "
-    "a line is typed; 'Continue with: plangate resume' is never printed.",
-)
 def test_ctrl_c_at_a_prompt_pauses_and_resume_asks_again(ws: Path) -> None:
     with ScriptedServer(Model()) as server:
         with terminal(run_argv(ws, server)) as term:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from typing import TextIO
 
@@ -49,7 +50,7 @@ class TerminalApprovals:
             choice = AUTO[auto]
             self._say(self.style(f"  -> {choice} (--approve {auto})", "dim"))
             return Answer(choice=choice)
-        return await asyncio.to_thread(self._prompt, question)
+        return await self._prompt(question)
 
     def _say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -79,14 +80,31 @@ class TerminalApprovals:
                 self._say(f"  {mark} {result['check']['command']}")
         self._say(s("? ", "magenta", "bold") + s(question.title, "bold"))
 
-    def _prompt(self, question: Question) -> Answer:
+    async def _read(self, prompt: str) -> str:
+        """`read` in a daemon thread: Ctrl-C cancels the wait, and a read still blocked on the
+        terminal never keeps the process from exiting."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[str] = loop.create_future()
+
+        def worker() -> None:
+            try:
+                value = self.read(prompt)
+            except BaseException as exc:  # EOFError travels to the caller
+                loop.call_soon_threadsafe(_settle, future, None, exc)
+            else:
+                loop.call_soon_threadsafe(_settle, future, value, None)
+
+        threading.Thread(target=worker, daemon=True).start()
+        return await future
+
+    async def _prompt(self, question: Question) -> Answer:
         options = " / ".join(
             f"[{c[:n]}]{c[n:]}"
             for c, n in zip(question.choices, _prefixes(question.choices), strict=True)
         )
         while True:
             try:
-                raw = self.read(f"  {options}: ").strip().lower()
+                raw = (await self._read(f"  {options}: ")).strip().lower()
             except EOFError:
                 choice = SAFE[question.kind]
                 self._say(self.style(f"  -> {choice} (no one at the terminal)", "dim"))
@@ -99,10 +117,19 @@ class TerminalApprovals:
         feedback = ""
         if choice in NEEDS_FEEDBACK or (question.kind == "edit" and choice == "reject"):
             try:
-                feedback = self.read("  feedback for the agent (optional): ").strip()
+                feedback = (await self._read("  feedback for the agent (optional): ")).strip()
             except EOFError:
                 feedback = ""
         return Answer(choice=choice, feedback=feedback)
+
+
+def _settle(future: asyncio.Future[str], value: str | None, error: BaseException | None) -> None:
+    if future.done():
+        return  # cancelled by Ctrl-C meanwhile
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value or "")
 
 
 def _prefixes(choices: tuple[str, ...]) -> list[int]:

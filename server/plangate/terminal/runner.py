@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -34,26 +33,6 @@ def model_of(agent: Agent) -> ModelInfo | None:
     return model_table().get(agent.model_id or "claude-sonnet-4-6")
 
 
-def daemon_input(prompt: str) -> str:
-    """`input()` in a daemon thread, so Ctrl-C is never stuck behind a blocked read."""
-    result: dict[str, str | BaseException] = {}
-    done = threading.Event()
-
-    def read() -> None:
-        try:
-            result["value"] = input(prompt)
-        except BaseException as exc:  # EOFError and friends travel to the caller
-            result["error"] = exc
-        finally:
-            done.set()
-
-    threading.Thread(target=read, daemon=True).start()
-    done.wait()
-    if "error" in result:
-        raise result["error"]  # type: ignore[misc]
-    return str(result["value"])
-
-
 def drive(session: Session, printer: Printer, out: TextIO, resume: bool = False) -> SessionState:
     """Run (or resume) the session; Ctrl-C pauses it and says how to continue."""
     try:
@@ -77,7 +56,7 @@ def terminal_session(
     out: TextIO,
     approve: frozenset[str],
     base_url: str | None,
-    read: Callable[[str], str] = daemon_input,
+    read: Callable[[str], str] = input,
     api_key: str | None = None,
 ) -> tuple[Printer, TerminalApprovals, AnthropicProvider]:
     """The printer, the approvals and the provider a terminal session uses."""
