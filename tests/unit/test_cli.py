@@ -129,5 +129,5 @@ def test_agents_listing_and_demo() -> None:
     listing = plangate("agents")
     assert "backend-developer" in listing.stdout and "bundled" in listing.stdout
     demo = plangate("demo")
-    assert demo.returncode == 0
-    assert "deny   FOO=1 git -C . commit" in demo.stdout
+    assert demo.returncode == 0, demo.stdout[-2000:]
+    assert ": completed (every phase is done)" in demo.stdout
