@@ -310,3 +310,54 @@ async def test_a_restarted_server_serves_the_same_session(
     finally:
         await second.shutdown_session()
         await second.stop()
+
+
+async def test_agent_files_diagnostics_quick_fix_hover_completion(harness: Harness) -> None:
+    path = harness.workspace / ".opencode" / "agent" / "reviewer.md"
+    path.parent.mkdir(parents=True)
+    text = (
+        "---\ndescription: Reviews\nmodel: anthropic/claude-sonnet-4\ntools:\n  reed: true\n"
+        'permission:\n  bash:\n    "git push": dney\n---\nReview code.\n'
+    )
+    path.write_text(text)
+    uri = path.as_uri()
+    harness.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="markdown", version=1, text=text
+            )
+        )
+    )
+    await harness.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    found = {
+        (d.code, d.range.start.line, d.range.start.character): d
+        for d in harness.client.diagnostics[uri]
+    }
+    assert found[("invalid-action", 7, 16)].severity == types.DiagnosticSeverity.Error
+    assert "did you mean 'read'" in found[("unknown-tool", 4, 2)].message
+    retired = found[("model-retired", 2, 7)]
+    assert retired.severity == types.DiagnosticSeverity.Warning
+    actions = await harness.client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=retired.range,
+            context=types.CodeActionContext(diagnostics=[retired]),
+        )
+    )
+    [fix] = actions
+    assert fix.edit.changes[uri][0].new_text == "model: anthropic/claude-sonnet-4-6"
+    info = await harness.client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=5, character=2),
+        )
+    )
+    assert "allow | ask | deny" in info.contents.value
+    items = await harness.client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=7, character=16),
+        )
+    )
+    labels = [i.label for i in (items.items if hasattr(items, "items") else items)]
+    assert labels == ["allow", "ask", "deny"]

@@ -241,16 +241,31 @@ def load_agent(
     today: date | None = None,
 ) -> Agent:
     """Read and validate one agent file; problems are in the returned agent's diagnostics."""
-    fmt = fmt or detect_format(path)
-    source = AgentSource(path=path, origin=origin, format=fmt)
-    default_name = name or path.stem
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
+        fmt = fmt or detect_format(path)
+        source = AgentSource(path=path, origin=origin, format=fmt)
         fm = Frontmatter(file=path, data={}, body="")
         builder = _Builder(fm)
         builder.report((), Severity.ERROR, "unreadable", f"cannot read agent file: {exc}")
-        return Agent(name=default_name, source=source, diagnostics=builder.diagnostics)
+        return Agent(name=name or path.stem, source=source, diagnostics=builder.diagnostics)
+    return parse_agent(text, path, origin, fmt=fmt, name=name, today=today)
+
+
+def parse_agent(
+    text: str,
+    path: Path,
+    origin: Origin = Origin.EXPLICIT,
+    *,
+    fmt: AgentFormat | None = None,
+    name: str | None = None,
+    today: date | None = None,
+) -> Agent:
+    """Validate an agent file's text (an editor's unsaved buffer, say)."""
+    fmt = fmt or detect_format(path)
+    source = AgentSource(path=path, origin=origin, format=fmt)
+    default_name = name or path.stem
     fm = parse_frontmatter(text, path)
     builder = _Builder(fm)
     if fmt is AgentFormat.CLAUDE:

@@ -21,6 +21,7 @@ from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
 import plangate
+from plangate.lsp import agentfiles
 from plangate.lsp.protocol import (
     NO_PENDING_APPROVAL,
     AgentInfo,
@@ -115,11 +116,59 @@ def initialize(ls: PlanGateServer, params: types.InitializeParams) -> None:
         ls.base_url = options.get("anthropicBaseUrl") or None
 
 
+def _agent_file_diagnostics(ls: PlanGateServer, uri: str) -> None:
+    text = ls.workspace.get_text_document(uri).source
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=agentfiles.diagnostics(uri, text))
+    )
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: PlanGateServer, params: types.DidChangeTextDocumentParams) -> None:
+    """Agent files are checked as they are typed."""
+    if agentfiles.is_agent_file(params.text_document.uri):
+        _agent_file_diagnostics(ls, params.text_document.uri)
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+)
+def code_action(ls: PlanGateServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """Quick fix: a retired or unknown model becomes one PlanGate knows."""
+    uri = params.text_document.uri
+    if not agentfiles.is_agent_file(uri):
+        return []
+    return agentfiles.quick_fixes(uri, ls.workspace.get_text_document(uri).source, params)
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls: PlanGateServer, params: types.HoverParams) -> types.Hover | None:
+    """What a frontmatter key of an agent file means."""
+    uri = params.text_document.uri
+    if not agentfiles.is_agent_file(uri):
+        return None
+    return agentfiles.hover(ls.workspace.get_text_document(uri).source, params.position)
+
+
+@server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" "]))
+def completion(ls: PlanGateServer, params: types.CompletionParams) -> list[types.CompletionItem]:
+    """Tool names and allow / ask / deny in agent files."""
+    uri = params.text_document.uri
+    if not agentfiles.is_agent_file(uri):
+        return []
+    return agentfiles.completions(ls.workspace.get_text_document(uri).source, params.position)
+
+
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: PlanGateServer, params: types.DidOpenTextDocumentParams) -> None:
-    """A file the agent may not edit gets an Information diagnostic naming the rule."""
+    """Agent files get their diagnostics; a file the agent may not edit gets an Information
+    diagnostic naming the rule."""
     uri = params.text_document.uri
     if not uri.startswith("file://"):
+        return
+    if agentfiles.is_agent_file(uri):
+        _agent_file_diagnostics(ls, uri)
         return
     path = Path(uri.removeprefix("file://"))
     try:
