@@ -361,3 +361,21 @@ async def test_agent_files_diagnostics_quick_fix_hover_completion(harness: Harne
     )
     labels = [i.label for i in (items.items if hasattr(items, "items") else items)]
     assert labels == ["allow", "ask", "deny"]
+
+
+async def test_progress_and_cancellation(harness: Harness) -> None:
+    proposed = await harness.request(
+        "plangate/proposePlan",
+        {"agent": "backend-developer", "task": "Fix add() in app.py", "workDoneToken": "t-1"},
+    )
+    assert proposed["status"] == "plan proposed"
+    reports = harness.client.progress_reports["t-1"]
+    assert reports[0].kind == "begin" and reports[-1].kind == "end"
+    cancelled = await harness.request("plangate/cancel", {"sessionId": proposed["sessionId"]})
+    assert cancelled["status"] == "cancelled"
+    with pytest.raises(JsonRpcException) as error:
+        await harness.request(
+            "plangate/approvePhase",
+            {"sessionId": proposed["sessionId"], "phase": 0, "decision": "approve"},
+        )
+    assert error.value.code == -32002

@@ -293,9 +293,34 @@ async def propose_plan(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     request = parse(ProposePlanParams, params)
     live = ls.sessions.start(request.agent, request.task, request.workspace_folder)
     assert live.task is not None
+    token = request.work_done_token
+    watched: set[asyncio.Future[Any]] = {live.task}
+    if token is not None:
+        ls.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title="PlanGate: analysing", message=request.task[:80], cancellable=True
+            ),
+        )
+        cancelled = ls.work_done_progress.tokens.get(token)
+        if cancelled is not None:  # resolved (cancelled) when the user cancels the progress
+            watched.add(asyncio.wrap_future(cancelled))
     waiting = asyncio.ensure_future(live.approvals.waiting.wait())
-    await asyncio.wait({waiting, live.task}, return_when=asyncio.FIRST_COMPLETED)
-    waiting.cancel()
+    try:
+        done, _ = await asyncio.wait({waiting, *watched}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # $/cancelRequest: the analysis stops with the request
+        live.session.cancel("cancelled from the editor while analysing")
+        live.task.cancel()
+        raise
+    finally:
+        waiting.cancel()
+        if token is not None:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="plan proposed"))
+    if token is not None and any(
+        f is not live.task and f is not waiting and f.cancelled() for f in done
+    ):
+        live.session.cancel("cancelled from the editor while analysing")
+        live.task.cancel()
     summary = ls.sessions.summary(live.session.state.id)
     plan = live.session.state.plan
     if summary.plan_uri:

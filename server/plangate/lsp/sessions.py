@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lsprotocol import types
 from pygls.exceptions import JsonRpcServerError
 
 from plangate.agents import find_agent
@@ -45,6 +46,8 @@ class SessionManager:
     def __init__(self, server: PlanGateServer) -> None:
         self.server = server
         self.live: dict[str, Live] = {}
+        self._tokens: dict[str, str] = {}
+        self._tokens_made: list[str] = []
 
     def folders(self) -> list[Path]:
         """The workspace folders the client opened (the current folder when none)."""
@@ -217,7 +220,31 @@ class SessionManager:
         self.server.protocol.notify("plangate/sessionChanged", params)
         self.server.refresh_lenses()
 
+    def _progress(self, session_id: str, data: dict[str, Any]) -> None:
+        """Work-done progress while a phase runs or is validated (ended on the next status)."""
+        window = self.server.client_capabilities.window
+        if not (window and window.work_done_progress):
+            return
+        previous = self._tokens.pop(session_id, None)
+        if previous is not None:
+            self.server.work_done_progress.end(previous, types.WorkDoneProgressEnd())
+        status = data.get("status")
+        if status not in ("analysing", "running", "validating", "documenting"):
+            return
+        token = f"plangate-{session_id}-{len(self._tokens_made)}"
+        self._tokens_made.append(token)
+        self._tokens[session_id] = token
+        title = f"PlanGate: {status}" + (f" phase {data['phase']}" if data.get("phase") else "")
+
+        async def begin() -> None:
+            await self.server.work_done_progress.create_async(token)
+            self.server.work_done_progress.begin(token, types.WorkDoneProgressBegin(title=title))
+
+        self.server.spawn(begin())
+
     def _event(self, session_id: str, kind: str, data: dict[str, Any]) -> None:
+        if kind == "status":
+            self._progress(session_id, data)
         if kind in OUTPUT_KINDS:
             text = data.get("text") or data.get("message") or data.get("name") or ""
             self.server.protocol.notify(
