@@ -379,3 +379,29 @@ async def test_progress_and_cancellation(harness: Harness) -> None:
             {"sessionId": proposed["sessionId"], "phase": 0, "decision": "approve"},
         )
     assert error.value.code == -32002
+
+
+async def test_plan_step_on_a_denied_path_gets_a_warning(harness: Harness) -> None:
+    proposed = await harness.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+    )
+    path = Path(proposed["planUri"].removeprefix("file://"))
+    # The document as the editor has it, with a step on a denied path added to the files.
+    lines = path.read_text().splitlines()
+    at = lines.index("- `app.py`") + 1
+    lines.insert(at, "- `config/.env.local`")
+    harness.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=proposed["planUri"],
+                language_id="markdown",
+                version=1,
+                text="\n".join(lines) + "\n",
+            )
+        )
+    )
+    await harness.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    [warning] = harness.client.diagnostics[proposed["planUri"]]
+    assert warning.range.start.line == at
+    assert warning.severity == types.DiagnosticSeverity.Warning
+    assert "**/*.env*" in warning.message

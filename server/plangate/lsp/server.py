@@ -170,6 +170,9 @@ def did_open(ls: PlanGateServer, params: types.DidOpenTextDocumentParams) -> Non
     if agentfiles.is_agent_file(uri):
         _agent_file_diagnostics(ls, uri)
         return
+    if PLAN_DOCUMENT.search(uri):
+        _plan_diagnostics(ls, uri)
+        return
     path = Path(uri.removeprefix("file://"))
     try:
         from plangate.agents import find_agent
@@ -196,6 +199,41 @@ def did_open(ls: PlanGateServer, params: types.DidOpenTextDocumentParams) -> Non
                 message=f"The {agent.name} agent may not edit this file: {decision.reason}",
             )
         )
+    ls.text_document_publish_diagnostics(
+        types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
+    )
+
+
+FILE_ITEM = re.compile(r"^- `(?P<path>[^`]+)`$")
+
+
+def _plan_diagnostics(ls: PlanGateServer, uri: str) -> None:
+    """A plan step that targets a path the agent may not edit gets a Warning on its line."""
+    match = PLAN_DOCUMENT.search(uri)
+    assert match is not None
+    try:
+        live = ls.sessions.get(match.group("id"))
+    except JsonRpcServerError:
+        return
+    policy = live.session.policy
+    diagnostics = []
+    for number, line in enumerate(ls.workspace.get_text_document(uri).lines):
+        item = FILE_ITEM.match(line.rstrip("\n"))
+        if item is None:
+            continue
+        decision = policy.check_edit(item.group("path"))
+        if decision.action.value == "deny":
+            diagnostics.append(
+                types.Diagnostic(
+                    range=types.Range(
+                        start=types.Position(line=number, character=0),
+                        end=types.Position(line=number, character=len(line)),
+                    ),
+                    severity=types.DiagnosticSeverity.Warning,
+                    source="plangate",
+                    message=f"This step targets a path the agent may not edit: {decision.reason}",
+                )
+            )
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
     )
