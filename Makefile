@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/permissions.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/cache.py
+	$(BIN)/python bench/lsp.py
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis

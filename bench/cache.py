@@ -15,7 +15,7 @@ import asyncio
 import random
 from typing import Any
 
-from plangate.model import provider_for
+from plangate.model.factory import provider_for
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from plangate.model.types import TurnDone, TurnRequest
 from plangate.model.usage import Usage

@@ -138,7 +138,7 @@ def _session_kwargs(args: argparse.Namespace, agent: Agent) -> dict[str, Any]:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from plangate.model import ModelRequestError
+    from plangate.model.types import ModelRequestError
     from plangate.terminal.runner import drive, terminal_session
     from plangate.workflow.session import Session
 
@@ -168,7 +168,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from plangate.model import ModelRequestError
+    from plangate.model.types import ModelRequestError
     from plangate.terminal.runner import drive, terminal_session
     from plangate.workflow.session import Session
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from plangate.model import provider_for
 from plangate.model.context import ELIDED, fit_to_window, truncate_tool_result
+from plangate.model.factory import provider_for
 from plangate.model.scripted import ScriptedServer
 from plangate.model.types import TurnRequest
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from plangate.agents import load_agent
-from plangate.model import RetryPolicy, provider_for
+from plangate.model.anthropic import RetryPolicy
+from plangate.model.factory import provider_for
 from plangate.workflow.approvals import ScriptedApprovals
 from plangate.workflow.session import Session
 

@@ -9,7 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 from plangate.agents import Agent
-from plangate.model import RetryPolicy, provider_for
+from plangate.model.anthropic import RetryPolicy
+from plangate.model.factory import provider_for
 from plangate.model.scripted import ScriptedServer
 from plangate.workflow.approvals import ScriptedApprovals
 from plangate.workflow.events import EventLog

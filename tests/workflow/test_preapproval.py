@@ -8,7 +8,8 @@ import json
 from pathlib import Path
 
 from plangate.agents import Agent
-from plangate.model import RetryPolicy, provider_for
+from plangate.model.anthropic import RetryPolicy
+from plangate.model.factory import provider_for
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from plangate.workflow.approvals import ScriptedApprovals
 from plangate.workflow.session import Session

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from plangate.agents import Agent
-from plangate.model import RetryPolicy, provider_for
+from plangate.model.anthropic import RetryPolicy
+from plangate.model.factory import provider_for
 from plangate.model.scripted import Fault, ScriptedServer, ScriptedTurn, ToolUse
 from plangate.workflow.approvals import Answer, ScriptedApprovals
 from plangate.workflow.session import Session

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
-from plangate.tools.changes import ChangeKind, ProposedChange
 from plangate.workflow.approvals import Answer, Question
 
 if TYPE_CHECKING:
     from plangate.lsp.server import PlanGateServer
+    from plangate.tools.changes import ProposedChange
 
 ALLOW_ONCE, ALLOW_SESSION, DENY = "Allow once", "Allow for this session", "Deny"
 APPLY, REJECT = "Apply", "Reject"
@@ -99,6 +99,8 @@ class LspApprovals:
         self, question: Question, change: ProposedChange, annotated: bool
     ) -> types.WorkspaceEdit:
         """The change as documentChanges, annotated so VS Code opens its Refactor Preview."""
+        from plangate.tools.changes import ChangeKind
+
         root = self.server.sessions.workspace_of(self.session_id)
         uri = (root / change.path).as_uri()
         annotation = "plangate" if annotated else None

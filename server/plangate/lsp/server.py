@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import threading
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -21,7 +22,6 @@ from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
 import plangate
-from plangate.lsp import agentfiles
 from plangate.lsp.protocol import (
     NO_PENDING_APPROVAL,
     AgentInfo,
@@ -38,7 +38,6 @@ from plangate.lsp.protocol import (
     server_error,
 )
 from plangate.lsp.sessions import SessionManager
-from plangate.workflow.approvals import Answer
 
 log = logging.getLogger("plangate.lsp")
 PLAN_DOCUMENT = re.compile(r"/\.plangate/plans/(?P<id>[^/]+)\.md$")
@@ -101,7 +100,13 @@ class PlanGateServer(LanguageServer):
         workspace = self.client_capabilities.workspace
         lens = workspace.code_lens if workspace else None
         if lens and lens.refresh_support:
-            self.spawn(self.workspace_code_lens_refresh_async(None))
+            self.spawn(self._refresh())
+
+    async def _refresh(self) -> None:
+        try:
+            await self.workspace_code_lens_refresh_async(None)
+        except Exception as exc:  # a client that says it refreshes but does not
+            log.debug("codeLens/refresh failed: %r", exc)
 
 
 server = PlanGateServer()
@@ -114,9 +119,19 @@ def initialize(ls: PlanGateServer, params: types.InitializeParams) -> None:
     if isinstance(options, dict):
         ls.api_key = options.get("anthropicApiKey") or None
         ls.base_url = options.get("anthropicBaseUrl") or None
+    # The engine and the SDK take over a second to import: load them in the background now so
+    # neither the initialize answer nor the first session waits for them.
+    threading.Thread(target=_preload, daemon=True).start()
+
+
+def _preload() -> None:
+    import plangate.model.factory
+    import plangate.workflow.session  # noqa: F401
 
 
 def _agent_file_diagnostics(ls: PlanGateServer, uri: str) -> None:
+    from plangate.lsp import agentfiles
+
     text = ls.workspace.get_text_document(uri).source
     ls.text_document_publish_diagnostics(
         types.PublishDiagnosticsParams(uri=uri, diagnostics=agentfiles.diagnostics(uri, text))
@@ -126,6 +141,8 @@ def _agent_file_diagnostics(ls: PlanGateServer, uri: str) -> None:
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
 def did_change(ls: PlanGateServer, params: types.DidChangeTextDocumentParams) -> None:
     """Agent files are checked as they are typed."""
+    from plangate.lsp import agentfiles
+
     if agentfiles.is_agent_file(params.text_document.uri):
         _agent_file_diagnostics(ls, params.text_document.uri)
 
@@ -136,6 +153,8 @@ def did_change(ls: PlanGateServer, params: types.DidChangeTextDocumentParams) ->
 )
 def code_action(ls: PlanGateServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     """Quick fix: a retired or unknown model becomes one PlanGate knows."""
+    from plangate.lsp import agentfiles
+
     uri = params.text_document.uri
     if not agentfiles.is_agent_file(uri):
         return []
@@ -145,6 +164,8 @@ def code_action(ls: PlanGateServer, params: types.CodeActionParams) -> list[type
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: PlanGateServer, params: types.HoverParams) -> types.Hover | None:
     """What a frontmatter key of an agent file means."""
+    from plangate.lsp import agentfiles
+
     uri = params.text_document.uri
     if not agentfiles.is_agent_file(uri):
         return None
@@ -154,6 +175,8 @@ def hover(ls: PlanGateServer, params: types.HoverParams) -> types.Hover | None:
 @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" "]))
 def completion(ls: PlanGateServer, params: types.CompletionParams) -> list[types.CompletionItem]:
     """Tool names and allow / ask / deny in agent files."""
+    from plangate.lsp import agentfiles
+
     uri = params.text_document.uri
     if not agentfiles.is_agent_file(uri):
         return []
@@ -164,6 +187,8 @@ def completion(ls: PlanGateServer, params: types.CompletionParams) -> list[types
 def did_open(ls: PlanGateServer, params: types.DidOpenTextDocumentParams) -> None:
     """Agent files get their diagnostics; a file the agent may not edit gets an Information
     diagnostic naming the rule."""
+    from plangate.lsp import agentfiles
+
     uri = params.text_document.uri
     if not uri.startswith("file://"):
         return
@@ -376,6 +401,8 @@ async def propose_plan(ls: PlanGateServer, params: Any) -> dict[str, Any]:
 
 
 async def _approve(ls: PlanGateServer, request: ApprovePhaseParams) -> dict[str, Any]:
+    from plangate.workflow.approvals import Answer
+
     live = ls.sessions.get(request.session_id)
     pending = live.approvals.pending
     expected = "plan" if request.phase == 0 else "phase"

@@ -10,8 +10,6 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcServerError
 
-from plangate.agents import find_agent
-from plangate.agents.modeltable import model_table
 from plangate.lsp.approvals import LspApprovals
 from plangate.lsp.protocol import (
     UNKNOWN_AGENT,
@@ -20,12 +18,11 @@ from plangate.lsp.protocol import (
     SessionSummary,
     server_error,
 )
-from plangate.model import provider_for
-from plangate.workflow.session import Session
-from plangate.workflow.state import TERMINAL, Status
 
+# The engine is imported on first use (the server starts before it is needed).
 if TYPE_CHECKING:
     from plangate.lsp.server import PlanGateServer
+    from plangate.workflow.session import Session
 
 OUTPUT_KINDS = {"text", "output", "retry", "tool_started", "tool_result"}
 CHANGE_KINDS = {"status", "phase", "plan", "validation", "applied", "rollback", "model_turn"}
@@ -74,6 +71,8 @@ class SessionManager:
     def _provider(
         self, model_id: str | None, temperature: float | None, top_p: float | None
     ) -> Any:
+        from plangate.model.factory import provider_for  # the SDK loads on first use
+
         return provider_for(
             model_id,
             api_key=self.server.api_key,
@@ -83,6 +82,8 @@ class SessionManager:
         )
 
     def _agent(self, name: str, workspace: Path) -> Any:
+        from plangate.agents import find_agent
+
         try:
             agent = find_agent(name, workspace)
         except LookupError as exc:
@@ -94,6 +95,9 @@ class SessionManager:
 
     def start(self, agent_name: str, task: str, folder: str | None) -> Live:
         """A new session, running in the background until it needs the user."""
+        from plangate.agents.modeltable import model_table
+        from plangate.workflow.session import Session
+
         workspace = self.folder(folder)
         agent = self._agent(agent_name, workspace)
         approvals = LspApprovals(self.server)
@@ -128,6 +132,8 @@ class SessionManager:
 
     def get(self, session_id: str) -> Live:
         """A session by id, reopened from its event log if this process has not seen it."""
+        from plangate.workflow.session import Session
+
         live = self.live.get(session_id)
         if live is not None:
             return live
@@ -137,8 +143,10 @@ class SessionManager:
         raise server_error(f"unknown session '{session_id}'", UNKNOWN_SESSION)
 
     def _reopen(self, workspace: Path, session_id: str) -> Live:
+        from plangate.agents.modeltable import model_table
         from plangate.workflow.events import EventLog
-        from plangate.workflow.state import replay
+        from plangate.workflow.session import Session
+        from plangate.workflow.state import TERMINAL, Status, replay
 
         agent_name = replay(EventLog(Session.log_path(workspace, session_id)).read()).agent
         agent = self._agent(agent_name, workspace)
@@ -161,6 +169,8 @@ class SessionManager:
 
     def resume(self, live: Live) -> None:
         """Run a paused session again."""
+        from plangate.workflow.state import Status
+
         if live.session.state.status is Status.PAUSED:
             live.task = asyncio.create_task(self._resume(live))
 

@@ -9,7 +9,8 @@ from typing import TextIO
 
 from plangate.agents import Agent
 from plangate.agents.modeltable import ModelInfo, model_table
-from plangate.model import AnthropicProvider, provider_for
+from plangate.model.anthropic import AnthropicProvider
+from plangate.model.factory import provider_for
 from plangate.terminal.approvals import TerminalApprovals
 from plangate.terminal.printer import Printer
 from plangate.terminal.style import Style

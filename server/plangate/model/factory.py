@@ -1,0 +1,33 @@
+"""Building a provider: the real API and the scripted server share one code path."""
+
+from __future__ import annotations
+
+from plangate.agents.modeltable import ModelInfo, model_table
+from plangate.model.anthropic import AnthropicProvider, RetryPolicy
+from plangate.model.types import ModelRequestError
+
+DEFAULT_MODEL = "claude-sonnet-4-6"
+
+
+def provider_for(
+    model_id: str | None,
+    *,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    retry: RetryPolicy | None = None,
+) -> AnthropicProvider:
+    """The provider for a resolved model id. Only `base_url` tells the real API (None) from
+    the scripted server: the code path is the same."""
+    model: ModelInfo | None = model_table().get(model_id or DEFAULT_MODEL)
+    if model is None:
+        raise ModelRequestError(f"unknown model {model_id!r}")
+    return AnthropicProvider(
+        model,
+        api_key=api_key,
+        base_url=base_url,
+        temperature=temperature,
+        top_p=top_p,
+        retry=retry,
+    )
