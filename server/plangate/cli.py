@@ -131,15 +131,10 @@ def _load_for_session(args: argparse.Namespace) -> Agent | None:
     return agent
 
 
-def _session_kwargs(args: argparse.Namespace, agent: Agent) -> dict[str, Any]:
-    from plangate.terminal.runner import model_of
-
-    return {"model": model_of(agent), "budget_usd": args.budget}
-
-
-def _run(args: argparse.Namespace) -> int:
+def _terminal_session(args: argparse.Namespace, session_id: str | None) -> int:
+    """`run` (session_id None: a new session for args.task) and `resume` share this."""
     from plangate.model.types import ModelRequestError
-    from plangate.terminal.runner import drive, terminal_session
+    from plangate.terminal.runner import drive, model_of, terminal_session
     from plangate.workflow.session import Session
 
     agent = _load_for_session(args)
@@ -150,50 +145,32 @@ def _run(args: argparse.Namespace) -> int:
         printer, approvals, provider = terminal_session(
             agent, workspace, sys.stdout, _approve_set(args.approve), args.base_url
         )
+        options: dict[str, Any] = {
+            "on_event": printer,
+            "model": model_of(agent),
+            "budget_usd": args.budget,
+        }
+        if session_id is None:
+            session = Session.start(agent, workspace, args.task, provider, approvals, **options)
+            print(f"Session {session.state.id} in {workspace}", flush=True)
+        else:
+            session = Session.open(agent, workspace, session_id, provider, approvals, **options)
     except ModelRequestError as exc:
         print(f"plangate: {exc}. To see PlanGate work offline, run: plangate demo", file=sys.stderr)
         return 2
-    session = Session.start(
-        agent,
-        workspace,
-        args.task,
-        provider,
-        approvals,
-        on_event=printer,
-        **_session_kwargs(args, agent),
-    )
-    print(f"Session {session.state.id} in {workspace}", flush=True)
-    state = drive(session, printer, sys.stdout)
+    except FileNotFoundError as exc:
+        print(f"plangate: {exc}", file=sys.stderr)
+        return 2
+    state = drive(session, printer, sys.stdout, resume=session_id is not None)
     return 0 if state.status.value in ("completed", "paused") else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    return _terminal_session(args, None)
 
 
 def _resume(args: argparse.Namespace) -> int:
-    from plangate.model.types import ModelRequestError
-    from plangate.terminal.runner import drive, terminal_session
-    from plangate.workflow.session import Session
-
-    agent = _load_for_session(args)
-    if agent is None:
-        return 2
-    workspace = args.workspace.resolve()
-    try:
-        printer, approvals, provider = terminal_session(
-            agent, workspace, sys.stdout, _approve_set(args.approve), args.base_url
-        )
-        session = Session.open(
-            agent,
-            workspace,
-            args.session,
-            provider,
-            approvals,
-            on_event=printer,
-            **_session_kwargs(args, agent),
-        )
-    except (ModelRequestError, FileNotFoundError) as exc:
-        print(f"plangate: {exc}", file=sys.stderr)
-        return 2
-    state = drive(session, printer, sys.stdout, resume=True)
-    return 0 if state.status.value in ("completed", "paused") else 1
+    return _terminal_session(args, args.session)
 
 
 def _check(args: argparse.Namespace) -> int:
