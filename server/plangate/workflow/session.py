@@ -10,6 +10,7 @@ user was.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -635,7 +636,10 @@ class Session:
             )
         )
         if answer.choice == "approve":
-            commit = self.checkpoints.snapshot(f"before phase {index}: {phase.name}")
+            # git takes a while on big trees: keep the event loop (an editor's server) free.
+            commit = await asyncio.to_thread(
+                self.checkpoints.snapshot, f"before phase {index}: {phase.name}"
+            )
             self._emit("checkpoint", {"phase": index, "commit": commit})
             self._emit("phase", {"index": index, "status": PhaseStatus.RUNNING, "attempt": 1})
             files = ", ".join(phase.files) or "none declared"
