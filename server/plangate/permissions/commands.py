@@ -305,11 +305,6 @@ class Invocation:
         """The program name after normalisation."""
         return self.argv[0].text if self.argv else ""
 
-    @property
-    def args(self) -> list[str]:
-        """Argument texts after the program, run-time parts shown as DYNAMIC."""
-        return [w.text for w in self.argv[1:]]
-
 
 @dataclass
 class Unwrapped:

@@ -47,10 +47,6 @@ class Canonical:
     flags: frozenset[str]
     dynamic: bool
 
-    def display(self) -> str:
-        """Human-readable form, with run-time words shown as `…`."""
-        return " ".join(w.replace(DYNAMIC, "…") for w in self.words)
-
 
 def _canonical_flag(program: str, flag: str) -> str:
     aliases = _FLAG_ALIASES.get(program, {})

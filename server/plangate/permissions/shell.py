@@ -17,7 +17,7 @@ from functools import cache
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
-from plangate.permissions.words import DYNAMIC, Word, evaluate, node_text
+from plangate.permissions.words import Word, evaluate, node_text
 
 MAX_LENGTH = 10_000
 # tree-sitter-bash's scanner passes non-ASCII characters to C's ctype functions, which read
@@ -379,8 +379,3 @@ class _Walker:
             self.analysis.problems.append(
                 f"sets {node_text(name, self.source)}, which changes what later commands run"
             )
-
-
-def is_dynamic(text: str) -> bool:
-    """True when a word's value contains parts computed at run time."""
-    return DYNAMIC in text
