@@ -133,8 +133,9 @@ def _load_for_session(args: argparse.Namespace) -> Agent | None:
 
 def _terminal_session(args: argparse.Namespace, session_id: str | None) -> int:
     """`run` (session_id None: a new session for args.task) and `resume` share this."""
+    from plangate.agents.modeltable import model_for
     from plangate.model.types import ModelRequestError
-    from plangate.terminal.runner import drive, model_of, terminal_session
+    from plangate.terminal.runner import drive, terminal_session
     from plangate.workflow.session import Session
 
     agent = _load_for_session(args)
@@ -147,7 +148,7 @@ def _terminal_session(args: argparse.Namespace, session_id: str | None) -> int:
         )
         options: dict[str, Any] = {
             "on_event": printer,
-            "model": model_of(agent),
+            "model": model_for(agent.model_id),
             "budget_usd": args.budget,
         }
         if session_id is None:

@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict
 from plangate.diagnostics import Severity
 
 PROVIDER = "anthropic"
+# The model used when an agent names none (Claude Code's `inherit`, or no `model:` at all).
+DEFAULT_MODEL = "claude-sonnet-4-6"
 
 
 class ModelInfo(BaseModel):
@@ -158,6 +160,11 @@ class ModelTable:
                 )
             )
         return Resolution(reference, model, notes)
+
+
+def model_for(model_id: str | None) -> ModelInfo | None:
+    """The table's entry for a resolved model id, or for the default model."""
+    return model_table().get(model_id or DEFAULT_MODEL)
 
 
 @cache

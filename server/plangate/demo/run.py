@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import TextIO
 
 from plangate.agents import find_agent
+from plangate.agents.modeltable import model_for
 from plangate.demo.script import TASK, demo_model
 from plangate.model.scripted import ScriptedServer
-from plangate.terminal.runner import drive, model_of, terminal_session
+from plangate.terminal.runner import drive, terminal_session
 from plangate.workflow.session import Session
 from plangate.workflow.state import SessionState
 
@@ -55,7 +56,13 @@ def run_demo(out: TextIO, workspace: Path | None = None) -> tuple[int, SessionSt
             agent, project, out, approve, server.base_url, api_key="offline-demo"
         )
         session = Session.start(
-            agent, project, TASK, scripted, approvals, on_event=printer, model=model_of(agent)
+            agent,
+            project,
+            TASK,
+            scripted,
+            approvals,
+            on_event=printer,
+            model=model_for(agent.model_id),
         )
         state = drive(session, printer, out)
     denied = [

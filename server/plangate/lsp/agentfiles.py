@@ -8,7 +8,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from plangate.agents.modeltable import model_table
+from plangate.agents.modeltable import DEFAULT_MODEL, model_table
 from plangate.agents.parse import KNOWN_TOOLS, parse_agent
 from plangate.diagnostics import Severity
 
@@ -85,7 +85,7 @@ def quick_fixes(uri: str, text: str, params: types.CodeActionParams) -> list[typ
         target = (
             resolved.model.id
             if resolved.model and diagnostic.code != "model-unknown"
-            else "claude-sonnet-4-6"
+            else DEFAULT_MODEL
         )
         if diagnostic.code == "model-deprecated" and resolved.model and resolved.model.successor:
             target = resolved.model.successor

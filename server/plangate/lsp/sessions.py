@@ -95,26 +95,31 @@ class SessionManager:
 
     def start(self, agent_name: str, task: str, folder: str | None) -> Live:
         """A new session, running in the background until it needs the user."""
-        from plangate.agents.modeltable import model_table
         from plangate.workflow.session import Session
 
         workspace = self.folder(folder)
+        live = self._live(agent_name, workspace, lambda **kw: Session.start(task=task, **kw))
+        self._run(live)
+        return live
+
+    def _live(self, agent_name: str, workspace: Path, make: Any) -> Live:
+        """Build a session (`make` is Session.start or Session.open) wired to this server."""
+        from plangate.agents.modeltable import model_for
+
         agent = self._agent(agent_name, workspace)
         approvals = LspApprovals(self.server)
-        holder: dict[str, str] = {}
-        session = Session.start(
-            agent,
-            workspace,
-            task,
-            self._provider(agent.model_id, agent.temperature, agent.top_p),
-            approvals,
-            model=model_table().get(agent.model_id or "claude-sonnet-4-6"),
-            on_event=lambda kind, data: self._event(holder.get("id", ""), kind, data),
+        # The id is known once the session exists; events before that need no client update.
+        session = make(
+            agent=agent,
+            workspace=workspace,
+            provider=self._provider(agent.model_id, agent.temperature, agent.top_p),
+            approvals=approvals,
+            model=model_for(agent.model_id),
+            on_event=lambda kind, data: self._event(approvals.session_id, kind, data),
         )
-        holder["id"] = approvals.session_id = session.state.id
+        approvals.session_id = session.state.id
         live = Live(session, approvals)
         self.live[session.state.id] = live
-        self._run(live)
         return live
 
     def _run(self, live: Live) -> None:
@@ -143,27 +148,16 @@ class SessionManager:
         raise server_error(f"unknown session '{session_id}'", UNKNOWN_SESSION)
 
     def _reopen(self, workspace: Path, session_id: str) -> Live:
-        from plangate.agents.modeltable import model_table
         from plangate.workflow.events import EventLog
         from plangate.workflow.session import Session
         from plangate.workflow.state import TERMINAL, Status, replay
 
         agent_name = replay(EventLog(Session.log_path(workspace, session_id)).read()).agent
-        agent = self._agent(agent_name, workspace)
-        approvals = LspApprovals(self.server)
-        approvals.session_id = session_id
-        session = Session.open(
-            agent,
-            workspace,
-            session_id,
-            self._provider(agent.model_id, agent.temperature, agent.top_p),
-            approvals,
-            model=model_table().get(agent.model_id or "claude-sonnet-4-6"),
-            on_event=lambda kind, data: self._event(session_id, kind, data),
+        live = self._live(
+            agent_name, workspace, lambda **kw: Session.open(session_id=session_id, **kw)
         )
-        live = Live(session, approvals)
-        self.live[session_id] = live
-        if session.state.status not in TERMINAL and session.state.status is not Status.PAUSED:
+        status = live.session.state.status
+        if status not in TERMINAL and status is not Status.PAUSED:
             self._run(live)  # it asks its pending question again
         return live
 

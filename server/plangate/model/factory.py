@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from plangate.agents.modeltable import ModelInfo, model_table
+from plangate.agents.modeltable import ModelInfo, model_for
 from plangate.model.anthropic import AnthropicProvider, RetryPolicy
 from plangate.model.types import ModelRequestError
-
-DEFAULT_MODEL = "claude-sonnet-4-6"
 
 
 def provider_for(
@@ -20,7 +18,7 @@ def provider_for(
 ) -> AnthropicProvider:
     """The provider for a resolved model id. Only `base_url` tells the real API (None) from
     the scripted server: the code path is the same."""
-    model: ModelInfo | None = model_table().get(model_id or DEFAULT_MODEL)
+    model: ModelInfo | None = model_for(model_id)
     if model is None:
         raise ModelRequestError(f"unknown model {model_id!r}")
     return AnthropicProvider(

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TextIO
 
 from plangate.agents import Agent
-from plangate.agents.modeltable import ModelInfo, model_table
 from plangate.model.anthropic import AnthropicProvider
 from plangate.model.factory import provider_for
 from plangate.terminal.approvals import TerminalApprovals
@@ -27,11 +26,6 @@ def provider(agent: Agent, base_url: str | None, api_key: str | None = None) -> 
         temperature=agent.temperature,
         top_p=agent.top_p,
     )
-
-
-def model_of(agent: Agent) -> ModelInfo | None:
-    """The model table's entry for the agent's model (for costs)."""
-    return model_table().get(agent.model_id or "claude-sonnet-4-6")
 
 
 def drive(session: Session, printer: Printer, out: TextIO, resume: bool = False) -> SessionState:
