@@ -118,41 +118,30 @@ def test_skip_a_phase(seed_agent: Agent, tmp_path: Path) -> None:
     assert (workspace / "app.py").read_text() == APP
 
 
+def _edit(old: str, new: str, id: str, text: str = "") -> ScriptedTurn:
+    return ScriptedTurn(
+        text=text,
+        tool_calls=[
+            ToolUse("edit", {"file_path": "app.py", "old_string": old, "new_string": new}, id=id)
+        ],
+    )
+
+
 def test_validation_fails_then_is_fixed(seed_agent: Agent, tmp_path: Path) -> None:
     workspace = make_workspace(tmp_path / "ws")
-    steps = happy_path()
-    steps[2] = ScriptedTurn(
-        tool_calls=[
-            ToolUse(
-                "edit",
-                {"file_path": "app.py", "old_string": "a - b", "new_string": "a * b"},
-                id="t-wrong",
-            )
-        ]
-    )
-    steps[4:4] = [
-        ScriptedTurn(
-            text="Oops, fixing.",
-            tool_calls=[
-                ToolUse(
-                    "edit",
-                    {"file_path": "app.py", "old_string": "a * b", "new_string": "a + b"},
-                    id="t-fix",
-                )
-            ],
-        )
-    ]
-    steps.insert(3, steps.pop(5))  # complete (fails) before the fix
+    read, plan, _, log, complete, docs, complete_docs, closing = happy_path()
+    # A wrong fix, completion (validation fails), the right fix, completion again.
     steps = [
-        steps[0],
-        steps[1],
-        steps[2],
-        steps[4],
-        steps[3],
-        steps[5],
-        steps[6],
-        steps[7],
-        steps[8],
+        read,
+        plan,
+        _edit("a - b", "a * b", "t-wrong"),
+        log,
+        complete,
+        _edit("a * b", "a + b", "t-fix", "Oops, fixing."),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "fixed"}, id="t-done1b")]),
+        docs,
+        complete_docs,
+        closing,
     ]
     with ScriptedServer(Model(steps)) as server:
         _, state = run_session(seed_agent, workspace, server, ScriptedApprovals())
