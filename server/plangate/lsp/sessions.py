@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +45,7 @@ class SessionManager:
         self.server = server
         self.live: dict[str, Live] = {}
         self._tokens: dict[str, str] = {}
-        self._tokens_made: list[str] = []
+        self._token_numbers = itertools.count(1)
 
     def folders(self) -> list[Path]:
         """The workspace folders the client opened (the current folder when none)."""
@@ -235,8 +236,7 @@ class SessionManager:
         status = data.get("status")
         if status not in ("analysing", "running", "validating", "documenting"):
             return
-        token = f"plangate-{session_id}-{len(self._tokens_made)}"
-        self._tokens_made.append(token)
+        token = f"plangate-{session_id}-{next(self._token_numbers)}"
         self._tokens[session_id] = token
         title = f"PlanGate: {status}" + (f" phase {data['phase']}" if data.get("phase") else "")
 
