@@ -200,6 +200,44 @@ async function lensTexts() {
   return page.locator('.codelens-decoration a, .codelens-decoration span').allInnerTexts();
 }
 
+/**
+ * The code lens shown above a plan line: phase 0 is the title (`# ...`), phase N its
+ * `## Phase N:` heading. Returns {index, texts, line} or null when that line is not on screen.
+ */
+async function phaseLens(phase) {
+  return page.evaluate((n) => {
+    const norm = (t) => t.replace(/\u00a0/g, ' ');
+    const editor = document.querySelector('.editor-group-container.active .monaco-editor') || document;
+    const lines = Array.from(editor.querySelectorAll('.view-lines .view-line'));
+    const line = lines.find((el) => {
+      const text = norm(el.textContent || '');
+      return n === 0 ? /^# \S/.test(text) : text.startsWith(`## Phase ${n}:`);
+    });
+    if (!line) return null;
+    const top = line.getBoundingClientRect().top;
+    const all = Array.from(document.querySelectorAll('.codelens-decoration'));
+    let best = null;
+    all.forEach((el, index) => {
+      if (!editor.contains(el)) return;
+      const at = el.getBoundingClientRect().top;
+      if (at < top && (best === null || at > best.at)) best = { index, at };
+    });
+    if (best === null) return null;
+    const el = all[best.index];
+    const texts = Array.from(el.querySelectorAll('a, span > span'))
+      .map((a) => (a.textContent || '').trim())
+      .filter((t) => t && t !== '|');
+    return { index: best.index, texts, line: norm(line.textContent || '') };
+  }, phase);
+}
+
+/** Click the lens button `label` above phase `phase`'s line. */
+async function clickLens(phase, label) {
+  const lens = await phaseLens(phase);
+  if (!lens || !lens.texts.includes(label)) throw new Error(`no "${label}" lens on phase ${phase}: ${JSON.stringify(lens)}`);
+  await page.locator('.codelens-decoration').nth(lens.index).locator('a', { hasText: label }).first().click({ timeout: budget(10000) });
+}
+
 /** Notifications on screen: their message and buttons. */
 async function notifications() {
   return page.evaluate(() =>
@@ -389,27 +427,29 @@ async function main() {
     });
 
     await step('plan-lenses', async () => {
-      const texts = await waitUntil('the plan document with an "Approve plan" code lens', async () => {
-        const lenses = await lensTexts();
-        return lenses.some((t) => t.includes('Approve plan')) ? lenses : null;
+      const lens = await waitUntil('the plan document with an "Approve plan" code lens', async () => {
+        const found = await phaseLens(0).catch(() => null);
+        return found && found.texts.includes('Approve plan') ? found : null;
       }, 120000);
-      report.lenses.plan = texts;
+      report.lenses.plan = lens.texts;
+      report.lenses.planAll = await lensTexts();
       report.planTab = await page.locator('.tabs-container .tab.active').first().innerText().catch(() => '');
-      return { lenses: texts, tab: report.planTab };
+      return { lens, tab: report.planTab };
     });
 
     await step('approve-plan', async () => {
-      await page.locator('.codelens-decoration a', { hasText: 'Approve plan' }).first().click({ timeout: budget(10000) });
-      const texts = await waitUntil('"Approve & run" on phase 1', async () => {
-        const lenses = await lensTexts();
-        return lenses.some((t) => t.includes('Approve & run')) ? lenses : null;
+      await clickLens(0, 'Approve plan');
+      const lens = await waitUntil('"Approve & run" on phase 1', async () => {
+        const found = await phaseLens(1).catch(() => null);
+        return found && found.texts.includes('Approve & run') ? found : null;
       }, 60000);
-      report.lenses.afterPlanApproved = texts;
-      return { lenses: texts };
+      report.lenses.phase1 = lens.texts;
+      report.lenses.title = ((await phaseLens(0)) || {}).texts;
+      return { phase1: lens, title: report.lenses.title };
     });
 
     await step('approve-phase-1', async () => {
-      await page.locator('.codelens-decoration a', { hasText: 'Approve & run' }).first().click({ timeout: budget(10000) });
+      await clickLens(1, 'Approve & run');
     });
 
     // Phase 1 proposes its edits one by one; each opens the Refactor Preview.
@@ -420,8 +460,7 @@ async function main() {
     for (let preview = 1; preview <= 5 && !phaseDone; preview++) {
       const seen = await waitUntil(`Refactor Preview ${preview} or phase 1 done`, async () => {
         if (await applyButton.isVisible().catch(() => false)) return 'preview';
-        const lenses = await lensTexts();
-        if (isPhase1Done(lenses)) return 'done';
+        if (await isPhase1Done()) return 'done';
         return null;
       }, 90000);
       if (seen === 'done') break;
@@ -448,7 +487,7 @@ async function main() {
         await applyButton.click({ timeout: budget(10000) });
         await waitUntil('the Refactor Preview to close', async () => !(await applyButton.isVisible().catch(() => false)), 30000, { permissions: false });
       });
-      phaseDone = isPhase1Done(await lensTexts()) ? true : null;
+      phaseDone = (await isPhase1Done()) ? true : null;
     }
 
     await step('file-changed-on-disk', async () => {
@@ -461,13 +500,14 @@ async function main() {
     });
 
     await step('phase-1-done', async () => {
-      const texts = await waitUntil("phase 1's lens to say done", async () => {
-        const lenses = await lensTexts();
-        return isPhase1Done(lenses) ? lenses : null;
+      const lens = await waitUntil("phase 1's lens to say done", async () => {
+        const found = await phaseLens(1).catch(() => null);
+        return found && found.texts.includes('done') ? found : null;
       }, 90000);
-      report.lenses.afterPhase1 = texts;
-      report.lenseLines = await lensLines();
-      return { lenses: texts, byLine: report.lenseLines };
+      report.lenses.afterPhase1 = lens.texts;
+      report.lenses.afterPhase1Title = ((await phaseLens(0)) || {}).texts;
+      report.lenses.afterPhase1Next = ((await phaseLens(2)) || {}).texts;
+      return { phase1: lens, all: await lensTexts() };
     });
 
     // The explorer view of the changed file, for the record.
@@ -490,17 +530,9 @@ async function main() {
   }
 }
 
-/** Lens texts grouped by the line they sit on (the plan's title, then its phases). */
-async function lensLines() {
-  return page.evaluate(() =>
-    Array.from(document.querySelectorAll('.codelens-decoration')).map((el) => el.innerText.trim()),
-  );
-}
-
-function isPhase1Done(lenses) {
-  // Phase lines without a pending approval read "<status> | Roll back"; phase 1 is the first.
-  const statuses = lenses.filter((t) => /^(pending|running|validating|done|failed|skipped)$/.test(t.trim()));
-  return statuses.length > 0 && statuses[0].trim() === 'done';
+async function isPhase1Done() {
+  const lens = await phaseLens(1).catch(() => null);
+  return Boolean(lens && lens.texts.includes('done'));
 }
 
 async function finish(code) {

@@ -79,7 +79,7 @@ if [[ ! -f "$STAMP" ]]; then
                npm_config_user_agent="npm/$(npm -v) node/$(node -v) linux x64" sh ./postinstall.sh >&2)
     fi
     [[ -x node_modules/.bin/code-server ]] || { log "no node_modules/.bin/code-server"; exit 1; }
-    node_modules/.bin/code-server --version >&2
+    node_modules/.bin/code-server --config "$CACHE/config.yaml" --version >&2
     touch "$STAMP"
 fi
 echo "$CACHE"
