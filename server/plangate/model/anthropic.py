@@ -10,14 +10,17 @@ continued, text cut by `max_tokens` is continued, and `refusal` is passed on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import random
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 import anthropic
+import httpcore2
 import httpx2
 
 from plangate.agents.modeltable import ModelInfo
@@ -100,6 +103,13 @@ def _classify(exc: BaseException) -> _Retryable | None:
     return None
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every client: loading the CA store takes ~50 ms, and the language
+    server builds a provider per session on its event loop."""
+    return httpcore2.default_ssl_context()
+
+
 class _IncompleteStream(Exception):
     pass
 
@@ -126,7 +136,11 @@ class AnthropicProvider:
             )
         self.model = model
         self.client = anthropic.AsyncAnthropic(
-            api_key=key, base_url=base_url, max_retries=0, timeout=timeout
+            api_key=key,
+            base_url=base_url,
+            max_retries=0,
+            timeout=timeout,
+            http_client=anthropic.DefaultAsyncHttpxClient(verify=_ssl_context()),
         )
         self.max_tokens = max_tokens or model.max_output
         self.retry = retry or RetryPolicy()
