@@ -14,6 +14,9 @@ import yaml
 
 from plangate.diagnostics import Diagnostic, Severity, SourcePos
 
+# libyaml when PyYAML was built with it: same nodes and marks, about ten times faster.
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 KeyPath = tuple[str, ...]
 
 
@@ -82,7 +85,7 @@ class _Walker:
 
     def load(self, source: str) -> None:
         try:
-            self.loader = yaml.SafeLoader(source)
+            self.loader = _Loader(source)
             node = self.loader.get_single_node()
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
