@@ -7,11 +7,12 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from plangate.agents import Agent, discover, find_agent, load_agent
-from plangate.diagnostics import Severity, display_path
-from plangate.permissions import Decision, Policy
+# Each command imports what it needs: `plangate serve` must start fast, and the engine is big.
+if TYPE_CHECKING:
+    from plangate.agents import Agent
+    from plangate.permissions import Decision, Policy
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,6 +119,8 @@ def _approve_set(text: str) -> frozenset[str]:
 
 
 def _load_for_session(args: argparse.Namespace) -> Agent | None:
+    from plangate.agents import find_agent
+
     workspace: Path = args.workspace.resolve()
     try:
         agent = find_agent(args.agent, workspace)
@@ -175,6 +178,8 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from plangate.agents import discover, load_agent
+
     workspace: Path = args.workspace
     if args.paths:
         files: list[Path] = []
@@ -193,6 +198,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _report(agents: list[Agent], out: TextIO) -> int:
+    from plangate.diagnostics import Severity
+
     errors = warnings = 0
     for agent in agents:
         for diagnostic in agent.diagnostics:
@@ -213,6 +220,9 @@ def _agents(args: argparse.Namespace) -> int:
 
 
 def _print_table(workspace: Path, out: TextIO) -> None:
+    from plangate.agents import discover
+    from plangate.diagnostics import display_path
+
     listing = discover(workspace)
     rows = [("NAME", "MODE", "MODEL", "FROM", "FILE")]
     for agent in listing.agents.values():
@@ -242,6 +252,9 @@ def _print_table(workspace: Path, out: TextIO) -> None:
 
 
 def _permissions_check(args: argparse.Namespace) -> int:
+    from plangate.agents import find_agent
+    from plangate.permissions import Policy
+
     workspace: Path = args.workspace.resolve()
     try:
         agent = find_agent(args.agent, workspace)

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from plangate.lsp.errors import NO_PENDING_APPROVAL, UNKNOWN_AGENT, UNKNOWN_SESSION
+
 
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
@@ -232,19 +234,6 @@ METHODS: list[Method] = [
         {"sessionId": "20261125-120000-abc123", "kind": "text", "text": "Reading app.py"},
     ),
 ]
-
-
-def server_error(message: str, code: int) -> Exception:
-    """A JSON-RPC error with one of our codes (pygls's constructor is untyped)."""
-    from pygls.exceptions import JsonRpcServerError
-
-    return JsonRpcServerError(message, code)  # type: ignore[no-untyped-call]
-
-
-# Error codes of our own (JSON-RPC leaves -32000..-32099 to servers).
-UNKNOWN_SESSION = -32001
-NO_PENDING_APPROVAL = -32002
-UNKNOWN_AGENT = -32003
 
 
 def render_docs() -> str:

@@ -14,30 +14,21 @@ import logging
 import re
 import threading
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lsprotocol import types
-from pydantic import BaseModel, ValidationError
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
 import plangate
-from plangate.lsp.protocol import (
-    NO_PENDING_APPROVAL,
-    AgentInfo,
-    ApprovePhaseParams,
-    ExecuteToolParams,
-    ExecuteToolResult,
-    ListAgentsParams,
-    ListAgentsResult,
-    ListSessionsResult,
-    ProposePlanParams,
-    ProposePlanResult,
-    RollbackParams,
-    SessionParams,
-    server_error,
-)
+from plangate.lsp.errors import NO_PENDING_APPROVAL, server_error
 from plangate.lsp.sessions import SessionManager
+
+# The request models (pydantic) load with the first request, not before `initialize`.
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from plangate.lsp.protocol import ApprovePhaseParams
 
 log = logging.getLogger("plangate.lsp")
 PLAN_DOCUMENT = re.compile(r"/\.plangate/plans/(?P<id>[^/]+)\.md$")
@@ -53,11 +44,13 @@ def plain(value: Any) -> Any:
     return value
 
 
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T", bound="BaseModel")
 
 
 def parse(model: type[T], params: Any) -> T:
     """Validate params; -32602 naming the field when they are wrong."""
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(plain(params) or {})
     except ValidationError as exc:
@@ -119,8 +112,13 @@ def initialize(ls: PlanGateServer, params: types.InitializeParams) -> None:
     if isinstance(options, dict):
         ls.api_key = options.get("anthropicApiKey") or None
         ls.base_url = options.get("anthropicBaseUrl") or None
-    # The engine and the SDK take over a second to import: load them in the background now so
-    # neither the initialize answer nor the first session waits for them.
+
+
+@server.feature(types.INITIALIZED)
+def initialized(ls: PlanGateServer, params: types.InitializedParams) -> None:
+    """The engine and the SDK take over a second to import: load them in the background once
+    the client has its `initialize` answer (a thread started earlier would compete with the
+    answer for the GIL), so the first session does not wait for them."""
     threading.Thread(target=_preload, daemon=True).start()
 
 
@@ -330,6 +328,7 @@ def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.Co
 def list_agents(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Every agent along the search path."""
     from plangate.agents import discover
+    from plangate.lsp.protocol import AgentInfo, ListAgentsParams, ListAgentsResult
 
     request = parse(ListAgentsParams, params)
     folder = ls.sessions.folder(request.workspace_folder)
@@ -353,6 +352,8 @@ def list_agents(ls: PlanGateServer, params: Any) -> dict[str, Any]:
 @server.feature("plangate/proposePlan")
 async def propose_plan(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Start a session; answer when its plan is proposed (or it stopped before one)."""
+    from plangate.lsp.protocol import ProposePlanParams, ProposePlanResult
+
     request = parse(ProposePlanParams, params)
     live = ls.sessions.start(request.agent, request.task, request.workspace_folder)
     assert live.task is not None
@@ -428,12 +429,16 @@ async def _approve(ls: PlanGateServer, request: ApprovePhaseParams) -> dict[str,
 @server.feature("plangate/approvePhase")
 async def approve_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Answer the pending approval of the plan (phase 0) or a phase."""
+    from plangate.lsp.protocol import ApprovePhaseParams
+
     return await _approve(ls, parse(ApprovePhaseParams, params))
 
 
 @server.feature("plangate/sessionStatus")
 def session_status(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """A session's state."""
+    from plangate.lsp.protocol import SessionParams
+
     request = parse(SessionParams, params)
     return ls.sessions.summary(request.session_id).model_dump(mode="json", by_alias=True)
 
@@ -441,6 +446,8 @@ def session_status(ls: PlanGateServer, params: Any) -> dict[str, Any]:
 @server.feature("plangate/listSessions")
 def list_sessions(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Sessions of the workspace folders, newest first."""
+    from plangate.lsp.protocol import ListSessionsResult
+
     summaries = []
     for session_id in ls.sessions.all_ids():
         try:
@@ -453,6 +460,8 @@ def list_sessions(ls: PlanGateServer, params: Any) -> dict[str, Any]:
 @server.feature("plangate/cancel")
 def cancel(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Cancel a session for good."""
+    from plangate.lsp.protocol import SessionParams
+
     request = parse(SessionParams, params)
     live = ls.sessions.get(request.session_id)
     live.session.cancel("cancelled from the editor")
@@ -465,6 +474,8 @@ def cancel(ls: PlanGateServer, params: Any) -> dict[str, Any]:
 @server.feature("plangate/rollbackPhase")
 def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Undo a phase from its checkpoint, while the session waits for the user."""
+    from plangate.lsp.protocol import RollbackParams
+
     request = parse(RollbackParams, params)
     live = ls.sessions.get(request.session_id)
     busy = live.task is not None and not live.task.done() and live.approvals.pending is None
@@ -484,6 +495,7 @@ def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
 async def execute_tool(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Run one tool as the agent would. Outside a running phase the plan gate applies: only
     read-only work runs."""
+    from plangate.lsp.protocol import ExecuteToolParams, ExecuteToolResult
     from plangate.tools import ToolContext, tools_for
 
     request = parse(ExecuteToolParams, params)
@@ -533,6 +545,8 @@ async def approve_command(
     ls: PlanGateServer, session_id: str, phase: int, decision: str, feedback: str = ""
 ) -> dict[str, Any]:
     """The lens buttons: same as `plangate/approvePhase`."""
+    from plangate.lsp.protocol import ApprovePhaseParams
+
     request = parse(
         ApprovePhaseParams,
         {"sessionId": session_id, "phase": phase, "decision": decision, "feedback": feedback},
@@ -563,6 +577,7 @@ def serve(tcp: str | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     # pygls logs whole messages at INFO, initializationOptions (the API key) included.
     logging.getLogger("pygls").setLevel(logging.WARNING)
+    logging.getLogger("httpx2").setLevel(logging.WARNING)  # a line per model request
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))

@@ -11,17 +11,12 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcServerError
 
-from plangate.lsp.approvals import LspApprovals
-from plangate.lsp.protocol import (
-    UNKNOWN_AGENT,
-    UNKNOWN_SESSION,
-    PhaseInfo,
-    SessionSummary,
-    server_error,
-)
+from plangate.lsp.errors import UNKNOWN_AGENT, UNKNOWN_SESSION, server_error
 
 # The engine is imported on first use (the server starts before it is needed).
 if TYPE_CHECKING:
+    from plangate.lsp.approvals import LspApprovals
+    from plangate.lsp.protocol import SessionSummary
     from plangate.lsp.server import PlanGateServer
     from plangate.workflow.session import Session
 
@@ -106,6 +101,7 @@ class SessionManager:
     def _live(self, agent_name: str, workspace: Path, make: Any) -> Live:
         """Build a session (`make` is Session.start or Session.open) wired to this server."""
         from plangate.agents.modeltable import model_for
+        from plangate.lsp.approvals import LspApprovals
 
         agent = self._agent(agent_name, workspace)
         approvals = LspApprovals(self.server)
@@ -184,6 +180,8 @@ class SessionManager:
 
     def summary(self, session_id: str) -> SessionSummary:
         """A session's state for the editor."""
+        from plangate.lsp.protocol import PhaseInfo, SessionSummary
+
         live = self.get(session_id)
         state = live.session.state
         pending = live.approvals.pending
