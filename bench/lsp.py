@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import shutil
 import statistics
 import subprocess
@@ -77,11 +78,15 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+STREAM_SECONDS = 6.0
+
+
 def _script(body: dict[str, Any]) -> ScriptedTurn:
+    """First turn: text streamed for about STREAM_SECONDS (24 characters per event); then a plan."""
     if not any(m["role"] == "assistant" for m in body["messages"]):
-        return ScriptedTurn(
-            text="Analysing the project in detail. " * 60, faults=[Fault("slow", delay=0.004)]
-        )
+        text = "Analysing the project in detail. " * 150
+        delay = STREAM_SECONDS / (len(text) / 24)
+        return ScriptedTurn(text=text, faults=[Fault("slow", delay=delay)])
     return ScriptedTurn(
         tool_calls=[
             ToolUse(
@@ -99,45 +104,94 @@ def _script(body: dict[str, Any]) -> ScriptedTurn:
     )
 
 
-async def _lens_latency(workspace: Path) -> tuple[list[float], int]:
+def _serve_script(urls: Any, stop: Any) -> None:
+    """In a process of its own, so its ten streaming threads do not slow the measuring client."""
     with ScriptedServer(_script) as scripted:
-        options = {"anthropicApiKey": "bench", "anthropicBaseUrl": scripted.base_url}
-        client = await _start(PLANGATE, workspace, options)
-        first = await client.protocol.send_request_async(
-            "plangate/proposePlan", {"agent": "backend-developer", "task": "bench"}
-        )
-        uri = first.planUri
-        client.text_document_did_open(
-            types.DidOpenTextDocumentParams(
-                text_document=types.TextDocumentItem(
-                    uri=uri,
-                    language_id="markdown",
-                    version=1,
-                    text=Path(uri.removeprefix("file://")).read_text(),
-                )
+        urls.put(scripted.base_url)
+        stop.wait(300)
+
+
+async def _lens_latency(workspace: Path) -> tuple[list[float], list[float], int]:
+    context = multiprocessing.get_context("spawn")
+    urls, stop = context.Queue(), context.Event()
+    model = context.Process(target=_serve_script, args=(urls, stop), daemon=True)
+    model.start()
+    try:
+        return await _sample_lenses(workspace, urls.get(timeout=60))
+    finally:
+        stop.set()
+        model.join(10)
+
+
+async def _sample_lenses(workspace: Path, base_url: str) -> tuple[list[float], list[float], int]:
+    options = {"anthropicApiKey": "bench", "anthropicBaseUrl": base_url}
+    client = await _start(PLANGATE, workspace, options)
+    streaming: set[str] = set()
+
+    @client.feature("plangate/output")  # type: ignore[untyped-decorator]
+    def on_output(params: Any) -> None:
+        if params.kind == "text":
+            streaming.add(params.sessionId)
+
+    @client.feature("plangate/sessionChanged")  # type: ignore[untyped-decorator]
+    def on_changed(params: Any) -> None:
+        """Read by a real editor; the benchmark only needs the output."""
+
+    @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)  # type: ignore[untyped-decorator]
+    def on_refresh(params: Any) -> None:
+        """The benchmark asks for lenses all the time anyway."""
+
+    first = await client.protocol.send_request_async(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "bench"}
+    )
+    uri = first.planUri
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri,
+                language_id="markdown",
+                version=1,
+                text=Path(uri.removeprefix("file://")).read_text(),
             )
         )
-        sessions = [
-            asyncio.ensure_future(
-                client.protocol.send_request_async(
-                    "plangate/proposePlan", {"agent": "backend-developer", "task": f"bench {i}"}
-                )
+    )
+    streaming.clear()
+    sessions = [
+        asyncio.ensure_future(
+            client.protocol.send_request_async(
+                "plangate/proposePlan", {"agent": "backend-developer", "task": f"bench {i}"}
             )
-            for i in range(10)
-        ]
-        await asyncio.sleep(0.3)  # the ten sessions are streaming now
-        samples: list[float] = []
-        while not all(s.done() for s in sessions) and len(samples) < 2000:
-            started = time.perf_counter()
-            await client.text_document_code_lens_async(
-                types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
-            )
-            samples.append((time.perf_counter() - started) * 1000)
-        await asyncio.gather(*sessions)
-        rss = _rss_kb(client._server.pid)
-        await client.shutdown_session()
-        await client.stop()
-    return samples, rss
+        )
+        for i in range(10)
+    ]
+    samples: list[float] = []  # while all ten stream
+    starting: list[float] = []  # before that, while sessions are still being set up
+    deadline = time.monotonic() + 60
+    window_end = deadline
+    while time.monotonic() < min(deadline, window_end) and len(samples) < 5000:
+        all_streaming = len(streaming) == 10
+        if all_streaming and window_end == deadline:
+            # The first session to finish streaming ends the window.
+            window_end = time.monotonic() + STREAM_SECONDS * 0.6
+        started = time.perf_counter()
+        await client.text_document_code_lens_async(
+            types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+        elapsed = (time.perf_counter() - started) * 1000
+        (samples if all_streaming else starting).append(elapsed)
+        await asyncio.sleep(0.005)
+    if len(streaming) < 10:
+        raise RuntimeError(f"only {len(streaming)} of 10 sessions started streaming")
+    await asyncio.wait_for(asyncio.gather(*sessions), 120)
+    rss = _rss_kb(client._server.pid)
+    await client.shutdown_session()
+    await client.stop()
+    return samples, starting, rss
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
 async def main_async(runs: int) -> int:
@@ -150,11 +204,9 @@ async def main_async(runs: int) -> int:
         for _ in range(runs):
             ours.append(await _cold_start(PLANGATE, workspace))
             theirs.append(await _cold_start(jedi, workspace))
-        samples, rss = await _lens_latency(workspace)
+        samples, starting, rss = await _lens_latency(workspace)
     ratio = statistics.median(ours) / statistics.median(theirs)
-    ordered = sorted(samples)
-    p50 = ordered[len(ordered) // 2]
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    p50, p99 = _percentile(samples, 0.5), _percentile(samples, 0.99)
     print(
         f"cold start to initialize result (median of {runs}): plangate "
         f"{statistics.median(ours) * 1000:.0f} ms, jedi-language-server "
@@ -164,6 +216,11 @@ async def main_async(runs: int) -> int:
         f"code lens while 10 sessions stream: {len(samples)} requests, p50 {p50:.1f} ms, "
         f"p99 {p99:.1f} ms"
     )
+    if starting:
+        print(
+            f"  (before that, while the ten sessions were set up: {len(starting)} requests, "
+            f"p50 {_percentile(starting, 0.5):.1f} ms, max {max(starting):.1f} ms)"
+        )
     print(f"server memory after the sessions: {rss / 1024:.0f} MB RSS")
     ok = ratio <= 1.0 and p99 < 50
     print(f"targets (ratio <= 1.0, p99 < 50 ms): {'met' if ok else 'MISSED'}")
