@@ -4,7 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean extension-check package
+
+# The VS Code extension (extension/): npm ci from the committed lock, then tsc, eslint, unit tests.
+EXT := extension
+EXT_STAMP := $(EXT)/node_modules/.installed
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +24,19 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check server tests bench
 	$(BIN)/mypy
 
-test: lint
+test: lint extension-check
 	$(BIN)/pytest
+
+$(EXT_STAMP): $(EXT)/package.json $(EXT)/package-lock.json
+	cd $(EXT) && npm ci --no-audit --no-fund
+	touch $(EXT_STAMP)
+
+extension-check: $(EXT_STAMP)
+	cd $(EXT) && npm run --silent typecheck && npm run --silent lint && npm test
+
+# The .vsix, in extension/dist/.
+package: $(EXT_STAMP)
+	cd $(EXT) && npm run package
 
 bench: $(STAMP)
 	$(BIN)/python bench/permissions.py
@@ -31,3 +46,4 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(EXT)/node_modules $(EXT)/out $(EXT)/out-test $(EXT)/dist

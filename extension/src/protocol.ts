@@ -1,0 +1,104 @@
+/**
+ * The `plangate/` protocol as the extension sees it (docs/protocol.md is the reference).
+ * Types only, so the pure modules and their tests can use them without `vscode`.
+ */
+
+/** `plangate/listAgents` result entry. */
+export interface AgentInfo {
+  name: string;
+  description: string;
+  mode: string;
+  model: string | null;
+  resolvedModel: string | null;
+  tools: Record<string, boolean>;
+  source: string;
+  origin: string;
+  problems: string[];
+}
+
+/** A phase of the plan and where it is. */
+export interface PhaseInfo {
+  index: number;
+  name: string;
+  status: string;
+}
+
+/** The question a session waits on; `phase` is 0 for the plan itself. */
+export interface Pending {
+  kind: string;
+  title: string;
+  choices: string[];
+  phase: number | null;
+}
+
+/** A session's state (`plangate/sessionStatus`, `listSessions`, `sessionChanged`). */
+export interface SessionSummary {
+  sessionId: string;
+  agent: string;
+  task: string;
+  status: string;
+  reason: string;
+  phase: number;
+  phases: PhaseInfo[];
+  pending: Pending | null;
+  planUri: string | null;
+  usage: Record<string, number>;
+  costUsd: number | null;
+}
+
+/** `plangate/proposePlan` params. */
+export interface ProposePlanParams {
+  agent: string;
+  task: string;
+  workspaceFolder?: string | null;
+}
+
+/** `plangate/proposePlan` result. */
+export interface ProposePlanResult {
+  sessionId: string;
+  plan: Record<string, unknown> | null;
+  planUri: string | null;
+  status: string;
+}
+
+/** The decisions `plangate/approvePhase` takes. */
+export type Decision = 'approve' | 'revise' | 'skip' | 'reject';
+
+/** `plangate/approvePhase` params. */
+export interface ApprovePhaseParams {
+  sessionId: string;
+  phase: number;
+  decision: Decision;
+  feedback: string;
+}
+
+/** `plangate/output` params: streamed model text and tool activity. */
+export interface OutputParams {
+  sessionId: string;
+  kind: string;
+  text: string;
+}
+
+/** Method names, in one place. */
+export const Methods = {
+  listAgents: 'plangate/listAgents',
+  proposePlan: 'plangate/proposePlan',
+  approvePhase: 'plangate/approvePhase',
+  sessionStatus: 'plangate/sessionStatus',
+  listSessions: 'plangate/listSessions',
+  cancel: 'plangate/cancel',
+  rollbackPhase: 'plangate/rollbackPhase',
+  sessionChanged: 'plangate/sessionChanged',
+  output: 'plangate/output',
+} as const;
+
+/**
+ * Command ids the server registers through `executeCommandProvider` (the code-lens buttons).
+ * vscode-languageclient registers these itself; the extension must never register them again.
+ */
+export const SERVER_COMMANDS: readonly string[] = [
+  'plangate.approvePhase',
+  'plangate.rollbackPhase',
+  'plangate.cancel',
+  'plangate.status',
+];

@@ -1,0 +1,119 @@
+/**
+ * What the extension knows about sessions between requests: the latest summaries from
+ * `plangate/sessionChanged`, the status bar item, and the approval notifications.
+ */
+
+import * as vscode from 'vscode';
+
+import { Methods, type SessionSummary } from './protocol';
+import type { PlanGateServer } from './server';
+import { approvalPrompt, approveParams, currentSessionId, isRefusal, normalizeSummary } from './sessions';
+import { errorText, type ServerState, statusBarText } from './status';
+
+/** Commands the tracker's notifications use (registered in commands.ts). */
+export const SHOW_SESSIONS = 'plangate.showSessions';
+
+/** Keeps the latest state of each session and shows it. */
+export class SessionTracker implements vscode.Disposable {
+  private readonly summaries = new Map<string, SessionSummary>();
+  private lastChanged: string | undefined;
+  private serverState: ServerState = 'starting';
+  private readonly announced = new Set<string>();
+  private readonly item: vscode.StatusBarItem;
+
+  constructor(
+    private readonly server: PlanGateServer,
+    /** Opens a session's plan document beside the editor. */
+    private readonly openPlan: (summary: SessionSummary) => Promise<void>,
+  ) {
+    this.item = vscode.window.createStatusBarItem('plangate.status', vscode.StatusBarAlignment.Left, 50);
+    this.item.name = 'PlanGate';
+    this.item.command = SHOW_SESSIONS;
+    this.render();
+    this.item.show();
+    server.onNotification(Methods.sessionChanged, (params) => this.changed(params));
+    server.onDidChangeState((state) => {
+      this.serverState = state;
+      this.render();
+    });
+  }
+
+  /** A summary from the server (a notification or a request's answer). */
+  changed(raw: unknown): void {
+    const summary = normalizeSummary(raw);
+    if (summary === undefined) {
+      return;
+    }
+    this.summaries.set(summary.sessionId, summary);
+    this.lastChanged = summary.sessionId;
+    this.render();
+    this.announce(summary);
+  }
+
+  /** The latest summary of a session, if it has been seen. */
+  get(sessionId: string): SessionSummary | undefined {
+    return this.summaries.get(sessionId);
+  }
+
+  /**
+   * The session commands act on (see currentSessionId), freshly fetched; undefined (after
+   * telling the user) when there is none.
+   */
+  async current(): Promise<SessionSummary | undefined> {
+    const activeDocument = vscode.window.activeTextEditor?.document.uri.toString();
+    let id = currentSessionId({ activeDocument, lastChanged: this.lastChanged });
+    if (id === undefined) {
+      const listed = await this.server.sendRequest<{ sessions: unknown[] }>(Methods.listSessions, {});
+      const sessions = listed.sessions.map(normalizeSummary).filter((s): s is SessionSummary => s !== undefined);
+      id = currentSessionId({ sessions });
+    }
+    if (id === undefined) {
+      void vscode.window.showInformationMessage('PlanGate: no session yet. Start one with "PlanGate: Propose Plan…".');
+      return undefined;
+    }
+    const summary = normalizeSummary(await this.server.sendRequest(Methods.sessionStatus, { sessionId: id }));
+    if (summary !== undefined) {
+      this.summaries.set(summary.sessionId, summary);
+      this.render();
+    }
+    return summary;
+  }
+
+  private render(): void {
+    const shown = this.lastChanged !== undefined ? this.summaries.get(this.lastChanged) : undefined;
+    const { text, tooltip } = statusBarText(shown, this.serverState);
+    this.item.text = text;
+    this.item.tooltip = tooltip;
+  }
+
+  /** A new question for the user: a notification with Approve / Show Plan. */
+  private announce(summary: SessionSummary): void {
+    const prompt = approvalPrompt(summary, this.announced);
+    if (prompt === undefined) {
+      return;
+    }
+    this.announced.add(prompt.key);
+    const buttons = prompt.approvable ? ['Approve', 'Show Plan'] : ['Show Plan'];
+    void vscode.window.showInformationMessage(prompt.message, ...buttons).then(async (choice) => {
+      try {
+        if (choice === 'Approve') {
+          const latest = this.summaries.get(summary.sessionId) ?? summary;
+          const params = approveParams(latest, 'approve');
+          if (isRefusal(params)) {
+            void vscode.window.showWarningMessage(`PlanGate: ${params.reason}`);
+            return;
+          }
+          this.changed(await this.server.sendRequest(Methods.approvePhase, params));
+        } else if (choice === 'Show Plan') {
+          await this.openPlan(this.summaries.get(summary.sessionId) ?? summary);
+        }
+      } catch (error) {
+        void vscode.window.showErrorMessage(`PlanGate: ${errorText(error)}`);
+      }
+    });
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}
