@@ -57,12 +57,11 @@ export function chooseInterpreter(
 }
 
 /**
- * Arguments that start the language server over stdio.
- * `plangate.cli` rather than `plangate`: the package has no `__main__` module (yet), and the
- * cli module runs `main()` when executed, so this works with or without one.
+ * Arguments that start the language server over stdio: `python -m plangate serve`. As a module
+ * of the chosen interpreter rather than the `plangate` script, which need not be on PATH.
  */
 export function serverArgs(): string[] {
-  return ['-m', 'plangate.cli', 'serve'];
+  return ['-m', 'plangate', 'serve'];
 }
 
 /** Arguments that fail (exit status 1) when plangate is not importable by the interpreter. */

@@ -1,5 +1,5 @@
 /**
- * Starting, restarting and talking to the PlanGate language server (`python -m plangate.cli serve`).
+ * Starting, restarting and talking to the PlanGate language server (`python -m plangate serve`).
  */
 
 import { execFile } from 'node:child_process';
@@ -168,6 +168,9 @@ export class PlanGateServer implements vscode.Disposable {
     if (this.client !== undefined && this.client.state !== State.Stopped) {
       return this.client;
     }
+    // A client that gave up after repeated crashes: let go of it before making a new one.
+    await this.client?.dispose().catch(() => undefined);
+    this.client = undefined;
     this.stateEmitter.fire('starting');
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const interpreter = await this.interpreter();

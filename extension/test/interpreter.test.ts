@@ -50,7 +50,7 @@ describe('expandPath', () => {
 
 describe('server arguments', () => {
   it('starts the server as a module over stdio', () => {
-    assert.deepEqual(serverArgs(), ['-m', 'plangate.cli', 'serve']);
+    assert.deepEqual(serverArgs(), ['-m', 'plangate', 'serve']);
   });
 
   it('checks the install by importing the package', () => {
