@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,8 @@ from plangate.permissions import Policy
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = ROOT / "agents" / "backend-developer.md"
+# Servers the tests start write their log files here, not in the user's state folder.
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="plangate-test-state-")
 
 
 @pytest.fixture(scope="session")

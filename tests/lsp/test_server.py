@@ -5,109 +5,15 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
-import pytest_lsp
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
-from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+from pytest_lsp import LanguageClient, client_capabilities
 
 from plangate.lsp.server import plain
 from plangate.model.scripted import ScriptedServer
-from tests.workflow.scenario import Model, make_workspace
-
-CLIENTS = ["visual-studio-code", "neovim"]
-
-
-class Harness:
-    """What the client saw: notifications, edits, message requests."""
-
-    def __init__(self, client: LanguageClient, workspace: Path) -> None:
-        self.client = client
-        self.workspace = workspace
-        self.changed: list[dict[str, Any]] = []
-        self.output: list[dict[str, Any]] = []
-        self.edits: list[types.ApplyWorkspaceEditParams] = []
-        self.messages: list[types.ShowMessageRequestParams] = []
-
-    async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        result = await self.client.protocol.send_request_async(method, params)
-        return plain(result)  # type: ignore[no-any-return]
-
-    async def until(self, session_id: str, predicate: Any, timeout: float = 60) -> dict[str, Any]:
-        """Poll sessionStatus until `predicate(summary)` holds (bounded in time)."""
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            summary = await self.request("plangate/sessionStatus", {"sessionId": session_id})
-            if predicate(summary):
-                return summary
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out; last status {summary}")
-            await asyncio.sleep(0.1)
-
-
-@pytest.fixture
-def scripted() -> Any:
-    with ScriptedServer(Model()) as server:
-        yield server
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    return make_workspace(tmp_path / "ws").resolve()
-
-
-@pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=[sys.executable, "-m", "plangate.cli", "serve"]),
-    params=CLIENTS,
-)
-async def client(
-    request: Any, lsp_client: LanguageClient, scripted: ScriptedServer, workspace: Path
-) -> Any:
-    seen = Harness(lsp_client, workspace)
-    lsp_client.harness = seen  # type: ignore[attr-defined]
-
-    @lsp_client.feature("plangate/sessionChanged")
-    def on_changed(params: Any) -> None:
-        seen.changed.append(plain(params))
-
-    @lsp_client.feature("plangate/output")
-    def on_output(params: Any) -> None:
-        seen.output.append(plain(params))
-
-    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
-    def on_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        seen.edits.append(params)
-        return types.ApplyWorkspaceEditResult(applied=True)
-
-    @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
-    def on_message(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
-        seen.messages.append(params)
-        return params.actions[0] if params.actions else None  # Allow once / Apply
-
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def on_refresh(params: Any) -> None:
-        return None
-
-    await lsp_client.initialize_session(
-        types.InitializeParams(
-            capabilities=client_capabilities(request.param),
-            root_uri=workspace.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
-            initialization_options={
-                "anthropicApiKey": "offline-test",
-                "anthropicBaseUrl": scripted.base_url,
-            },
-        )
-    )
-    yield
-    await lsp_client.shutdown_session()
-
-
-@pytest.fixture
-def harness(client: LanguageClient) -> Harness:
-    return client.harness  # type: ignore[attr-defined,no-any-return]
+from tests.lsp.conftest import Harness
 
 
 async def test_list_agents(harness: Harness) -> None:
@@ -405,3 +311,23 @@ async def test_plan_step_on_a_denied_path_gets_a_warning(harness: Harness) -> No
     assert warning.range.start.line == at
     assert warning.severity == types.DiagnosticSeverity.Warning
     assert "**/*.env*" in warning.message
+
+
+async def test_logs_reach_the_client_and_a_rotating_file_without_the_key(
+    harness: Harness,
+) -> None:
+    import os
+
+    from tests.lsp.conftest import API_KEY
+
+    proposed = await harness.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+    )
+    started = f"session {proposed['sessionId']} started"
+    assert any(started in m.message for m in harness.client.log_messages)
+    log_file = Path(os.environ["XDG_STATE_HOME"]) / "plangate" / "logs" / "server.log"
+    assert started in log_file.read_text()
+    assert API_KEY not in log_file.read_text()
+    for written in (harness.workspace / ".plangate").rglob("*"):
+        if written.is_file():
+            assert API_KEY.encode() not in written.read_bytes(), written

@@ -9,7 +9,6 @@ diagnostics. Nothing but LSP goes to stdout.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 import threading
@@ -21,6 +20,7 @@ from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
 
 import plangate
+from plangate.lsp import logs
 from plangate.lsp.errors import NO_PENDING_APPROVAL, server_error
 from plangate.lsp.sessions import SessionManager
 
@@ -68,6 +68,7 @@ class PlanGateServer(LanguageServer):
         self.api_key: str | None = None
         self.base_url: str | None = None
         self._background: set[asyncio.Future[Any]] = set()
+        self.client_log: logs.ClientLogHandler | None = None
 
     def spawn(self, awaitable: Any) -> None:
         """Fire and forget, keeping a reference until it is done."""
@@ -76,13 +77,8 @@ class PlanGateServer(LanguageServer):
         future.add_done_callback(self._background.discard)
 
     def log(self, message: str, level: str = "info") -> None:
-        """To stderr and to the client's log (never secrets)."""
-        getattr(log, level if level != "warning" else "warning")(message)
-        kind = {"error": types.MessageType.Error, "warning": types.MessageType.Warning}.get(
-            level, types.MessageType.Info
-        )
-        with contextlib.suppress(Exception):  # no client yet
-            self.window_log_message(types.LogMessageParams(type=kind, message=message))
+        """To stderr, the log file and the client's log (never secrets)."""
+        getattr(log, level)(message)
 
     def session_changed(self, session_id: str) -> None:
         """A session's state changed: notify and refresh lenses."""
@@ -112,6 +108,8 @@ def initialize(ls: PlanGateServer, params: types.InitializeParams) -> None:
     if isinstance(options, dict):
         ls.api_key = options.get("anthropicApiKey") or None
         ls.base_url = options.get("anthropicBaseUrl") or None
+    if ls.client_log is not None:
+        ls.client_log.bind()
 
 
 @server.feature(types.INITIALIZED)
@@ -540,44 +538,51 @@ async def execute_tool(ls: PlanGateServer, params: Any) -> dict[str, Any]:
 # ------------------------------------------------------------------ lens commands
 
 
+def arguments(names: tuple[str, ...], given: tuple[Any, ...], required: int) -> dict[str, Any]:
+    """A command's positional arguments as named params (lens commands take the same fields
+    as the requests, in order); -32602 when there are too few or too many."""
+    if not required <= len(given) <= len(names):
+        expected = ", ".join(names[:required]) + (
+            f" (then optionally {', '.join(names[required:])})" if len(names) > required else ""
+        )
+        raise JsonRpcInvalidParams(
+            f"invalid params: 'arguments': expected {expected}; got {len(given)} argument(s)"
+        )
+    return {name: plain(value) for name, value in zip(names, given, strict=False)}
+
+
 @server.command("plangate.approvePhase")
-async def approve_command(
-    ls: PlanGateServer, session_id: str, phase: int, decision: str, feedback: str = ""
-) -> dict[str, Any]:
-    """The lens buttons: same as `plangate/approvePhase`."""
+async def approve_command(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
+    """The lens buttons: sessionId, phase, decision[, feedback], as `plangate/approvePhase`."""
     from plangate.lsp.protocol import ApprovePhaseParams
 
-    request = parse(
-        ApprovePhaseParams,
-        {"sessionId": session_id, "phase": phase, "decision": decision, "feedback": feedback},
-    )
-    return await _approve(ls, request)
+    names = ("sessionId", "phase", "decision", "feedback")
+    return await _approve(ls, parse(ApprovePhaseParams, arguments(names, args, 3)))
 
 
 @server.command("plangate.rollbackPhase")
-def rollback_command(ls: PlanGateServer, session_id: str, phase: int) -> dict[str, Any]:
-    """The Roll back lens."""
-    return rollback_phase(ls, {"sessionId": session_id, "phase": phase})
+def rollback_command(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
+    """The Roll back lens: sessionId, phase."""
+    return rollback_phase(ls, arguments(("sessionId", "phase"), args, 2))
 
 
 @server.command("plangate.cancel")
-def cancel_command(ls: PlanGateServer, session_id: str) -> dict[str, Any]:
-    """Cancel from a command."""
-    return cancel(ls, {"sessionId": session_id})
+def cancel_command(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
+    """Cancel from a command: sessionId."""
+    return cancel(ls, arguments(("sessionId",), args, 1))
 
 
 @server.command("plangate.status")
-def status_command(ls: PlanGateServer, session_id: str) -> dict[str, Any]:
-    """The status lens: shows where the session is."""
-    return session_status(ls, {"sessionId": session_id})
+def status_command(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
+    """The status lens: sessionId; shows where the session is."""
+    return session_status(ls, arguments(("sessionId",), args, 1))
 
 
 def serve(tcp: str | None = None) -> None:
     """Run over stdio, or on HOST:PORT."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    # pygls logs whole messages at INFO, initializationOptions (the API key) included.
-    logging.getLogger("pygls").setLevel(logging.WARNING)
-    logging.getLogger("httpx2").setLevel(logging.WARNING)  # a line per model request
+    client_log = logs.configure(server)
+    server.client_log = client_log
+    log.info("plangate %s serving (log file %s)", plangate.__version__, logs.log_file())
     if tcp:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))

@@ -95,6 +95,7 @@ class SessionManager:
 
         workspace = self.folder(folder)
         live = self._live(agent_name, workspace, lambda **kw: Session.start(task=task, **kw))
+        self.server.log(f"session {live.session.state.id} started: {agent_name} in {workspace}")
         self._run(live)
         return live
 
