@@ -331,3 +331,47 @@ async def test_logs_reach_the_client_and_a_rotating_file_without_the_key(
     for written in (harness.workspace / ".plangate").rglob("*"):
         if written.is_file():
             assert API_KEY.encode() not in written.read_bytes(), written
+
+
+async def test_denied_attempts_leave_warnings_on_their_targets(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    from plangate.model.scripted import ScriptedTurn, ToolUse
+    from tests.workflow.scenario import plan_input
+
+    scripted.script.steps = [  # type: ignore[union-attr]
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+        ScriptedTurn(
+            tool_calls=[
+                ToolUse("write", {"file_path": ".env", "content": "KEY=1\n"}, id="t-env"),
+                ToolUse("bash", {"command": "git push origin main"}, id="t-push"),
+            ]
+        ),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "tried"}, id="t-done")]),
+    ]
+    proposed = await harness.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+    )
+    session_id, plan_uri = proposed["sessionId"], proposed["planUri"]
+    await harness.request(
+        "plangate/approvePhase", {"sessionId": session_id, "phase": 0, "decision": "approve"}
+    )
+    await harness.until(session_id, lambda s: (s["pending"] or {}).get("phase") == 1)
+    await harness.request(
+        "plangate/approvePhase", {"sessionId": session_id, "phase": 1, "decision": "approve"}
+    )
+    env_uri = (harness.workspace / ".env").as_uri()
+    for _ in range(200):  # bounded: 20 s
+        if harness.client.diagnostics.get(env_uri) and harness.client.diagnostics.get(plan_uri):
+            break
+        await asyncio.sleep(0.1)
+    [on_file] = harness.client.diagnostics[env_uri]
+    assert on_file.severity == types.DiagnosticSeverity.Warning
+    assert "in phase 1: the agent tried to change this file" in on_file.message
+    assert "'**/*.env*': deny" in on_file.message and "backend-developer.md:25" in on_file.message
+    [on_plan] = harness.client.diagnostics[plan_uri]
+    assert "tried to run `git push origin main`" in on_plan.message
+    assert "'git push': deny" in on_plan.message
+    plan_lines = Path(plan_uri.removeprefix("file://")).read_text().splitlines()
+    assert plan_lines[on_plan.range.start.line].startswith("## Phase 1: ")
+    assert not (harness.workspace / ".env").exists()

@@ -21,6 +21,7 @@ from pygls.lsp.server import LanguageServer
 
 import plangate
 from plangate.lsp import logs
+from plangate.lsp.diagnostics import DiagnosticStore
 from plangate.lsp.errors import NO_PENDING_APPROVAL, server_error
 from plangate.lsp.sessions import SessionManager
 
@@ -69,6 +70,7 @@ class PlanGateServer(LanguageServer):
         self.base_url: str | None = None
         self._background: set[asyncio.Future[Any]] = set()
         self.client_log: logs.ClientLogHandler | None = None
+        self.diagnostics = DiagnosticStore(self)
 
     def spawn(self, awaitable: Any) -> None:
         """Fire and forget, keeping a reference until it is done."""
@@ -129,9 +131,7 @@ def _agent_file_diagnostics(ls: PlanGateServer, uri: str) -> None:
     from plangate.lsp import agentfiles
 
     text = ls.workspace.get_text_document(uri).source
-    ls.text_document_publish_diagnostics(
-        types.PublishDiagnosticsParams(uri=uri, diagnostics=agentfiles.diagnostics(uri, text))
-    )
+    ls.diagnostics.set(uri, "agent file", agentfiles.diagnostics(uri, text))
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
@@ -220,9 +220,7 @@ def did_open(ls: PlanGateServer, params: types.DidOpenTextDocumentParams) -> Non
                 message=f"The {agent.name} agent may not edit this file: {decision.reason}",
             )
         )
-    ls.text_document_publish_diagnostics(
-        types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
-    )
+    ls.diagnostics.set(uri, "policy", diagnostics)
 
 
 FILE_ITEM = re.compile(r"^- `(?P<path>[^`]+)`$")
@@ -255,9 +253,7 @@ def _plan_diagnostics(ls: PlanGateServer, uri: str) -> None:
                     message=f"This step targets a path the agent may not edit: {decision.reason}",
                 )
             )
-    ls.text_document_publish_diagnostics(
-        types.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics)
-    )
+    ls.diagnostics.set(uri, "plan", diagnostics)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)

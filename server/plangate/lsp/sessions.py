@@ -187,7 +187,7 @@ class SessionManager:
         state = live.session.state
         pending = live.approvals.pending
         model = live.session.model
-        plan_path = live.session.workspace / ".plangate" / "plans" / f"{state.id}.md"
+        plan_path = self.plan_path(state.id)
         return SessionSummary(
             session_id=state.id,
             agent=state.agent,
@@ -224,6 +224,19 @@ class SessionManager:
         self.server.protocol.notify("plangate/sessionChanged", params)
         self.server.refresh_lenses()
 
+    def plan_path(self, session_id: str) -> Path:
+        """Where a session's plan document is (it exists once a plan was proposed)."""
+        return self.workspace_of(session_id) / ".plangate" / "plans" / f"{session_id}.md"
+
+    def _denied(self, session_id: str, record: dict[str, Any]) -> None:
+        """A Warning on what a denied attempt aimed at (the file, or the phase in the plan)."""
+        from plangate.lsp.diagnostics import attempt
+
+        if not session_id:
+            return
+        uri, diagnostic = attempt(record, self.workspace_of(session_id), self.plan_path(session_id))
+        self.server.diagnostics.add(uri, "attempts", diagnostic)
+
     def _progress(self, session_id: str, data: dict[str, Any]) -> None:
         """Work-done progress while a phase runs or is validated (ended on the next status)."""
         window = self.server.client_capabilities.window
@@ -246,6 +259,8 @@ class SessionManager:
         self.server.spawn(begin())
 
     def _event(self, session_id: str, kind: str, data: dict[str, Any]) -> None:
+        if kind == "denied":
+            self._denied(session_id, data)
         if kind == "status":
             self._progress(session_id, data)
         if kind in OUTPUT_KINDS:

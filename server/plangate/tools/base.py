@@ -78,6 +78,14 @@ class ToolError(Exception):
     """A failure the model should read (bad input, refused, not found)."""
 
 
+class Denied(ToolError):
+    """Refused by a deny rule: the editor marks the target with what was tried and why."""
+
+    def __init__(self, message: str, *, kind: str, target: str, decision: Decision) -> None:
+        super().__init__(message)
+        self.record = {"kind": kind, "target": target, **decision.to_json()}
+
+
 InputT = TypeVar("InputT", bound=BaseModel)
 
 
@@ -106,6 +114,8 @@ class Tool(Generic[InputT]):
             return ToolResult(text=f"Invalid input for {self.name}: {exc}", is_error=True)
         try:
             return await self.execute(params, ctx)
+        except Denied as exc:
+            return ToolResult(text=str(exc), is_error=True, data={"denied": exc.record})
         except ToolError as exc:
             return ToolResult(text=str(exc), is_error=True)
 

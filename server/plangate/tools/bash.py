@@ -9,7 +9,14 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from plangate.permissions import Action
-from plangate.tools.base import Tool, ToolContext, ToolError, ToolResult, workspace_relative
+from plangate.tools.base import (
+    Denied,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    workspace_relative,
+)
 from plangate.tools.process import run_command
 from plangate.tools.sandbox import sandbox_for
 
@@ -69,7 +76,12 @@ class BashTool(Tool[BashInput]):
             raise ToolError(f"workdir {shown_cwd} is not a folder inside the workspace")
         decision = ctx.policy.check_bash(params.command, str(cwd))
         if decision.action is Action.DENY:
-            raise ToolError(f"Command denied: {decision.reason}")
+            raise Denied(
+                f"Command denied: {decision.reason}",
+                kind="command",
+                target=params.command,
+                decision=decision,
+            )
         if not await ctx.allowed(params.command, decision):
             raise ToolError(f"The user did not approve the command: {decision.reason}")
         sandbox = sandbox_for(ctx.workspace, ctx.policy, cwd, network=ctx.network)

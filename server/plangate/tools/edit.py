@@ -6,7 +6,15 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from plangate.tools.base import Tool, ToolContext, ToolError, ToolResult, workspace_relative
+from plangate.permissions import Decision
+from plangate.tools.base import (
+    Denied,
+    Tool,
+    ToolContext,
+    ToolError,
+    ToolResult,
+    workspace_relative,
+)
 from plangate.tools.changes import ChangeKind, ProposedChange, unified_diff
 from plangate.tools.ledger import FileStamp
 from plangate.tools.read import is_binary
@@ -29,6 +37,15 @@ class EditInput(BaseModel):
     replace_all: bool = Field(False, description="Replace every occurrence, not just one")
 
 
+def _denied(shown: str, decision: Decision) -> Denied:
+    return Denied(
+        f"Changing {shown} is not allowed: {decision.reason}",
+        kind="edit",
+        target=shown,
+        decision=decision,
+    )
+
+
 def _target(ctx: ToolContext, file_path: str) -> tuple[Path, str]:
     """Resolve the tool's path; refuse what leaves the workspace or is denied."""
     path, shown = workspace_relative(ctx, file_path)
@@ -40,7 +57,7 @@ def _target(ctx: ToolContext, file_path: str) -> tuple[Path, str]:
         raise ToolError(f"{shown} is a folder")
     decision = ctx.policy.check_edit(shown if not Path(shown).is_absolute() else str(path))
     if decision.action.value == "deny":  # final: say so before anything else
-        raise ToolError(f"Changing {shown} is not allowed: {decision.reason}")
+        raise _denied(shown, decision)
     return path, shown
 
 
@@ -66,7 +83,7 @@ def _proposal(
 ) -> ToolResult:
     decision = ctx.policy.check_edit(str(path))
     if decision.action.value == "deny":
-        raise ToolError(f"Changing {shown} is not allowed: {decision.reason}")
+        raise _denied(shown, decision)
     change = ProposedChange(
         kind=ChangeKind.CREATE if old is None else ChangeKind.MODIFY,
         path=shown,

@@ -408,6 +408,7 @@ class Session:
         self._emit("tool_started", {"id": call_id, "name": name})
         refusal = self._refuse_before_approval(call)
         if refusal is not None:
+            self._denied(call, self._deny_record(call))
             self._result(call_id, refusal, error=True)
             return
         if self._repeated(call):
@@ -437,6 +438,7 @@ class Session:
             await self._propose_change(call, tool, ctx)
             return
         result = await tool.run(call["input"], ctx)
+        self._denied(call, result.data.get("denied"))
         extra: dict[str, Any] = {}
         if name == "read" and not result.is_error:
             path = str((self.workspace / str(result.data.get("path", ""))).resolve())
@@ -444,6 +446,29 @@ class Session:
             if record is not None:
                 extra["read"] = {"path": path, "stamp": record.stamp.model_dump()}
         self._result(call_id, result.text, error=result.is_error, **extra)
+
+    def _deny_record(self, call: dict[str, Any]) -> dict[str, Any] | None:
+        """What a deny rule says of a call refused before it ran (None: no rule denies it)."""
+        tool = self.tools.get(call["name"])
+        if call["name"] == "bash":
+            kind, target = "command", str(call["input"].get("command", ""))
+            decision = self.policy.check_bash(target)
+        elif tool is not None and tool.permission == "edit":
+            kind, target = "edit", str(call["input"].get("file_path", ""))
+            decision = self.policy.check_edit(target)
+        else:
+            return None
+        if decision.action is not Action.DENY:
+            return None
+        return {"kind": kind, "target": target, **decision.to_json()}
+
+    def _denied(self, call: dict[str, Any], record: dict[str, Any] | None) -> None:
+        """An attempt a deny rule refused, for the editor to show where it was aimed."""
+        if record is not None:
+            self._emit(
+                "denied",
+                {**record, "tool": call["name"], "phase": self.state.phase, "at": time.time()},
+            )
 
     def _context(self, call_id: str) -> ToolContext:
         counter = itertools.count(1)
@@ -489,6 +514,7 @@ class Session:
         else:
             result = await tool.run(call["input"], ctx)
             if result.is_error:
+                self._denied(call, result.data.get("denied"))
                 self._result(call_id, result.text, error=True)
                 return
             change = ProposedChange.model_validate(result.data["change"])
