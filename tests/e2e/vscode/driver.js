@@ -241,7 +241,7 @@ async function clickLens(phase, label) {
 /** Notifications on screen: their message and buttons. */
 async function notifications() {
   return page.evaluate(() =>
-    Array.from(document.querySelectorAll('.notification-toast, .notifications-list-container .monaco-list-row')).map(
+    Array.from(document.querySelectorAll('.notification-toast')).map(
       (el) => ({
         message: (el.querySelector('.notification-list-item-message') || el).innerText.trim(),
         buttons: Array.from(el.querySelectorAll('.monaco-button')).map((b) => b.innerText.trim()),
@@ -255,6 +255,7 @@ async function answerNotification(labels) {
   for (const label of labels) {
     const button = page.locator('.notification-toast .monaco-button', { hasText: label }).first();
     if ((await button.count()) > 0 && (await button.isVisible())) {
+      await sleep(600); // let the toast finish sliding in before the screenshot
       const shown = await notifications();
       report.notifications.push({ answered: label, shown });
       await screenshot(`notification-${label.replace(/\W+/g, '-').toLowerCase()}`);
@@ -266,14 +267,26 @@ async function answerNotification(labels) {
 }
 
 async function runCommand(title) {
-  await page.keyboard.press('Escape');
-  await page.keyboard.press('Control+Shift+P');
+  // Right after the window opens the palette may not list extension commands yet ("No matching
+  // commands"): close it and try again, as a user would.
   const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ state: 'visible', timeout: budget(15000) });
-  await input.fill(`>${title}`);
   const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-  await row.waitFor({ state: 'visible', timeout: budget(15000) });
-  await row.click({ timeout: budget(10000) });
+  const until = Date.now() + budget(60000);
+  for (let attempt = 1; ; attempt++) {
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+Shift+P');
+    await input.waitFor({ state: 'visible', timeout: budget(15000) });
+    await input.fill(`>${title}`);
+    try {
+      await row.waitFor({ state: 'visible', timeout: budget(5000) });
+      await row.click({ timeout: budget(10000) });
+      return attempt;
+    } catch (err) {
+      if (Date.now() > until) throw err;
+      log(`"${title}" not in the palette yet (attempt ${attempt})`);
+      await sleep(2000);
+    }
+  }
 }
 
 /** Wait until `predicate()` is truthy, answering permission notifications meanwhile. */
@@ -400,9 +413,7 @@ async function main() {
       return;
     }
 
-    await step('propose-plan-command', async () => {
-      await runCommand('PlanGate: Propose Plan');
-    });
+    await step('propose-plan-command', async () => ({ attempts: await runCommand('PlanGate: Propose Plan') }));
 
     await step('pick-agent', async () => {
       const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'backend-developer' }).first();
@@ -469,16 +480,20 @@ async function main() {
         const panel = page.locator('.bulk-edit-panel');
         const title = await page.locator('.pane-header', { hasText: 'Refactor Preview' }).first().innerText().catch(() => '');
         const rows = await panel.locator('.monaco-list-row').allInnerTexts();
-        // Changes that need confirmation arrive unchecked: tick each, as a user reviewing them would.
+        // Changes that need confirmation arrive unchecked: tick them, as a user reviewing them
+        // would. Ticking a file ticks its edits, so look again after every click.
         const boxes = panel.locator('.monaco-list-row .edit-checkbox');
+        const states = () => boxes.evaluateAll((els) => els.map((el) => Boolean(el.checked)));
         const ticked = [];
-        for (let i = 0; i < (await boxes.count()); i++) {
-          const box = boxes.nth(i);
-          const checked = await box.evaluate((el) => el.classList.contains('checked') || el.getAttribute('aria-checked') === 'true');
-          if (!checked) {
-            await box.click({ timeout: budget(5000) });
-            ticked.push(i);
-          }
+        for (let round = 0; round < 10; round++) {
+          const unchecked = (await states()).indexOf(false);
+          if (unchecked < 0) break;
+          await boxes.nth(unchecked).click({ timeout: budget(5000) });
+          ticked.push(unchecked);
+        }
+        const checked = await states();
+        if (checked.length === 0 || checked.includes(false)) {
+          throw new Error(`could not tick every change in the Refactor Preview: ${JSON.stringify(checked)}`);
         }
         report[`preview${preview}`] = { title, rows, ticked };
         return { title, rows, ticked };
