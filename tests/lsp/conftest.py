@@ -30,6 +30,7 @@ class Harness:
         self.output: list[dict[str, Any]] = []
         self.edits: list[types.ApplyWorkspaceEditParams] = []
         self.messages: list[types.ShowMessageRequestParams] = []
+        self.accept_edits = True  # False: discard previews (and press Reject in the fallback)
 
     async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         result = await self.client.protocol.send_request_async(method, params)
@@ -79,11 +80,14 @@ async def client(
     @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
     def on_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         seen.edits.append(params)
-        return types.ApplyWorkspaceEditResult(applied=True)
+        return types.ApplyWorkspaceEditResult(applied=seen.accept_edits)
 
     @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
     def on_message(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
         seen.messages.append(params)
+        actions = {a.title: a for a in params.actions or []}
+        if not seen.accept_edits and "Reject" in actions:
+            return actions["Reject"]
         return params.actions[0] if params.actions else None  # Allow once / Apply
 
     @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)

@@ -375,3 +375,55 @@ async def test_denied_attempts_leave_warnings_on_their_targets(
     plan_lines = Path(plan_uri.removeprefix("file://")).read_text().splitlines()
     assert plan_lines[on_plan.range.start.line].startswith("## Phase 1: ")
     assert not (harness.workspace / ".env").exists()
+
+
+async def test_execute_tool_edits_in_a_running_phase_go_through_the_preview(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    from plangate.model.scripted import ScriptedTurn, ToolUse
+    from tests.workflow.scenario import plan_input
+
+    scripted.script.steps = [  # type: ignore[union-attr]
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+        ScriptedTurn(
+            tool_calls=[
+                ToolUse("read", {"file_path": "app.py"}, id="t-read"),
+                ToolUse("bash", {"command": "sleep 6"}, id="t-sleep"),  # the phase keeps running
+            ]
+        ),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "fixed"}, id="t-done")]),
+    ]
+    proposed = await harness.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+    )
+    session_id = proposed["sessionId"]
+    await harness.request(
+        "plangate/approvePhase", {"sessionId": session_id, "phase": 0, "decision": "approve"}
+    )
+    await harness.until(session_id, lambda s: (s["pending"] or {}).get("phase") == 1)
+    await harness.request(
+        "plangate/approvePhase", {"sessionId": session_id, "phase": 1, "decision": "approve"}
+    )
+    for _ in range(100):  # bounded: 10 s, until the agent has read app.py and sleeps
+        if any(o["kind"] == "tool_started" and o["text"] == "bash" for o in harness.output):
+            break
+        await asyncio.sleep(0.1)
+    fix = {
+        "sessionId": session_id,
+        "tool": "edit",
+        "input": {"file_path": "app.py", "old_string": "a - b", "new_string": "a + b"},
+    }
+    harness.accept_edits = False
+    rejected = await harness.request("plangate/executeTool", fix)
+    assert rejected["isError"] and "rejected the change to app.py" in rejected["text"]
+    assert (harness.workspace / "app.py").read_text().endswith("a - b\n")
+    harness.accept_edits = True
+    applied = await harness.request("plangate/executeTool", fix)
+    assert not applied["isError"] and applied["text"] == "Applied the change to app.py."
+    assert (harness.workspace / "app.py").read_text().endswith("a + b\n")
+    annotated = [e for e in harness.edits if e.edit.change_annotations]
+    for edit in annotated:  # VS Code: the Refactor Preview's heading names the phase
+        [annotation] = edit.edit.change_annotations.values()
+        assert annotation.label == "Phase 1 · API fix: change app.py"
+    summary = await harness.until(session_id, lambda s: s["phases"][0]["status"] == "done")
+    assert summary["status"] in ("awaiting phase approval", "completed")

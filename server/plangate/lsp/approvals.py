@@ -95,6 +95,17 @@ class LspApprovals:
         reason = f" ({result.failure_reason})" if result.failure_reason else ""
         return Answer(choice="reject", feedback=f"The user discarded the preview{reason}.")
 
+    def label(self, question: Question, change: ProposedChange) -> str:
+        """Like "Phase 2 · API endpoints: change app/api.py" (the preview's heading)."""
+        from plangate.tools.changes import ChangeKind
+
+        verb = "create" if change.kind is ChangeKind.CREATE else "change"
+        index = question.phase_index
+        plan = self.server.sessions.get(self.session_id).session.state.plan
+        if not index or plan is None or not 0 < index <= len(plan.phases):
+            return f"{verb} {change.path}"
+        return f"Phase {index} · {plan.phases[index - 1].name}: {verb} {change.path}"
+
     def workspace_edit(
         self, question: Question, change: ProposedChange, annotated: bool
     ) -> types.WorkspaceEdit:
@@ -132,12 +143,11 @@ class LspApprovals:
                 edits=[text_edit],
             )
         )
-        phase = f"Phase {question.phase_index} · " if question.phase_index else ""
         annotations = None
         if annotated:
             annotations = {
                 "plangate": types.ChangeAnnotation(
-                    label=f"{phase}{change.path}",
+                    label=self.label(question, change),
                     needs_confirmation=True,
                     description=question.title,
                 )

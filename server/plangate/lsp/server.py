@@ -488,47 +488,12 @@ def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
 @server.feature("plangate/executeTool")
 async def execute_tool(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Run one tool as the agent would. Outside a running phase the plan gate applies: only
-    read-only work runs."""
-    from plangate.lsp.protocol import ExecuteToolParams, ExecuteToolResult
-    from plangate.tools import ToolContext, tools_for
+    read-only work runs; inside one, write and edit answer once the user applied or rejected
+    the preview."""
+    from plangate.lsp.protocol import ExecuteToolParams
+    from plangate.lsp.tools import execute
 
-    request = parse(ExecuteToolParams, params)
-    if request.session_id:
-        live = ls.sessions.get(request.session_id)
-        agent, workspace = live.session.agent, live.session.workspace
-        running = live.session.state.status.value in ("running", "documenting")
-    else:
-        workspace = ls.sessions.folder(request.workspace_folder)
-        agent = ls.sessions._agent(request.agent or "backend-developer", workspace)
-        running = False
-    tools = {tool.name: tool for tool in tools_for(agent)}
-    tool = tools.get(request.tool)
-    if tool is None:
-        raise JsonRpcInvalidParams(
-            f"invalid params: 'tool': {request.tool!r} is not one of {', '.join(tools)}"
-        )
-    ctx = ToolContext.for_agent(agent, workspace)
-    data: dict[str, Any] = {}
-    if not running and tool.permission == "edit":
-        text, error = "Refused: files change only in a phase the user approved.", True
-    elif not running and tool.name == "bash":
-        decision = ctx.policy.check_bash(str(request.input.get("command", "")))
-        if decision.action.value != "allow" or not decision.read_only:
-            text, error, data = (
-                f"Refused: outside an approved phase only read-only commands "
-                f"run ({decision.reason}).",
-                True,
-                {},
-            )
-        else:
-            result = await tool.run(request.input, ctx)
-            text, error, data = result.text, result.is_error, result.data
-    else:
-        result = await tool.run(request.input, ctx)
-        text, error, data = result.text, result.is_error, result.data
-    return ExecuteToolResult(text=text, is_error=error, data=data).model_dump(
-        mode="json", by_alias=True
-    )
+    return await execute(ls, parse(ExecuteToolParams, params))
 
 
 # ------------------------------------------------------------------ lens commands

@@ -77,7 +77,8 @@ class SessionManager:
             top_p=top_p,
         )
 
-    def _agent(self, name: str, workspace: Path) -> Any:
+    def agent(self, name: str, workspace: Path) -> Any:
+        """An agent by name, or a clear error when it is unknown or broken."""
         from plangate.agents import find_agent
 
         try:
@@ -104,7 +105,7 @@ class SessionManager:
         from plangate.agents.modeltable import model_for
         from plangate.lsp.approvals import LspApprovals
 
-        agent = self._agent(agent_name, workspace)
+        agent = self.agent(agent_name, workspace)
         approvals = LspApprovals(self.server)
         # The id is known once the session exists; events before that need no client update.
         session = make(
