@@ -427,3 +427,44 @@ async def test_execute_tool_edits_in_a_running_phase_go_through_the_preview(
         assert annotation.label == "Phase 1 · API fix: change app.py"
     summary = await harness.until(session_id, lambda s: s["phases"][0]["status"] == "done")
     assert summary["status"] in ("awaiting phase approval", "completed")
+
+
+REVISED = "The user asks for changes to the plan"
+
+
+async def test_revise_lens_sends_the_plan_edits_or_asks_for_a_note(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    async def revise(session_id: str, expect: str) -> str:
+        """Press Revise… on the plan; the first request to the model that contains `expect`."""
+        before = len(scripted.message_requests)
+        await harness.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="plangate.approvePhase", arguments=[session_id, 0, "revise"]
+            )
+        )
+        for _ in range(100):  # bounded: 10 s, until the model is asked again
+            for sent in scripted.message_requests[before:]:
+                if expect in str(sent.body["messages"][-1]):
+                    return str(sent.body["messages"][-1])
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"the model was not sent {expect!r}")
+
+    task = {"agent": "backend-developer", "task": "Fix add() in app.py"}
+    first = await harness.request("plangate/proposePlan", task)
+    path = Path(first["planUri"].removeprefix("file://"))
+    edited = path.read_text() + "\n- Also reject non-numbers\n"
+    harness.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=first["planUri"], language_id="markdown", version=1, text=edited
+            )
+        )
+    )
+    sent = await revise(first["sessionId"], "The user edited the plan document")
+    assert "+- Also reject non-numbers" in sent
+
+    second = await harness.request("plangate/proposePlan", task)
+    asked = len(harness.messages)
+    await revise(second["sessionId"], REVISED)  # no edits: a message request, then revised
+    assert "what should change in the plan?" in harness.messages[asked].message

@@ -518,7 +518,52 @@ async def approve_command(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
     from plangate.lsp.protocol import ApprovePhaseParams
 
     names = ("sessionId", "phase", "decision", "feedback")
-    return await _approve(ls, parse(ApprovePhaseParams, arguments(names, args, 3)))
+    request = parse(ApprovePhaseParams, arguments(names, args, 3))
+    if request.decision == "revise" and not request.feedback.strip():
+        request.feedback = _plan_edits(ls, request.session_id)
+        if not request.feedback and not await _revise_without_note(ls, request.phase):
+            return ls.sessions.summary(request.session_id).model_dump(mode="json", by_alias=True)
+    return await _approve(ls, request)
+
+
+def _plan_edits(ls: PlanGateServer, session_id: str) -> str:
+    """The user's own edits of the plan document, as revision feedback ("" when none)."""
+    import difflib
+
+    from plangate.workflow.plan import render_markdown
+
+    live = ls.sessions.get(session_id)
+    state = live.session.state
+    if state.plan is None:
+        return ""
+    proposed = render_markdown(state.plan, {i: s.value for i, s in state.phases.items()})
+    path = ls.sessions.plan_path(session_id)
+    document = ls.workspace.text_documents.get(path.as_uri())
+    if document is not None:
+        edited = document.source
+    elif path.exists():
+        edited = path.read_text(encoding="utf-8")
+    else:
+        return ""
+    if edited == proposed:
+        return ""
+    lines = proposed.splitlines(), edited.splitlines()
+    diff = difflib.unified_diff(*lines, "proposed plan", "edited by the user", lineterm="")
+    return "The user edited the plan document:\n" + "\n".join(diff)
+
+
+async def _revise_without_note(ls: PlanGateServer, phase: int) -> bool:
+    """No feedback given: say how to give some (LSP has no text input), or revise anyway."""
+    what = "the plan" if phase == 0 else f"phase {phase}"
+    chosen = await ls.window_show_message_request_async(
+        types.ShowMessageRequestParams(
+            type=types.MessageType.Info,
+            message=f"PlanGate: what should change in {what}? Edit the plan document and press "
+            "Revise… again, and the model gets your edits; or revise without a note.",
+            actions=[types.MessageActionItem(title=t) for t in ("Revise without a note", "Cancel")],
+        )
+    )
+    return chosen is not None and chosen.title == "Revise without a note"
 
 
 @server.command("plangate.rollbackPhase")
