@@ -74,6 +74,13 @@ async def test_a_whole_session_from_the_editor(harness: Harness) -> None:
 
     assert (harness.workspace / "app.py").read_text().endswith("a + b\n")
     assert [p["status"] for p in summary["phases"]] == ["done", "done"]
+    assert summary["phases"][0]["testsPassed"] >= 1 and summary["phases"][0]["testsFailed"] == 0
+    lenses = await harness.client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=proposed["planUri"]))
+    )
+    titles = [lens.command.title for lens in lenses if lens.command]
+    assert any(t.startswith("done · ") and t.endswith("passed") for t in titles), titles
+    assert "Roll back" in titles
     assert summary["costUsd"] > 0
     # Edits reached the editor as previews; commands as message requests.
     assert len(harness.edits) == 2

@@ -59,6 +59,8 @@ class PhaseInfo(BaseModel):
     index: int
     name: str
     status: str
+    tests_passed: int | None = Field(None, serialization_alias="testsPassed")
+    tests_failed: int | None = Field(None, serialization_alias="testsFailed")
 
 
 class SessionSummary(BaseModel):

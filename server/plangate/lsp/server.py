@@ -29,7 +29,7 @@ from plangate.lsp.sessions import SessionManager
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from plangate.lsp.protocol import ApprovePhaseParams
+    from plangate.lsp.protocol import ApprovePhaseParams, PhaseInfo
 
 log = logging.getLogger("plangate.lsp")
 PLAN_DOCUMENT = re.compile(r"/\.plangate/plans/(?P<id>[^/]+)\.md$")
@@ -304,8 +304,10 @@ def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.Co
         elif phase == 0:
             buttons.append((f"PlanGate: {summary.status}", "plangate.status", [session_id]))
         else:
-            status = next((p.status for p in summary.phases if p.index == phase), "pending")
-            buttons.append((status, "plangate.status", [session_id]))
+            info = next((p for p in summary.phases if p.index == phase), None)
+            status = info.status if info else "pending"
+            label = _status_label(info) if info else status
+            buttons.append((label, "plangate.status", [session_id]))
             if status in ("done", "failed"):
                 buttons.append(("Roll back", "plangate.rollbackPhase", [session_id, phase]))
         lenses += [
@@ -313,6 +315,16 @@ def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.Co
             for t, c, a in buttons
         ]
     return lenses
+
+
+def _status_label(info: PhaseInfo) -> str:
+    """A phase's status for its lens: "done · 12 tests passed", "failed · 1 of 5 tests failed"."""
+    if info.tests_passed is None:
+        return info.status
+    total = info.tests_passed + (info.tests_failed or 0)
+    if info.tests_failed:
+        return f"{info.status} · {info.tests_failed} of {total} tests failed"
+    return f"{info.status} · {total} test{'s' if total != 1 else ''} passed"
 
 
 # ------------------------------------------------------------------ custom requests

@@ -197,7 +197,12 @@ class SessionManager:
             reason=state.reason,
             phase=state.phase,
             phases=[
-                PhaseInfo(index=i, name=phase.name, status=state.phases[i].value)
+                PhaseInfo(
+                    index=i,
+                    name=phase.name,
+                    status=state.phases[i].value,
+                    **_test_counts(state.validations.get(i)),
+                )
                 for i, phase in enumerate(state.plan.phases if state.plan else [], start=1)
                 if i in state.phases
             ],
@@ -271,3 +276,16 @@ class SessionManager:
             )
         if kind in CHANGE_KINDS:
             self.session_changed(session_id)
+
+
+def _test_counts(attempts: list[list[dict[str, Any]]] | None) -> dict[str, int]:
+    """Tests passed and failed in a phase's last validation, when its checks counted them."""
+    if not attempts:
+        return {}
+    counted = [r for r in attempts[-1] if r.get("passed_count") is not None]
+    if not counted:
+        return {}
+    return {
+        "tests_passed": sum(r["passed_count"] or 0 for r in counted),
+        "tests_failed": sum(r.get("failed_count") or 0 for r in counted),
+    }
