@@ -10,6 +10,7 @@ import {
   type Decision,
   Methods,
   type ProposePlanResult,
+  SERVER_APPROVE_COMMAND,
   SERVER_COMMANDS,
   type SessionSummary,
 } from './protocol';
@@ -191,6 +192,14 @@ export function registerCommands(
       feedback = typed.trim();
     }
     const params = { ...check, feedback };
+    if (decision === 'revise' && feedback === '') {
+      // The server's own Revise… lens command turns the user's edits of the plan document
+      // into the feedback (or asks whether to revise without a note).
+      tracker.changed(
+        await vscode.commands.executeCommand(SERVER_APPROVE_COMMAND, params.sessionId, params.phase, 'revise', ''),
+      );
+      return;
+    }
     tracker.changed(await server.sendRequest(Methods.approvePhase, params));
     const target = params.phase === 0 ? 'the plan' : `phase ${params.phase}`;
     vscode.window.setStatusBarMessage(`PlanGate: ${decision} ${target}`, 4000);
@@ -294,8 +303,7 @@ export function registerCommands(
     [Commands.revisePhase]: () =>
       decide('revise', {
         title: 'PlanGate: Revise',
-        prompt: 'What should change? The agent gets your words as they are.',
-        validateInput: (value) => (value.trim() === '' ? 'Say what should change.' : undefined),
+        prompt: 'What should change? The agent gets your words as they are. Leave empty to send your edits of the plan document instead.',
       }),
     [Commands.skipPhase]: () => decide('skip'),
     [Commands.rejectPhase]: () =>

@@ -92,12 +92,15 @@ export const Methods = {
   output: 'plangate/output',
 } as const;
 
+/** The server's lens command for approve / revise / skip / reject (sessionId, phase, decision, feedback). */
+export const SERVER_APPROVE_COMMAND = 'plangate.approvePhase';
+
 /**
  * Command ids the server registers through `executeCommandProvider` (the code-lens buttons).
  * vscode-languageclient registers these itself; the extension must never register them again.
  */
 export const SERVER_COMMANDS: readonly string[] = [
-  'plangate.approvePhase',
+  SERVER_APPROVE_COMMAND,
   'plangate.rollbackPhase',
   'plangate.cancel',
   'plangate.status',
