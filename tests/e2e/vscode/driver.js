@@ -56,6 +56,7 @@ const report = {
   lenses: {},
   notifications: [],
   previews: 0,
+  dialogs: [],
   errors: [],
   artefacts: path.resolve(args.out),
 };
@@ -238,6 +239,14 @@ async function clickLens(phase, label) {
   await page.locator('.codelens-decoration').nth(lens.index).locator('a', { hasText: label }).first().click({ timeout: budget(10000) });
 }
 
+/** The text of a modal dialog on screen (e.g. "Cannot apply refactoring ..."), or null. */
+async function dialogText() {
+  return page.evaluate(() => {
+    const dialog = document.querySelector('.monaco-dialog-box');
+    return dialog ? dialog.innerText.trim() : null;
+  });
+}
+
 /** Notifications on screen: their message and buttons. */
 async function notifications() {
   return page.evaluate(() =>
@@ -350,6 +359,8 @@ async function main() {
       'extensions.autoCheckUpdates': false,
       'extensions.autoUpdate': false,
       'plangate.python': path.resolve(args.python),
+      // The LSP traffic lands in the PlanGate output channel, kept in OUT/vscode-logs.
+      'plangate.trace.server': 'verbose',
     };
     if (args.baseUrl) settings['plangate.anthropicBaseUrl'] = args.baseUrl;
     fs.writeFileSync(report.settingsFile, JSON.stringify(settings, null, 2));
@@ -469,11 +480,17 @@ async function main() {
     const dbFile = path.join(workspace, 'app', 'db.py');
     let phaseDone = null;
     for (let preview = 1; preview <= 5 && !phaseDone; preview++) {
-      const seen = await waitUntil(`Refactor Preview ${preview} or phase 1 done`, async () => {
-        if (await applyButton.isVisible().catch(() => false)) return 'preview';
-        if (await isPhase1Done()) return 'done';
-        return null;
-      }, 90000);
+      let seen;
+      try {
+        seen = await waitUntil(`Refactor Preview ${preview} or phase 1 done`, async () => {
+          if (await applyButton.isVisible().catch(() => false)) return 'preview';
+          if (await isPhase1Done()) return 'done';
+          return null;
+        }, 90000);
+      } catch (err) {
+        await screenshot(`waiting-for-preview-${preview}-FAILED`);
+        throw err;
+      }
       if (seen === 'done') break;
       report.previews = preview;
       await step(`refactor-preview-${preview}`, async () => {
@@ -500,7 +517,14 @@ async function main() {
       });
       await step(`apply-${preview}`, async () => {
         await applyButton.click({ timeout: budget(10000) });
-        await waitUntil('the Refactor Preview to close', async () => !(await applyButton.isVisible().catch(() => false)), 30000, { permissions: false });
+        await waitUntil('the Refactor Preview to close', async () => {
+          const dialog = await dialogText();
+          if (dialog) {
+            report.dialogs.push(dialog);
+            throw new Error(`VS Code refused to apply: ${JSON.stringify(dialog)}`);
+          }
+          return !(await applyButton.isVisible().catch(() => false));
+        }, 30000, { permissions: false });
       });
       phaseDone = (await isPhase1Done()) ? true : null;
     }
@@ -517,7 +541,7 @@ async function main() {
     await step('phase-1-done', async () => {
       const lens = await waitUntil("phase 1's lens to say done", async () => {
         const found = await phaseLens(1).catch(() => null);
-        return found && found.texts.includes('done') ? found : null;
+        return found && found.texts.some(isDone) ? found : null;
       }, 90000);
       report.lenses.afterPhase1 = lens.texts;
       report.lenses.afterPhase1Title = ((await phaseLens(0)) || {}).texts;
@@ -545,9 +569,14 @@ async function main() {
   }
 }
 
+/** A phase's status lens: `done`, or `done · 3 tests passed` since the lenses show test counts. */
+function isDone(text) {
+  return /^done\b/.test(text);
+}
+
 async function isPhase1Done() {
   const lens = await phaseLens(1).catch(() => null);
-  return Boolean(lens && lens.texts.includes('done'));
+  return Boolean(lens && lens.texts.some(isDone));
 }
 
 async function finish(code) {
@@ -558,6 +587,14 @@ async function finish(code) {
       report[`${name}Log`] = fs.readFileSync(path.join(args.out, `${name}.log`), 'utf8').slice(-3000);
     } catch (_) {
       /* no log */
+    }
+  }
+  if (tmpRoot) {
+    // VS Code's own logs, output channels included (the extension's and the server's).
+    try {
+      fs.cpSync(path.join(tmpRoot, 'user-data', 'logs'), path.join(args.out, 'vscode-logs'), { recursive: true });
+    } catch (err) {
+      log(`no VS Code logs: ${err.message}`);
     }
   }
   if (tmpRoot && process.env.PLANGATE_E2E_KEEP !== '1') {
