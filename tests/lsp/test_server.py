@@ -475,3 +475,50 @@ async def test_revise_lens_sends_the_plan_edits_or_asks_for_a_note(
     asked = len(harness.messages)
     await revise(second["sessionId"], REVISED)  # no edits: a message request, then revised
     assert "what should change in the plan?" in harness.messages[asked].message
+
+
+async def test_a_failed_validation_is_answered_from_its_lens(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    from plangate.model.scripted import ScriptedTurn, ToolUse
+    from tests.workflow.scenario import plan_input
+
+    scripted.script.steps = [  # type: ignore[union-attr]
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "nothing"}, id="t-done")]),
+    ]
+    proposed = await harness.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+    )
+    session_id, plan_uri = proposed["sessionId"], proposed["planUri"]
+    for phase in (0, 1):
+        await harness.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
+        await harness.request(
+            "plangate/approvePhase",
+            {"sessionId": session_id, "phase": phase, "decision": "approve"},
+        )
+    summary = await harness.until(
+        session_id, lambda s: (s["pending"] or {}).get("kind") == "validation"
+    )
+    assert summary["pending"]["phase"] == 1 and "accept" in summary["pending"]["choices"]
+    harness.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=plan_uri,
+                language_id="markdown",
+                version=1,
+                text=Path(plan_uri.removeprefix("file://")).read_text(),
+            )
+        )
+    )
+    lenses = await harness.client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=plan_uri))
+    )
+    buttons = {lens.command.title: lens.command for lens in lenses if lens.command}
+    assert {"Validation failed: Retry", "Accept anyway", "Roll back", "Stop"} <= set(buttons)
+    accept = buttons["Accept anyway"]
+    await harness.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command=accept.command, arguments=accept.arguments)
+    )
+    summary = await harness.until(session_id, lambda s: s["phases"][0]["status"] == "done")
+    assert summary["phases"][0]["testsFailed"] >= 1

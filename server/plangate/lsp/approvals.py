@@ -4,6 +4,7 @@ message requests, edits are workspace-edit previews."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
 
 ALLOW_ONCE, ALLOW_SESSION, DENY = "Allow once", "Allow for this session", "Deny"
 APPLY, REJECT = "Apply", "Reject"
+SAVE_WAIT_STEPS = 40  # x 50 ms
 
 
 def _end(text: str) -> types.Position:
@@ -91,9 +93,23 @@ class LspApprovals:
             types.ApplyWorkspaceEditParams(edit=edit, label=question.title)
         )
         if result.applied:
+            if annotated:
+                await self._until_saved(change)
             return Answer(choice="apply")
         reason = f" ({result.failure_reason})" if result.failure_reason else ""
         return Answer(choice="reject", feedback=f"The user discarded the preview{reason}.")
+
+    async def _until_saved(self, change: ProposedChange) -> None:
+        """VS Code saves the files a refactoring changed (`files.refactoring.autoSave`) just
+        after it answers: writing them ourselves first would make that save fail as "newer on
+        disk". Wait briefly for its save; the engine writes only what is still missing."""
+        path = self.server.sessions.workspace_of(self.session_id) / change.path
+        wanted = change.new_text or ""
+        for _ in range(SAVE_WAIT_STEPS):
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                if path.read_text(encoding="utf-8") == wanted:
+                    return
+            await asyncio.sleep(0.05)
 
     def label(self, question: Question, change: ProposedChange) -> str:
         """Like "Phase 2 · API endpoints: change app/api.py" (the preview's heading)."""

@@ -89,11 +89,16 @@ class ProposePlanResult(BaseModel):
 
 
 class ApprovePhaseParams(_Params):
-    """Answer the pending approval: phase 0 is the plan itself."""
+    """Answer the pending approval: phase 0 is the plan itself. Besides approving a plan or a
+    phase, it answers what else a phase may ask: after a failed validation retry, accept,
+    rollback or stop; after a repeated call or a spent budget continue or stop. The decision
+    must be one of the pending question's `choices` (see `plangate/sessionStatus`)."""
 
     session_id: str = Field(alias="sessionId", min_length=1)
     phase: int = Field(ge=0)
-    decision: Literal["approve", "revise", "skip", "reject"]
+    decision: Literal[
+        "approve", "revise", "skip", "reject", "rollback", "retry", "accept", "stop", "continue"
+    ]
     feedback: str = ""
 
 
@@ -266,7 +271,11 @@ def render_docs() -> str:
                 "",
             ]
         if method.params is not None:
-            schema = method.params.model_json_schema(by_alias=True)
+            # Notifications are what the server sends: their params as serialized (camelCase).
+            mode: Literal["validation", "serialization"] = (
+                "serialization" if method.direction == "notification" else "validation"
+            )
+            schema = method.params.model_json_schema(by_alias=True, mode=mode)
             lines += ["Params schema:", "", "```json", json.dumps(schema, indent=2), "```", ""]
         if method.result is not None:
             schema = method.result.model_json_schema(by_alias=True, mode="serialization")

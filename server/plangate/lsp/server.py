@@ -288,19 +288,12 @@ def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.Co
             end=types.Position(line=number, character=len(line)),
         )
         buttons: list[tuple[str, str, list[Any]]] = []
-        if pending.get("phase") == phase and pending.get("kind") in ("plan", "phase"):
-            labels = (
-                {"approve": "Approve plan", "revise": "Revise…", "reject": "Reject"}
-                if phase == 0
-                else {
-                    "approve": "Approve & run",
-                    "revise": "Revise…",
-                    "skip": "Skip",
-                    "reject": "Reject",
-                }
-            )
-            for decision, label in labels.items():
-                buttons.append((label, "plangate.approvePhase", [session_id, phase, decision, ""]))
+        if pending.get("phase") == phase and pending.get("kind") in LENS_LABELS:
+            labels = LENS_LABELS["plan" if phase == 0 else pending["kind"]]
+            for decision in pending["choices"]:
+                if decision in labels:
+                    button = (labels[decision], "plangate.approvePhase")
+                    buttons.append((*button, [session_id, phase, decision, ""]))
         elif phase == 0:
             buttons.append((f"PlanGate: {summary.status}", "plangate.status", [session_id]))
         else:
@@ -315,6 +308,21 @@ def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.Co
             for t, c, a in buttons
         ]
     return lenses
+
+
+# The buttons of a pending question, by its kind (the choices come from the engine, in order).
+LENS_LABELS: dict[str, dict[str, str]] = {
+    "plan": {"approve": "Approve plan", "revise": "Revise…", "reject": "Reject"},
+    "phase": {"approve": "Approve & run", "revise": "Revise…", "skip": "Skip", "reject": "Reject"},
+    "validation": {
+        "retry": "Validation failed: Retry",
+        "accept": "Accept anyway",
+        "rollback": "Roll back",
+        "stop": "Stop",
+    },
+    "loop": {"continue": "Repeated call: Continue", "stop": "Stop"},
+    "limit": {"continue": "Budget spent: Continue", "stop": "Stop"},
+}
 
 
 def _status_label(info: PhaseInfo) -> str:
@@ -412,13 +420,9 @@ async def _approve(ls: PlanGateServer, request: ApprovePhaseParams) -> dict[str,
 
     live = ls.sessions.get(request.session_id)
     pending = live.approvals.pending
-    expected = "plan" if request.phase == 0 else "phase"
-    if (
-        pending is None
-        or pending.kind != expected
-        or (request.phase and pending.phase_index != request.phase)
-    ):
-        what = "nothing" if pending is None else f"{pending.kind}: {pending.title}"
+    where = ls.sessions.pending_phase(live)
+    if pending is None or where != request.phase:
+        what = "nothing" if pending is None else f"{pending.kind} of phase {where}: {pending.title}"
         raise server_error(
             f"no approval of phase {request.phase} is pending (waiting for {what})",
             NO_PENDING_APPROVAL,

@@ -180,6 +180,16 @@ class SessionManager:
                 ids |= {p.name for p in sessions.iterdir() if (p / "events.jsonl").exists()}
         return sorted(ids, reverse=True)
 
+    def pending_phase(self, live: Live) -> int | None:
+        """The phase the pending question is about: 0 for the plan, else the phase it names
+        or the one running (a repeated call, a spent budget)."""
+        pending = live.approvals.pending
+        if pending is None:
+            return None
+        if pending.kind == "plan":
+            return 0
+        return pending.phase_index or live.session.state.phase
+
     def summary(self, session_id: str) -> SessionSummary:
         """A session's state for the editor."""
         from plangate.lsp.protocol import PhaseInfo, SessionSummary
@@ -212,7 +222,7 @@ class SessionManager:
                 "kind": pending.kind,
                 "title": pending.title,
                 "choices": list(pending.choices),
-                "phase": 0 if pending.kind == "plan" else pending.phase_index,
+                "phase": self.pending_phase(live),
             },
             plan_uri=plan_path.as_uri() if plan_path.exists() else None,
             usage=state.total_usage.model_dump(),
