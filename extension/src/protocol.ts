@@ -61,8 +61,17 @@ export interface ProposePlanResult {
   status: string;
 }
 
-/** The decisions `plangate/approvePhase` takes. */
-export type Decision = 'approve' | 'revise' | 'skip' | 'reject';
+/** The decisions `plangate/approvePhase` takes (each question offers some: its `choices`). */
+export type Decision =
+  | 'approve'
+  | 'revise'
+  | 'skip'
+  | 'reject'
+  | 'rollback'
+  | 'retry'
+  | 'accept'
+  | 'stop'
+  | 'continue';
 
 /** `plangate/approvePhase` params. */
 export interface ApprovePhaseParams {

@@ -90,7 +90,7 @@ export function approveParams(
   feedback = '',
 ): ApprovePhaseParams | Refusal {
   const pending = summary.pending;
-  if (pending === null || (pending.kind !== 'plan' && pending.kind !== 'phase')) {
+  if (pending === null || !ANSWERABLE.has(pending.kind)) {
     const what = pending === null ? summary.status : pending.title;
     return { reason: `Session ${summary.sessionId} is not waiting for a plan or phase approval (${what}).` };
   }
@@ -112,13 +112,36 @@ export function rollbackCandidates(summary: SessionSummary): PhaseInfo[] {
   return summary.phases.filter((p) => p.status === 'done' || p.status === 'failed').reverse();
 }
 
+/** Questions `plangate/approvePhase` answers (permissions and edits arrive as dialogs). */
+const ANSWERABLE = new Set(['plan', 'phase', 'validation', 'loop', 'limit']);
+
+/** Notification buttons by question kind; only the choices the question offers are shown. */
+const BUTTONS: Record<string, [string, Decision][]> = {
+  plan: [['Approve', 'approve']],
+  phase: [['Approve', 'approve']],
+  validation: [
+    ['Retry', 'retry'],
+    ['Accept Anyway', 'accept'],
+    ['Roll Back', 'rollback'],
+    ['Stop', 'stop'],
+  ],
+  loop: [
+    ['Continue', 'continue'],
+    ['Stop', 'stop'],
+  ],
+  limit: [
+    ['Continue', 'continue'],
+    ['Stop', 'stop'],
+  ],
+};
+
 /** A notification for a pending approval, shown once per question. */
 export interface ApprovalPrompt {
   /** Identifies the question, so the same one is not announced twice. */
   key: string;
   message: string;
-  /** Whether Approve can answer it (plan and phase approvals; not e.g. validation). */
-  approvable: boolean;
+  /** The buttons that answer it, each with its decision (Show Plan is added by the caller). */
+  answers: [string, Decision][];
 }
 
 /**
@@ -137,7 +160,7 @@ export function approvalPrompt(
   if (shown.has(key)) {
     return undefined;
   }
-  const approvable = pending.kind === 'plan' || pending.kind === 'phase';
+  const answers = (BUTTONS[pending.kind] ?? []).filter(([, decision]) => pending.choices.includes(decision));
   let what: string;
   if (pending.kind === 'plan') {
     what = 'The plan is ready for approval';
@@ -147,7 +170,7 @@ export function approvalPrompt(
   } else {
     what = `Waiting for you: ${pending.title}`;
   }
-  return { key, message: `PlanGate: ${what} — ${shortTask(summary.task)}`, approvable };
+  return { key, message: `PlanGate: ${what} — ${shortTask(summary.task)}`, answers };
 }
 
 /** A task shortened to one line for notifications and pickers. */

@@ -86,19 +86,20 @@ export class SessionTracker implements vscode.Disposable {
     this.item.tooltip = tooltip;
   }
 
-  /** A new question for the user: a notification with Approve / Show Plan. */
+  /** A new question for the user: a notification with its answers and Show Plan. */
   private announce(summary: SessionSummary): void {
     const prompt = approvalPrompt(summary, this.announced);
     if (prompt === undefined) {
       return;
     }
     this.announced.add(prompt.key);
-    const buttons = prompt.approvable ? ['Approve', 'Show Plan'] : ['Show Plan'];
+    const buttons = [...prompt.answers.map(([title]) => title), 'Show Plan'];
     void vscode.window.showInformationMessage(prompt.message, ...buttons).then(async (choice) => {
       try {
-        if (choice === 'Approve') {
+        const answer = prompt.answers.find(([title]) => title === choice);
+        if (answer !== undefined) {
           const latest = this.summaries.get(summary.sessionId) ?? summary;
-          const params = approveParams(latest, 'approve');
+          const params = approveParams(latest, answer[1]);
           if (isRefusal(params)) {
             void vscode.window.showWarningMessage(`PlanGate: ${params.reason}`);
             return;

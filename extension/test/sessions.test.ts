@@ -137,16 +137,18 @@ describe('approveParams', () => {
     assert.match(result.reason, /can't skip the plan/);
   });
 
-  it('refuses when nothing or something else is pending', () => {
+  it('refuses when nothing is pending, or the question does not offer the decision', () => {
     const idle = approveParams(summary(), 'approve');
     assert.ok(isRefusal(idle));
     assert.match(idle.reason, /not waiting .*\(running\)/);
-    const validation = approveParams(
-      summary({ pending: { kind: 'validation', title: 'Checks failed', choices: ['retry'], phase: 2 } }),
-      'approve',
-    );
-    assert.ok(isRefusal(validation));
-    assert.match(validation.reason, /Checks failed/);
+    const failed = summary({ pending: { kind: 'validation', title: 'Checks failed', choices: ['retry'], phase: 2 } });
+    assert.ok(isRefusal(approveParams(failed, 'approve')));
+    assert.deepEqual(approveParams(failed, 'retry'), {
+      sessionId: '20261125-120000-abc123',
+      phase: 2,
+      decision: 'retry',
+      feedback: '',
+    });
   });
 });
 
@@ -169,7 +171,7 @@ describe('approvalPrompt', () => {
     const s = summary({ pending: { kind: 'phase', title: 'Run phase 2?', choices: ['approve'], phase: 2 } });
     const prompt = approvalPrompt(s);
     assert.ok(prompt);
-    assert.equal(prompt.approvable, true);
+    assert.deepEqual(prompt.answers, [['Approve', 'approve']]);
     assert.match(prompt.message, /Phase 2 \(API endpoints\) is waiting for approval/);
     assert.equal(approvalPrompt(s, new Set([prompt.key])), undefined);
   });
@@ -179,9 +181,14 @@ describe('approvalPrompt', () => {
     assert.match(prompt?.message ?? '', /The plan is ready for approval — Add pagination/);
   });
 
-  it('announces other questions without Approve', () => {
-    const prompt = approvalPrompt(summary({ pending: { kind: 'validation', title: 'Checks failed', choices: ['retry'], phase: 2 } }));
-    assert.equal(prompt?.approvable, false);
+  it('offers the choices of a failed validation, and nothing it does not offer', () => {
+    const pending = { kind: 'validation', title: 'Checks failed', choices: ['retry', 'accept', 'stop'], phase: 2 };
+    const prompt = approvalPrompt(summary({ pending }));
+    assert.deepEqual(prompt?.answers, [
+      ['Retry', 'retry'],
+      ['Accept Anyway', 'accept'],
+      ['Stop', 'stop'],
+    ]);
   });
 
   it('stays quiet when nothing is pending', () => {
