@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -24,6 +25,23 @@ def _end(text: str) -> types.Position:
     """The position after the last character, in UTF-16 code units as LSP counts them."""
     lines = text.split("\n")
     return types.Position(line=len(lines) - 1, character=len(lines[-1].encode("utf-16-le")) // 2)
+
+
+def text_edits(old: str, new: str) -> list[tuple[types.Range, str]]:
+    """The changed lines only, so the Refactor Preview lists each hunk and its diff shows
+    what changed rather than a whole file replaced."""
+    before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
+    end = _end(old)
+
+    def at(line: int) -> types.Position:
+        return types.Position(line=line, character=0) if line < len(before) else end
+
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    return [
+        (types.Range(start=at(i1), end=at(i2)), "".join(after[j1:j2]))
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes()
+        if tag != "equal"
+    ]
 
 
 class LspApprovals:
@@ -143,20 +161,18 @@ class LspApprovals:
                     options=types.CreateFileOptions(overwrite=False),
                 )
             )
-        new_text = change.new_text or ""
         edit_cls = types.AnnotatedTextEdit if annotated else types.TextEdit
         kwargs: dict[str, Any] = {"annotation_id": annotation} if annotated else {}
-        text_edit = edit_cls(
-            range=types.Range(start=types.Position(line=0, character=0), end=_end(old)),
-            new_text=new_text,
-            **kwargs,
-        )
+        edits = [
+            edit_cls(range=where, new_text=text, **kwargs)
+            for where, text in text_edits(old, change.new_text or "")
+        ]
         changes.append(
             types.TextDocumentEdit(
                 text_document=types.OptionalVersionedTextDocumentIdentifier(
                     uri=uri, version=version
                 ),
-                edits=[text_edit],
+                edits=edits,
             )
         )
         annotations = None
