@@ -30,7 +30,17 @@ EXTENSION = ROOT / "extension"
 ARTEFACTS = HERE / "artefacts"
 CANNOT_INSTALL = 3  # setup.sh: this machine cannot have the tools (the test skips)
 DRIVER_TIMEOUT = 240  # seconds for the whole scenario once everything is installed
-KEEP_RUNS = 5
+KEEP_RUNS = 8
+# With app/db.py not open in an editor, the second preview of phase 1 is refused by VS Code.
+KNOWN_RACE = "has changed in the meantime"
+KNOWN_RACE_NOTE = (
+    "server race: VS Code leaves an applied edit unsaved (it saves after a bulk edit only when "
+    "asked to respect files.refactoring.autoSave and more than one file changed), so the "
+    "server's wait for that save times out and the engine writes app/db.py itself, then at once "
+    "sends the next preview of the same file; the file watcher reports that write after the "
+    "preview opened, and VS Code refuses: 'Cannot apply refactoring because app/db.py has "
+    "changed in the meantime'"
+)
 
 
 def _tail(text: str, n: int = 3000) -> str:
@@ -84,7 +94,8 @@ def _artefacts() -> Path:
     return out
 
 
-def _drive(cache: Path, *extra: str) -> dict[str, Any]:
+def _drive(cache: Path, *extra: str) -> tuple[Path, dict[str, Any], str]:
+    """Run the driver once: its artefacts folder, its report and its log."""
     out = _artefacts()
     command = [
         "node",
@@ -112,10 +123,18 @@ def _drive(cache: Path, *extra: str) -> dict[str, Any]:
     report_file = out / "report.json"
     assert report_file.exists(), f"the driver wrote no report:\n{_tail(run.stderr)}"
     report: dict[str, Any] = json.loads(report_file.read_text())
+    if run.returncode != 0:
+        report["ok"] = False
+    return out, report, run.stderr
+
+
+def _scenario(cache: Path, *extra: str) -> dict[str, Any]:
+    """The scenario's report; fails with the steps that failed and where the screenshots are."""
+    out, report, _ = _drive(cache, *extra)
     failed = [s for s in report["steps"] if not s["ok"]]
-    assert report["ok"] and run.returncode == 0, (
+    assert report["ok"], (
         f"steps failed: {json.dumps(failed, indent=1)}\nerrors: {report['errors']}\n"
-        f"screenshots: {out}"
+        f"dialogs: {report.get('dialogs')}\nscreenshots: {out}"
     )
     return report
 
@@ -133,9 +152,7 @@ def _phase_1_result(before: str) -> str:
     return text
 
 
-@pytest.mark.timeout(2400)
-def test_vscode_proposes_approves_and_applies_phase_1(e2e_cache: Path, vsix: Path) -> None:
-    report = _drive(e2e_cache, "--vsix", str(vsix))
+def _check_phase_1(report: dict[str, Any]) -> None:
     installed = report["extensions"]
     assert any(e.startswith("plangate.plangate@") for e in installed), installed
     lenses = report["lenses"]
@@ -147,6 +164,9 @@ def test_vscode_proposes_approves_and_applies_phase_1(e2e_cache: Path, vsix: Pat
         preview = report[f"preview{n}"]
         assert "Refactor Preview" in preview["title"]
         assert preview["rows"][0].startswith("db.py"), preview["rows"]
+    # Every preview was applied by the editor (none answered applied: false behind our back).
+    assert report["applyEditResults"], "no workspace/applyEdit in the LSP trace"
+    assert all(r["applied"] for r in report["applyEditResults"]), report["applyEditResults"]
     # The file on disk is exactly the demo's phase 1, and the lens says so.
     assert report["dbAfter"] == _phase_1_result(report["dbBefore"])
     # "done", or "done · 3 tests passed" since lenses show the last validation's counts.
@@ -156,3 +176,21 @@ def test_vscode_proposes_approves_and_applies_phase_1(e2e_cache: Path, vsix: Pat
     shots = [Path(p).name for p in report["screenshots"]]
     for wanted in ("plan-lenses", "refactor-preview-1", "phase-1-done"):
         assert any(wanted in s for s in shots), shots
+
+
+@pytest.mark.timeout(2400)
+def test_vscode_proposes_approves_and_applies_phase_1(e2e_cache: Path, vsix: Path) -> None:
+    """The user opens app/db.py beside the plan before approving phase 1."""
+    _check_phase_1(_scenario(e2e_cache, "--vsix", str(vsix)))
+
+
+@pytest.mark.timeout(2400)
+def test_vscode_phase_1_with_the_file_closed(e2e_cache: Path, vsix: Path) -> None:
+    """The same with app/db.py never opened. Expected to fail on the known server race (and
+    only on it) until the server is fixed; then it passes like the test above."""
+    out, report, _ = _drive(e2e_cache, "--vsix", str(vsix), "--keep-file-closed")
+    if not report["ok"] and any(KNOWN_RACE in d for d in report.get("dialogs", [])):
+        pytest.xfail(f"{KNOWN_RACE_NOTE}. Screenshots: {out}")
+    failed = [s for s in report["steps"] if not s["ok"]]
+    assert report["ok"], f"steps failed: {json.dumps(failed, indent=1)}\nscreenshots: {out}"
+    _check_phase_1(report)

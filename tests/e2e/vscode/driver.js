@@ -2,13 +2,13 @@
 // End-to-end in a real VS Code: code-server + headless Chromium, driven by playwright-core.
 //
 // Usage: node driver.js --cache DIR --python PY --out DIR [--vsix FILE] [--base-url URL]
-//                       [--timeout SECONDS] [--workspace-only]
+//                       [--timeout SECONDS] [--workspace-only] [--keep-file-closed]
 //
 // Starts the scripted model server (unless --base-url) and code-server on 127.0.0.1 with a fresh
 // user-data-dir and extensions-dir, installs the .vsix, opens a copy of the demo's sample backend,
 // runs "PlanGate: Propose Plan…" from the command palette, approves the plan and phase 1 from the
-// plan's code lenses, applies the phase's edits in the Refactor Preview, and waits for phase 1's
-// lens to say done. Screenshots of every step go to --out. Prints one JSON report on stdout (also
+// plan's code lenses (with app/db.py open beside the plan, unless --keep-file-closed), applies the
+// phase's edits in the Refactor Preview, and waits for phase 1's lens to say done. Screenshots of every step go to --out. Prints one JSON report on stdout (also
 // written to OUT/report.json); exit status 0 when every step passed.
 'use strict';
 
@@ -21,7 +21,7 @@ const path = require('path');
 const REPO = path.resolve(__dirname, '..', '..', '..');
 
 function parseArgs(argv) {
-  const args = { timeout: 240, workspaceOnly: false };
+  const args = { timeout: 240, workspaceOnly: false, keepFileClosed: false };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = () => {
@@ -35,6 +35,7 @@ function parseArgs(argv) {
     else if (key === '--base-url') args.baseUrl = value();
     else if (key === '--timeout') args.timeout = Number(value());
     else if (key === '--workspace-only') args.workspaceOnly = true;
+    else if (key === '--keep-file-closed') args.keepFileClosed = true;
     else throw new Error(`unknown argument ${key}`);
   }
   for (const required of ['cache', 'python', 'out']) {
@@ -208,12 +209,15 @@ async function lensTexts() {
 async function phaseLens(phase) {
   return page.evaluate((n) => {
     const norm = (t) => t.replace(/\u00a0/g, ' ');
-    const editor = document.querySelector('.editor-group-container.active .monaco-editor') || document;
-    const lines = Array.from(editor.querySelectorAll('.view-lines .view-line'));
-    const line = lines.find((el) => {
+    const wanted = (el) => {
       const text = norm(el.textContent || '');
       return n === 0 ? /^# \S/.test(text) : text.startsWith(`## Phase ${n}:`);
-    });
+    };
+    // The plan's editor: the one whose lines carry `## Phase` headings (other editors may be open).
+    const editor = Array.from(document.querySelectorAll('.monaco-editor')).find((ed) =>
+      Array.from(ed.querySelectorAll('.view-lines .view-line')).some((el) => norm(el.textContent || '').startsWith('## Phase ')));
+    if (!editor) return null;
+    const line = Array.from(editor.querySelectorAll('.view-lines .view-line')).find(wanted);
     if (!line) return null;
     const top = line.getBoundingClientRect().top;
     const all = Array.from(document.querySelectorAll('.codelens-decoration'));
@@ -396,7 +400,7 @@ async function main() {
     timeout: budget(60000),
   });
   try {
-    const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+    const context = await browser.newContext({ viewport: { width: 1600, height: 1200 } });
     page = await context.newPage();
     report.console = [];
     page.on('console', (message) => {
@@ -470,6 +474,21 @@ async function main() {
       return { phase1: lens, title: report.lenses.title };
     });
 
+    if (!args.keepFileClosed) {
+      // The user looks at the file phase 1 will change, beside the plan, before approving it.
+      // (With the file closed, a server race breaks the second preview: see --keep-file-closed.)
+      await step('open-db-beside-plan', async () => {
+        await page.keyboard.press('Control+P');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await input.waitFor({ state: 'visible', timeout: budget(10000) });
+        await input.fill('app/db.py');
+        await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'db.py' }).first().waitFor({ timeout: budget(10000) });
+        await input.press('Control+Enter'); // open to the side
+        await page.locator('.tabs-container .tab', { hasText: 'db.py' }).first().waitFor({ timeout: budget(10000) });
+        await sleep(500);
+      });
+    }
+
     await step('approve-phase-1', async () => {
       await clickLens(1, 'Approve & run');
     });
@@ -525,6 +544,7 @@ async function main() {
           }
           return !(await applyButton.isVisible().catch(() => false));
         }, 30000, { permissions: false });
+
       });
       phaseDone = (await isPhase1Done()) ? true : null;
     }
@@ -557,7 +577,7 @@ async function main() {
       await input.fill('app/db.py');
       await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'db.py' }).first().waitFor({ timeout: budget(10000) });
       await input.press('Enter');
-      await page.locator('.tabs-container .tab.active', { hasText: 'db.py' }).waitFor({ timeout: budget(10000) });
+      await page.locator('.tabs-container .tab.active', { hasText: 'db.py' }).first().waitFor({ timeout: budget(10000) });
       await sleep(500);
       report.dirtyTabs = await page.locator('.tabs-container .tab.dirty').allInnerTexts();
       return { dirtyTabs: report.dirtyTabs };
@@ -579,6 +599,30 @@ async function isPhase1Done() {
   return Boolean(lens && lens.texts.some(isDone));
 }
 
+/** The `applied` answers to the server's workspace/applyEdit requests, from the LSP trace. */
+function applyEditResults(logs) {
+  const results = [];
+  const walk = (dir) => {
+    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name === 'PlanGate Server.log') {
+        const text = fs.readFileSync(file, 'utf8');
+        const pattern = /Sending response 'workspace\/applyEdit[^\n]*\n[^\n]*Result: \{\s*"applied": (true|false)(?:,\s*"failureReason": ("[^"]*"))?/g;
+        for (const match of text.matchAll(pattern)) {
+          results.push({ applied: match[1] === 'true', failureReason: match[2] ? JSON.parse(match[2]) : null });
+        }
+      }
+    }
+  };
+  try {
+    walk(logs);
+  } catch (err) {
+    log(`reading the LSP trace: ${err.message}`);
+  }
+  return results;
+}
+
 async function finish(code) {
   killAll();
   await Promise.all(children.map(({ child }) => waitForExit(child, 5000)));
@@ -593,6 +637,7 @@ async function finish(code) {
     // VS Code's own logs, output channels included (the extension's and the server's).
     try {
       fs.cpSync(path.join(tmpRoot, 'user-data', 'logs'), path.join(args.out, 'vscode-logs'), { recursive: true });
+      report.applyEditResults = applyEditResults(path.join(args.out, 'vscode-logs'));
     } catch (err) {
       log(`no VS Code logs: ${err.message}`);
     }
