@@ -19,6 +19,7 @@ import {
 } from 'vscode-languageclient/node';
 
 import { RestartPolicy } from './backoff';
+import { handleEdits } from './edits';
 import {
   chooseInterpreter,
   importCheckArgs,
@@ -80,6 +81,8 @@ function sleep(ms: number): Promise<void> {
  */
 export class PlanGateServer implements vscode.Disposable {
   private client: LanguageClient | undefined;
+  /** Our `workspace/applyEdit` handler (it replaces the default one once the client runs). */
+  private editHandler: vscode.Disposable | undefined;
   private starting: Promise<LanguageClient | undefined> | undefined;
   private stopping = false;
   private readonly policy = new RestartPolicy();
@@ -222,6 +225,8 @@ export class PlanGateServer implements vscode.Disposable {
     this.watchPythonExtension();
     try {
       await client.start();
+      this.editHandler?.dispose();
+      this.editHandler = handleEdits(client);
       return client;
     } catch (error) {
       // The close handler restarts it with backoff when the process died; this is the log.
