@@ -93,6 +93,10 @@ export class SessionTracker implements vscode.Disposable {
       return;
     }
     this.announced.add(prompt.key);
+    // The plan's lenses already offer the answers when the plan is on screen.
+    if (vscode.window.visibleTextEditors.some((e) => e.document.uri.toString() === summary.planUri)) {
+      return;
+    }
     const buttons = [...prompt.answers.map(([title]) => title), 'Show Plan'];
     void vscode.window.showInformationMessage(prompt.message, ...buttons).then(async (choice) => {
       try {
