@@ -31,16 +31,6 @@ ARTEFACTS = HERE / "artefacts"
 CANNOT_INSTALL = 3  # setup.sh: this machine cannot have the tools (the test skips)
 DRIVER_TIMEOUT = 240  # seconds for the whole scenario once everything is installed
 KEEP_RUNS = 8
-# With app/db.py not open in an editor, the second preview of phase 1 is refused by VS Code.
-KNOWN_RACE = "has changed in the meantime"
-KNOWN_RACE_NOTE = (
-    "server race: VS Code leaves an applied edit unsaved (it saves after a bulk edit only when "
-    "asked to respect files.refactoring.autoSave and more than one file changed), so the "
-    "server's wait for that save times out and the engine writes app/db.py itself, then at once "
-    "sends the next preview of the same file; the file watcher reports that write after the "
-    "preview opened, and VS Code refuses: 'Cannot apply refactoring because app/db.py has "
-    "changed in the meantime'"
-)
 
 
 def _tail(text: str, n: int = 3000) -> str:
@@ -180,17 +170,11 @@ def _check_phase_1(report: dict[str, Any]) -> None:
 
 @pytest.mark.timeout(2400)
 def test_vscode_proposes_approves_and_applies_phase_1(e2e_cache: Path, vsix: Path) -> None:
-    """The user opens app/db.py beside the plan before approving phase 1."""
-    _check_phase_1(_scenario(e2e_cache, "--vsix", str(vsix)))
+    """The issue's flow: the phase's files are not open; each preview is applied and saved."""
+    _check_phase_1(_scenario(e2e_cache, "--vsix", str(vsix), "--keep-file-closed"))
 
 
 @pytest.mark.timeout(2400)
-def test_vscode_phase_1_with_the_file_closed(e2e_cache: Path, vsix: Path) -> None:
-    """The same with app/db.py never opened. Expected to fail on the known server race (and
-    only on it) until the server is fixed; then it passes like the test above."""
-    out, report, _ = _drive(e2e_cache, "--vsix", str(vsix), "--keep-file-closed")
-    if not report["ok"] and any(KNOWN_RACE in d for d in report.get("dialogs", [])):
-        pytest.xfail(f"{KNOWN_RACE_NOTE}. Screenshots: {out}")
-    failed = [s for s in report["steps"] if not s["ok"]]
-    assert report["ok"], f"steps failed: {json.dumps(failed, indent=1)}\nscreenshots: {out}"
-    _check_phase_1(report)
+def test_vscode_phase_1_with_the_file_open_beside_the_plan(e2e_cache: Path, vsix: Path) -> None:
+    """The same with app/db.py open beside the plan: edits carry the open editor's version."""
+    _check_phase_1(_scenario(e2e_cache, "--vsix", str(vsix)))

@@ -88,6 +88,12 @@ async def test_a_whole_session_from_the_editor(harness: Harness) -> None:
     assert all(a.needs_confirmation for e in annotated for a in e.edit.change_annotations.values())
     assert any("echo fixed >> CHANGES.txt" in m.message for m in harness.messages)
     assert any(c["status"] == "completed" for c in harness.changed)
+    # Work-done progress for analysis, each phase and validation: each one begun also ended.
+    ours = {t: r for t, r in harness.client.progress_reports.items() if str(t).startswith("plan")}
+    if harness.client.capabilities.window and harness.client.capabilities.window.work_done_progress:
+        kinds = [r[0].kind for r in ours.values()]
+        assert len(ours) >= 4 and set(kinds) == {"begin"}, ours
+        assert all(r[-1].kind == "end" for r in ours.values()), ours
     assert any(o["kind"] == "text" for o in harness.output)
     listed = await harness.request("plangate/listSessions", {})
     assert session_id in [s["sessionId"] for s in listed["sessions"]]

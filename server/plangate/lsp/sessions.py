@@ -96,7 +96,10 @@ class SessionManager:
 
         workspace = self.folder(folder)
         live = self._live(agent_name, workspace, lambda **kw: Session.start(task=task, **kw))
-        self.server.log(f"session {live.session.state.id} started: {agent_name} in {workspace}")
+        session_id = live.session.state.id
+        self.server.log(f"session {session_id} started: {agent_name} in {workspace}")
+        # Its first status came before it had an id: start the analysis progress now.
+        self._progress(session_id, {"status": live.session.state.status.value})
         self._run(live)
         return live
 
@@ -248,8 +251,6 @@ class SessionManager:
         """A Warning on what a denied attempt aimed at (the file, or the phase in the plan)."""
         from plangate.lsp.diagnostics import attempt
 
-        if not session_id:
-            return
         uri, diagnostic = attempt(record, self.workspace_of(session_id), self.plan_path(session_id))
         self.server.diagnostics.add(uri, "attempts", diagnostic)
 
@@ -275,6 +276,8 @@ class SessionManager:
         self.server.spawn(begin())
 
     def _event(self, session_id: str, kind: str, data: dict[str, Any]) -> None:
+        if not session_id:  # while Session.start builds it: nothing to tell the client yet
+            return
         if kind == "denied":
             self._denied(session_id, data)
         if kind == "status":

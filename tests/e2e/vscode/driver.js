@@ -476,7 +476,6 @@ async function main() {
 
     if (!args.keepFileClosed) {
       // The user looks at the file phase 1 will change, beside the plan, before approving it.
-      // (With the file closed, a server race breaks the second preview: see --keep-file-closed.)
       await step('open-db-beside-plan', async () => {
         await page.keyboard.press('Control+P');
         const input = page.locator('.quick-input-widget .quick-input-box input');
