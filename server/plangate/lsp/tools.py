@@ -3,13 +3,13 @@ calls (the plan gate, deny rules, 'ask' as a message request, edits as previews)
 
 from __future__ import annotations
 
-import itertools
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
 from plangate.lsp.protocol import ExecuteToolParams, ExecuteToolResult
-from plangate.permissions import Action, Decision
+from plangate.permissions import Action
 from plangate.tools import ToolContext, tools_for
 from plangate.tools.base import Tool, ToolResult
 from plangate.tools.changes import ApplyError, ProposedChange, apply_change
@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from plangate.lsp.sessions import Live
 
 RUNNING = (Status.RUNNING, Status.DOCUMENTING)
-_calls = itertools.count(1)
 
 
 async def execute(ls: PlanGateServer, request: ExecuteToolParams) -> dict[str, Any]:
@@ -69,24 +68,9 @@ async def _in_phase(live: Live, tool: Tool[Any], raw: dict[str, Any]) -> ToolRes
     """In a running phase: 'ask' goes to the user, and a change is applied only once the user
     applied its preview. The session's read ledger is shared: edit what the agent read."""
     session = live.session
-    call = next(_calls)
-
-    async def confirm(what: str, decision: Decision) -> bool:
-        if what in session.state.allowed:
-            return True
-        answer = await live.approvals.ask(
-            question(
-                "permission",
-                f"permission:editor-{call}#1",
-                f"Allow `{what}`? {decision.reason}",
-                command=what,
-                decision=decision,
-            )
-        )
-        return answer.choice in ("once", "session")
-
+    call = f"editor-{uuid.uuid4().hex[:12]}"  # never an id an earlier answer was recorded under
     ctx = ToolContext.for_agent(
-        session.agent, session.workspace, ledger=session.ledger, confirm=confirm
+        session.agent, session.workspace, ledger=session.ledger, confirm=session.confirmer(call)
     )
     result = await tool.run(raw, ctx)
     if result.is_error or tool.permission != "edit":
@@ -95,7 +79,7 @@ async def _in_phase(live: Live, tool: Tool[Any], raw: dict[str, Any]) -> ToolRes
     answer = await live.approvals.ask(
         question(
             "edit",
-            f"edit:editor-{call}#1",
+            f"edit:{call}#1",
             f"Apply the change to {change.path}?",
             change=change,
             phase_index=session.state.phase or None,

@@ -33,8 +33,9 @@ from plangate.model.types import (
     TurnDone,
     TurnRequest,
 )
-from plangate.permissions import Action, Policy
+from plangate.permissions import Action, Decision, Policy
 from plangate.tools import Tool, ToolContext, tools_for
+from plangate.tools.base import Confirm
 from plangate.tools.changes import ApplyError, ProposedChange, apply_change
 from plangate.tools.ledger import FileStamp, ReadLedger, ReadRecord
 from plangate.workflow.approvals import Answer, Approvals, Question, question
@@ -470,22 +471,18 @@ class Session:
                 {**record, "tool": call["name"], "phase": self.state.phase, "at": time.time()},
             )
 
-    def _context(self, call_id: str) -> ToolContext:
+    def confirmer(self, key: str) -> Confirm:
+        """How a tool asks the user about an 'ask' command: each question recorded under `key`
+        (a tool call's id: unique in the session), answers for the session remembered."""
         counter = itertools.count(1)
-        phase_files = None
-        if self.state.plan is not None and self.state.status in (
-            Status.RUNNING,
-            Status.DOCUMENTING,
-        ):
-            phase_files = frozenset(self.state.plan.phases[self.state.phase - 1].files)
 
-        async def confirm(what: str, decision: Any) -> bool:
+        async def confirm(what: str, decision: Decision) -> bool:
             if what in self.state.allowed:
                 return True
             answer = await self._ask(
                 question(
                     "permission",
-                    f"permission:{call_id}:{next(counter)}#1",
+                    f"permission:{key}:{next(counter)}#1",
                     f"Allow `{what}`? {decision.reason}",
                     command=what,
                     decision=decision,
@@ -493,11 +490,21 @@ class Session:
             )
             return answer.choice in ("once", "session")
 
+        return confirm
+
+    def _context(self, call_id: str) -> ToolContext:
+        phase_files = None
+        if self.state.plan is not None and self.state.status in (
+            Status.RUNNING,
+            Status.DOCUMENTING,
+        ):
+            phase_files = frozenset(self.state.plan.phases[self.state.phase - 1].files)
+
         return ToolContext(
             workspace=self.workspace,
             policy=self.policy,
             ledger=self.ledger,
-            confirm=confirm,
+            confirm=self.confirmer(call_id),
             on_output=lambda stream, text: self.on_event("output", {"text": text}),
             phase_files=phase_files,
             network=self.agent.network,
