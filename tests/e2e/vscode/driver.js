@@ -2,13 +2,15 @@
 // End-to-end in a real VS Code: code-server + headless Chromium, driven by playwright-core.
 //
 // Usage: node driver.js --cache DIR --python PY --out DIR [--vsix FILE] [--base-url URL]
-//                       [--timeout SECONDS] [--workspace-only] [--keep-file-closed]
+//                       [--timeout SECONDS] [--workspace-only] [--keep-file-closed] [--palette]
 //
 // Starts the scripted model server (unless --base-url) and code-server on 127.0.0.1 with a fresh
 // user-data-dir and extensions-dir, installs the .vsix, opens a copy of the demo's sample backend,
 // runs "PlanGate: Propose Plan…" from the command palette, approves the plan and phase 1 from the
 // plan's code lenses (with app/db.py open beside the plan, unless --keep-file-closed), applies the
-// phase's edits in the Refactor Preview, and waits for phase 1's lens to say done. Screenshots of every step go to --out. Prints one JSON report on stdout (also
+// phase's edits in the Refactor Preview, and waits for phase 1's lens to say done. With --palette
+// it then runs every other palette command (see paletteCommands) and records what each showed in
+// report.palette. Screenshots of every step go to --out. Prints one JSON report on stdout (also
 // written to OUT/report.json); exit status 0 when every step passed.
 'use strict';
 
@@ -21,7 +23,7 @@ const path = require('path');
 const REPO = path.resolve(__dirname, '..', '..', '..');
 
 function parseArgs(argv) {
-  const args = { timeout: 240, workspaceOnly: false, keepFileClosed: false };
+  const args = { timeout: 240, workspaceOnly: false, keepFileClosed: false, palette: false };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = () => {
@@ -36,6 +38,7 @@ function parseArgs(argv) {
     else if (key === '--timeout') args.timeout = Number(value());
     else if (key === '--workspace-only') args.workspaceOnly = true;
     else if (key === '--keep-file-closed') args.keepFileClosed = true;
+    else if (key === '--palette') args.palette = true;
     else throw new Error(`unknown argument ${key}`);
   }
   for (const required of ['cache', 'python', 'out']) {
@@ -331,6 +334,8 @@ async function main() {
     XDG_DATA_HOME: path.join(tmpRoot, 'data'),
     // The scripted server accepts any key; the SDK insists on one.
     ANTHROPIC_API_KEY: process.env.ANTHROPIC_API_KEY || 'offline-e2e',
+    // The server's own log file (plangate.lsp.logs) in this run, copied to OUT/server-logs.
+    XDG_STATE_HOME: path.join(tmpRoot, 'state'),
   };
   const codeServer = path.join(args.cache, 'node_modules', '.bin', 'code-server');
   const common = ['--user-data-dir', userData, '--extensions-dir', extensions, '--config', path.join(tmpRoot, 'config.yaml')];
@@ -581,11 +586,255 @@ async function main() {
       report.dirtyTabs = await page.locator('.tabs-container .tab.dirty').allInnerTexts();
       return { dirtyTabs: report.dirtyTabs };
     });
+    if (args.palette) await paletteCommands(dbFile);
     report.ok = true;
   } finally {
     report.notificationsAtEnd = page ? await notifications().catch(() => []) : [];
     await browser.close().catch(() => {});
   }
+}
+
+// ---------------------------------------------------------------- the palette commands
+
+const QUICK_INPUT = '.quick-input-widget';
+
+function slug(text) {
+  return text.replace(/\W+/g, '-').replace(/^-|-$/g, '').toLowerCase();
+}
+
+/** The PlanGate status bar item's text (its codicon is not text), or ''. */
+async function statusBar() {
+  const item = page.locator('.statusbar-item', { hasText: 'PlanGate' }).first();
+  return (await item.innerText({ timeout: 2000 }).catch(() => '')).trim();
+}
+
+/** The rows of the quick pick on screen (none for an input box). */
+async function quickPickRows() {
+  return page.locator(`${QUICK_INPUT} .monaco-list-row`).filter({ visible: true }).allInnerTexts();
+}
+
+/** The title of the active tab of the active editor group: the active editor. */
+async function activeTab() {
+  const tab = page.locator('.editor-group-container.active .tab.active').first();
+  return (await tab.innerText({ timeout: 2000 }).catch(() => '')).trim();
+}
+
+/** The panel's state: visible or not, the output channel chosen, its first lines. */
+async function panelState() {
+  return page.evaluate(() => {
+    const panel = document.querySelector('.part.panel');
+    if (!panel || panel.getBoundingClientRect().height < 10) return { visible: false };
+    const chosen = Array.from(panel.querySelectorAll('select'))
+      .map((s) => (s.selectedIndex >= 0 ? s.options[s.selectedIndex].text : ''));
+    const title = (panel.querySelector('.composite.title') || panel).innerText.trim().slice(0, 300);
+    const lines = Array.from(panel.querySelectorAll('.view-lines .view-line'))
+      .map((l) => (l.textContent || '').replace(/\u00a0/g, ' ')).slice(0, 5);
+    return { visible: true, chosen, title, lines };
+  });
+}
+
+/** Waits for a quick pick row containing `text`, then picks it. Returns every row shown. */
+async function pickRow(text) {
+  const row = page.locator(`${QUICK_INPUT} .monaco-list-row`, { hasText: text }).first();
+  await row.waitFor({ state: 'visible', timeout: budget(15000) });
+  const rows = await quickPickRows();
+  const prompt = (await page.locator(QUICK_INPUT).innerText()).trim().split('\n')[0];
+  await screenshot(`quick-pick-${slug(text)}`);
+  await row.click({ timeout: budget(10000) });
+  return { prompt, rows };
+}
+
+/** Presses a modal dialog's button (VS Code's confirmations). Returns the dialog's text. */
+async function pressDialogButton(label) {
+  const button = page.locator('.monaco-dialog-box .monaco-button', { hasText: label }).first();
+  await button.waitFor({ state: 'visible', timeout: budget(15000) });
+  const text = await dialogText();
+  await screenshot(`dialog-${slug(label)}`);
+  await button.click({ timeout: budget(10000) });
+  return text;
+}
+
+/** Answers a command's input box (an input without rows): types `text`, presses Enter. */
+async function answerInputBox(text) {
+  const input = page.locator(`${QUICK_INPUT} .quick-input-box input`);
+  await waitUntil('an input box', async () =>
+    (await input.isVisible()) && (await quickPickRows()).length === 0 && (await input.inputValue()) === '',
+  15000, { permissions: false });
+  const type = await input.getAttribute('type');
+  const prompt = (await page.locator(QUICK_INPUT).innerText()).trim();
+  await input.fill(text);
+  await screenshot(`input-box-${slug(prompt.split('\n')[0]).slice(0, 40)}`);
+  await input.press('Enter');
+  return { type, prompt: prompt.slice(0, 500) };
+}
+
+/** Waits until the status bar item's text matches `pattern`; returns it. */
+async function statusBarMatching(pattern, ms) {
+  return waitUntil(`the status bar to match ${pattern}`, async () => {
+    const text = await statusBar();
+    return pattern.test(text) ? text : null;
+  }, ms);
+}
+
+/**
+ * One palette command: runs `fn`, records what it saw in report.palette[name] with a screenshot.
+ * A command that fails is recorded (error and screenshot) and the next one still runs, so one run
+ * tells which commands work; the pytest test asserts on report.palette.
+ */
+async function paletteStep(name, fn) {
+  const entry = { ok: false };
+  report.palette[name] = entry;
+  try {
+    const done = await step(`palette-${name}`, async () => {
+      Object.assign(entry, await fn());
+      await sleep(300); // let the UI settle before step() takes the record shot
+      entry.statusBar = await statusBar();
+      entry.ok = true;
+      return entry;
+    });
+    entry.screenshot = done.screenshot;
+  } catch (err) {
+    entry.error = String(err && err.message ? err.message : err).slice(0, 1000);
+    entry.screenshot = report.screenshots[report.screenshots.length - 1];
+    entry.statusBar = await statusBar();
+    // Leave no quick pick or dialog behind for the next command.
+    await page.keyboard.press('Escape').catch(() => {});
+    await page.keyboard.press('Escape').catch(() => {});
+  }
+}
+
+/**
+ * After phase 1 is done (phase 2 waits for approval): every other palette command, in an order
+ * where each has something to act on, the session's state checked after each.
+ */
+async function paletteCommands(dbFile) {
+  report.palette = {};
+  const planTab = report.planTab.split('\n')[0].trim(); // "<session id>.md"
+  const sessionId = planTab.replace(/\.md$/, '');
+  report.sessionId = sessionId;
+  // A fake key: the pytest test greps the run's logs for it.
+  report.fakeKey = `sk-ant-e2e-fake-${Math.random().toString(36).slice(2, 12)}`;
+
+  // app/db.py is the active editor (the changed-file step): Show Plan brings the plan forward.
+  await paletteStep('show-plan', async () => {
+    await openFile('app/db.py');
+    const before = await activeTab();
+    await runCommand('PlanGate: Show Plan');
+    const after = await waitUntil('the plan as the active editor', async () => {
+      const tab = await activeTab();
+      return tab.includes(planTab) ? tab : null;
+    }, 15000);
+    return { activeBefore: before, activeAfter: after };
+  });
+
+  await paletteStep('show-logs', async () => {
+    await runCommand('PlanGate: Show Logs');
+    const panel = await waitUntil('the PlanGate Server output', async () => {
+      const state = await panelState();
+      return state.visible && state.chosen.includes('PlanGate Server') ? state : null;
+    }, 15000);
+    return { panel };
+  });
+
+  // Focus another editor first, so choosing the session visibly brings its plan back.
+  await paletteStep('show-sessions', async () => {
+    await page.keyboard.press('Control+J'); // hide the panel again: the plan needs the room
+    await openFile('app/db.py');
+    await runCommand('PlanGate: Show Sessions');
+    const picked = await pickRow(sessionId);
+    const active = await waitUntil('the plan as the active editor', async () => {
+      const tab = await activeTab();
+      return tab.includes(planTab) ? tab : null;
+    }, 15000);
+    return { ...picked, active };
+  });
+
+  await paletteStep('roll-back-phase', async () => {
+    await runCommand('PlanGate: Roll Back Phase');
+    const picked = await pickRow('Phase 1');
+    const dialog = await pressDialogButton('Roll Back');
+    const restored = await waitUntil('app/db.py back to its original content', async () =>
+      fs.readFileSync(dbFile, 'utf8') === report.dbBefore, 30000);
+    // "rolled back", or "rolled back · 3 tests passed": lenses keep the last validation's counts.
+    const lens = await waitUntil('phase 1\'s lens to say rolled back', async () => {
+      const found = await phaseLens(1).catch(() => null);
+      return found && found.texts.some((t) => t.startsWith('rolled back')) ? found : null;
+    }, 30000);
+    return { ...picked, dialog, restored, phase1: lens.texts };
+  });
+
+  // Phase 2 still waits for approval: skipping it needs no model and moves on to phase 3.
+  await paletteStep('skip-phase', async () => {
+    const before = await statusBar();
+    await runCommand('PlanGate: Skip Phase');
+    const after = await statusBarMatching(/approve phase 3/, 30000);
+    const phase2 = await waitUntil('phase 2\'s lens to say skipped', async () => {
+      const found = await phaseLens(2).catch(() => null);
+      return found && found.texts.includes('skipped') ? found : null;
+    }, 15000);
+    const phase3 = ((await phaseLens(3).catch(() => null)) || {}).texts;
+    return { statusBefore: before, statusAfter: after, phase2: phase2.texts, phase3 };
+  });
+
+  // Phase 3 waits: Revise… asks for a note and sends the session back to the model.
+  await paletteStep('revise', async () => {
+    const before = await statusBar();
+    await runCommand('PlanGate: Revise');
+    const box = await answerInputBox('e2e: cache per filter only, please');
+    const after = await waitUntil('the session to leave "approve phase 3"', async () => {
+      const text = await statusBar();
+      return text && !/approve phase 3/.test(text) ? text : null;
+    }, 30000);
+    await sleep(1500); // the model's reply (scripted) may move it further
+    return { ...box, statusBefore: before, statusAfter: after, statusLater: await statusBar(),
+      title: ((await phaseLens(0).catch(() => null)) || {}).texts };
+  });
+
+  await paletteStep('set-api-key', async () => {
+    await runCommand('PlanGate: Set Anthropic API Key');
+    const box = await answerInputBox(report.fakeKey);
+    const saved = await waitUntil('"API key saved; server restarted"', async () => {
+      const shown = await notifications();
+      return shown.find((n) => n.message.includes('API key saved')) || null;
+    }, 60000, { permissions: false });
+    // The restarted server finds the session again.
+    await runCommand('PlanGate: Show Sessions');
+    const listed = await pickRow(sessionId);
+    return { ...box, notification: saved.message, sessionsAfterRestart: listed.rows };
+  });
+
+  await paletteStep('cancel-session', async () => {
+    await runCommand('PlanGate: Cancel Session');
+    const dialog = await pressDialogButton('Cancel Session');
+    const after = await statusBarMatching(/cancelled/, 30000);
+    const title = await waitUntil('the plan\'s title lens to say cancelled', async () => {
+      const found = await phaseLens(0).catch(() => null);
+      return found && found.texts.includes('PlanGate: cancelled') ? found : null;
+    }, 15000);
+    return { dialog, statusAfter: after, title: title.texts };
+  });
+
+  await paletteStep('restart-server', async () => {
+    await runCommand('PlanGate: Restart Server');
+    // The item shows only "PlanGate" (a spinner) while the server starts, then the session.
+    const starting = await statusBarMatching(/^PlanGate$/, 15000);
+    const after = await statusBarMatching(/PlanGate: cancelled/, 60000);
+    await runCommand('PlanGate: Show Sessions');
+    const listed = await pickRow(sessionId);
+    return { statusStarting: starting, statusAfter: after, sessionsAfterRestart: listed.rows };
+  });
+}
+
+/** Opens a workspace file with Quick Open and waits for its tab to be active. */
+async function openFile(relative) {
+  await page.keyboard.press('Control+P');
+  const input = page.locator(`${QUICK_INPUT} .quick-input-box input`);
+  await input.waitFor({ state: 'visible', timeout: budget(10000) });
+  await input.fill(relative);
+  const name = path.basename(relative);
+  await page.locator(`${QUICK_INPUT} .monaco-list-row`, { hasText: name }).first().waitFor({ timeout: budget(10000) });
+  await input.press('Enter');
+  await page.locator('.editor-group-container.active .tab.active', { hasText: name }).first().waitFor({ timeout: budget(10000) });
 }
 
 /** A phase's status lens: `done`, or `done · 3 tests passed` since the lenses show test counts. */
@@ -640,6 +889,9 @@ async function finish(code) {
     } catch (err) {
       log(`no VS Code logs: ${err.message}`);
     }
+  }
+  if (tmpRoot && fs.existsSync(path.join(tmpRoot, 'state', 'plangate', 'logs'))) {
+    fs.cpSync(path.join(tmpRoot, 'state', 'plangate', 'logs'), path.join(args.out, 'server-logs'), { recursive: true });
   }
   if (tmpRoot && process.env.PLANGATE_E2E_KEEP !== '1') {
     fs.rmSync(tmpRoot, { recursive: true, force: true });
