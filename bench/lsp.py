@@ -230,7 +230,7 @@ async def main_async(runs: int) -> int:
 def main() -> int:
     """Run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     args = parser.parse_args()
     if shutil.which("bwrap") is None:
         print("note: bubblewrap is not installed; commands would run unsandboxed")

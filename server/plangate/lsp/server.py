@@ -71,6 +71,7 @@ class PlanGateServer(LanguageServer):
         self._background: set[asyncio.Future[Any]] = set()
         self.client_log: logs.ClientLogHandler | None = None
         self.diagnostics = DiagnosticStore(self)
+        self.preload: threading.Thread | None = None
 
     def spawn(self, awaitable: Any) -> None:
         """Fire and forget, keeping a reference until it is done."""
@@ -119,7 +120,16 @@ def initialized(ls: PlanGateServer, params: types.InitializedParams) -> None:
     """The engine and the SDK take over a second to import: load them in the background once
     the client has its `initialize` answer (a thread started earlier would compete with the
     answer for the GIL), so the first session does not wait for them."""
-    threading.Thread(target=_preload, daemon=True).start()
+    ls.preload = threading.Thread(target=_preload, daemon=True)
+    ls.preload.start()
+
+
+@server.feature(types.SHUTDOWN)
+def shutdown(ls: PlanGateServer, params: None) -> None:
+    """Let the background import finish: a daemon thread stopped inside pydantic-core's Rust
+    code at interpreter exit aborts the process ("FATAL: exception not rethrown")."""
+    if ls.preload is not None:
+        ls.preload.join(timeout=30)
 
 
 def _preload() -> None:
