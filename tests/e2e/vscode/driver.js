@@ -717,7 +717,7 @@ async function paletteCommands(dbFile) {
 
   // app/db.py is the active editor (the changed-file step): Show Plan brings the plan forward.
   await paletteStep('show-plan', async () => {
-    await openFile('app/db.py');
+    await focusTab('db.py');
     const before = await activeTab();
     await runCommand('PlanGate: Show Plan');
     const after = await waitUntil('the plan as the active editor', async () => {
@@ -739,7 +739,7 @@ async function paletteCommands(dbFile) {
   // Focus another editor first, so choosing the session visibly brings its plan back.
   await paletteStep('show-sessions', async () => {
     await page.keyboard.press('Control+J'); // hide the panel again: the plan needs the room
-    await openFile('app/db.py');
+    await focusTab('db.py');
     await runCommand('PlanGate: Show Sessions');
     const picked = await pickRow(sessionId);
     const active = await waitUntil('the plan as the active editor', async () => {
@@ -753,14 +753,19 @@ async function paletteCommands(dbFile) {
     await runCommand('PlanGate: Roll Back Phase');
     const picked = await pickRow('Phase 1');
     const dialog = await pressDialogButton('Roll Back');
-    const restored = await waitUntil('app/db.py back to its original content', async () =>
-      fs.readFileSync(dbFile, 'utf8') === report.dbBefore, 30000);
-    // "rolled back", or "rolled back · 3 tests passed": lenses keep the last validation's counts.
-    const lens = await waitUntil('phase 1\'s lens to say rolled back', async () => {
-      const found = await phaseLens(1).catch(() => null);
-      return found && found.texts.some((t) => t.startsWith('rolled back')) ? found : null;
+    // The restore may remove the file before writing it again: a missing file is not yet back.
+    const missing = [];
+    const restored = await waitUntil('app/db.py back to its original content', async () => {
+      try {
+        return fs.readFileSync(dbFile, 'utf8') === report.dbBefore;
+      } catch (err) {
+        missing.push(err.code);
+        return false;
+      }
     }, 30000);
-    return { ...picked, dialog, restored, phase1: lens.texts };
+    // "rolled back", or "rolled back · 3 tests passed": lenses keep the last validation's counts.
+    const lens = await phaseLensSaying(1, 'rolled back', 30000);
+    return { ...picked, dialog, restored, missingWhileRestoring: missing.length, phase1: lens.texts };
   });
 
   // Phase 2 still waits for approval: skipping it needs no model and moves on to phase 3.
@@ -768,11 +773,8 @@ async function paletteCommands(dbFile) {
     const before = await statusBar();
     await runCommand('PlanGate: Skip Phase');
     const after = await statusBarMatching(/approve phase 3/, 30000);
-    const phase2 = await waitUntil('phase 2\'s lens to say skipped', async () => {
-      const found = await phaseLens(2).catch(() => null);
-      return found && found.texts.includes('skipped') ? found : null;
-    }, 15000);
-    const phase3 = ((await phaseLens(3).catch(() => null)) || {}).texts;
+    const phase2 = await phaseLensSaying(2, 'skipped', 15000);
+    const phase3 = (await phaseLensSaying(3, 'Approve & run', 15000)).texts;
     return { statusBefore: before, statusAfter: after, phase2: phase2.texts, phase3 };
   });
 
@@ -786,8 +788,8 @@ async function paletteCommands(dbFile) {
       return text && !/approve phase 3/.test(text) ? text : null;
     }, 30000);
     await sleep(1500); // the model's reply (scripted) may move it further
-    return { ...box, statusBefore: before, statusAfter: after, statusLater: await statusBar(),
-      title: ((await phaseLens(0).catch(() => null)) || {}).texts };
+    const title = (await phaseLensSaying(0, 'PlanGate:', 15000)).texts;
+    return { ...box, statusBefore: before, statusAfter: after, statusLater: await statusBar(), title };
   });
 
   await paletteStep('set-api-key', async () => {
@@ -807,10 +809,7 @@ async function paletteCommands(dbFile) {
     await runCommand('PlanGate: Cancel Session');
     const dialog = await pressDialogButton('Cancel Session');
     const after = await statusBarMatching(/cancelled/, 30000);
-    const title = await waitUntil('the plan\'s title lens to say cancelled', async () => {
-      const found = await phaseLens(0).catch(() => null);
-      return found && found.texts.includes('PlanGate: cancelled') ? found : null;
-    }, 15000);
+    const title = await phaseLensSaying(0, 'PlanGate: cancelled', 15000);
     return { dialog, statusAfter: after, title: title.texts };
   });
 
@@ -825,16 +824,42 @@ async function paletteCommands(dbFile) {
   });
 }
 
-/** Opens a workspace file with Quick Open and waits for its tab to be active. */
-async function openFile(relative) {
-  await page.keyboard.press('Control+P');
+/**
+ * Makes the open editor `name` active by clicking its tab. (Quick Open would open a second copy
+ * in the plan's group and hide the plan, so that Show Plan opens it in yet another group.)
+ */
+async function focusTab(name) {
+  await page.locator('.tabs-container .tab', { hasText: name }).first().click({ timeout: budget(10000) });
+  await waitUntil(`${name} as the active editor`, async () => (await activeTab()).includes(name), 10000);
+}
+
+/**
+ * Scrolls the plan to phase `n`'s heading (Go to Symbol in Editor), so that its lens is rendered:
+ * the plan is longer than the editor and only visible lines have lenses in the DOM.
+ */
+async function revealPhase(n) {
+  if (n === 0) {
+    // The title is the first line; the plan has the focus (the commands give it back to it).
+    await page.keyboard.press('Control+Home');
+    await sleep(500);
+    return;
+  }
+  await page.keyboard.press('Control+Shift+O');
   const input = page.locator(`${QUICK_INPUT} .quick-input-box input`);
   await input.waitFor({ state: 'visible', timeout: budget(10000) });
-  await input.fill(relative);
-  const name = path.basename(relative);
-  await page.locator(`${QUICK_INPUT} .monaco-list-row`, { hasText: name }).first().waitFor({ timeout: budget(10000) });
+  await input.fill(`@Phase ${n}:`);
+  await page.locator(`${QUICK_INPUT} .monaco-list-row`, { hasText: `Phase ${n}:` }).first().waitFor({ timeout: budget(10000) });
   await input.press('Enter');
-  await page.locator('.editor-group-container.active .tab.active', { hasText: name }).first().waitFor({ timeout: budget(10000) });
+  await sleep(500); // the lenses of the lines scrolled in are rendered
+}
+
+/** Phase `n`'s lens once one of its texts starts with `prefix` (scrolling the plan to it). */
+async function phaseLensSaying(n, prefix, ms) {
+  await revealPhase(n);
+  return waitUntil(`phase ${n}'s lens to say ${prefix}`, async () => {
+    const found = await phaseLens(n).catch(() => null);
+    return found && found.texts.some((t) => t.startsWith(prefix)) ? found : null;
+  }, ms);
 }
 
 /** A phase's status lens: `done`, or `done · 3 tests passed` since the lenses show test counts. */
