@@ -166,7 +166,7 @@ METHODS: list[Method] = [
         ListAgentsParams,
         ListAgentsResult,
         "Every agent along the search path, with its source file and its problems.",
-        {},
+        {"workspaceFolder": "file:///home/me/src/orders-api"},
     ),
     Method(
         "plangate/proposePlan",
@@ -230,7 +230,39 @@ METHODS: list[Method] = [
         SessionSummary,
         None,
         "Sent to the client whenever a session's state, phase, usage or cost changes.",
-        {},
+        {
+            "sessionId": "20261125-120000-abc123",
+            "agent": "backend-developer",
+            "task": "Add pagination to GET /orders",
+            "status": "awaiting phase approval",
+            "reason": "",
+            "phase": 2,
+            "phases": [
+                {
+                    "index": 1,
+                    "name": "Database",
+                    "status": "done",
+                    "testsPassed": 12,
+                    "testsFailed": 0,
+                },
+                {
+                    "index": 2,
+                    "name": "API endpoints",
+                    "status": "awaiting approval",
+                    "testsPassed": None,
+                    "testsFailed": None,
+                },
+            ],
+            "pending": {
+                "kind": "phase",
+                "title": "Start phase 2: API endpoints?",
+                "choices": ["approve", "revise", "skip", "reject", "rollback"],
+                "phase": 2,
+            },
+            "planUri": "file:///home/me/src/orders-api/.plangate/plans/20261125-120000-abc123.md",
+            "usage": {"input_tokens": 18211, "output_tokens": 2104},
+            "costUsd": 0.0862,
+        },
     ),
     Method(
         "plangate/output",
@@ -261,7 +293,7 @@ def render_docs() -> str:
     ]
     for method in METHODS:
         lines += [f"## `{method.name}` ({method.direction})", "", method.doc, ""]
-        if method.example:
+        if method.params is not None:
             lines += [
                 "Example params:",
                 "",
