@@ -7,11 +7,21 @@ import * as vscode from 'vscode';
 
 import { Methods, type SessionSummary } from './protocol';
 import type { PlanGateServer } from './server';
-import { approvalPrompt, approveParams, currentSessionId, isRefusal, normalizeSummary } from './sessions';
+import {
+  type ApprovalPrompt,
+  approvalPrompt,
+  approveParams,
+  currentSessionId,
+  isRefusal,
+  normalizeSummary,
+} from './sessions';
 import { errorText, type ServerState, statusBarText } from './status';
 
 /** Commands the tracker's notifications use (registered in commands.ts). */
 export const SHOW_SESSIONS = 'plangate.showSessions';
+
+/** How long a question waits before it becomes a notification. */
+const ANNOUNCE_DELAY_MS = 1500;
 
 /** Keeps the latest state of each session and shows it. */
 export class SessionTracker implements vscode.Disposable {
@@ -93,10 +103,21 @@ export class SessionTracker implements vscode.Disposable {
       return;
     }
     this.announced.add(prompt.key);
-    // The plan's lenses already offer the answers when the plan is on screen.
-    if (vscode.window.visibleTextEditors.some((e) => e.document.uri.toString() === summary.planUri)) {
-      return;
-    }
+    // A moment later: the plan document the server opens may be on screen by then (its lenses
+    // offer the answers), or the question already answered. A toast cannot be taken back.
+    setTimeout(() => {
+      const latest = this.summaries.get(summary.sessionId);
+      const still = latest !== undefined && approvalPrompt(latest)?.key === prompt.key;
+      const planShown = vscode.window.visibleTextEditors.some(
+        (e) => e.document.uri.toString() === summary.planUri,
+      );
+      if (still && !planShown) {
+        this.notify(summary, prompt);
+      }
+    }, ANNOUNCE_DELAY_MS);
+  }
+
+  private notify(summary: SessionSummary, prompt: ApprovalPrompt): void {
     const buttons = [...prompt.answers.map(([title]) => title), 'Show Plan'];
     void vscode.window.showInformationMessage(prompt.message, ...buttons).then(async (choice) => {
       try {
