@@ -120,13 +120,18 @@ def _drive(cache: Path, *extra: str) -> tuple[Path, dict[str, Any], str]:
 
 def _scenario(cache: Path, *extra: str) -> dict[str, Any]:
     """The scenario's report; fails with the steps that failed and where the screenshots are."""
+    return _scenario_in(cache, *extra)[1]
+
+
+def _scenario_in(cache: Path, *extra: str) -> tuple[Path, dict[str, Any]]:
+    """The scenario's artefacts folder and report (see _scenario)."""
     out, report, _ = _drive(cache, *extra)
     failed = [s for s in report["steps"] if not s["ok"]]
     assert report["ok"], (
         f"steps failed: {json.dumps(failed, indent=1)}\nerrors: {report['errors']}\n"
         f"dialogs: {report.get('dialogs')}\nscreenshots: {out}"
     )
-    return report
+    return out, report
 
 
 def _phase_1_result(before: str) -> str:
@@ -178,3 +183,92 @@ def test_vscode_proposes_approves_and_applies_phase_1(e2e_cache: Path, vsix: Pat
 def test_vscode_phase_1_with_the_file_open_beside_the_plan(e2e_cache: Path, vsix: Path) -> None:
     """The same with app/db.py open beside the plan: edits carry the open editor's version."""
     _check_phase_1(_scenario(e2e_cache, "--vsix", str(vsix)))
+
+
+PALETTE_COMMANDS = [
+    "show-plan",
+    "show-logs",
+    "show-sessions",
+    "roll-back-phase",
+    "skip-phase",
+    "revise",
+    "set-api-key",
+    "cancel-session",
+    "restart-server",
+]
+
+
+def _check_palette(out: Path, report: dict[str, Any]) -> None:
+    """What each palette command showed (the driver's paletteCommands, in its order)."""
+    palette = report["palette"]
+    assert list(palette) == PALETTE_COMMANDS, list(palette)
+    # Every command is tried even when one fails: name all that failed, with their screenshots.
+    failed = {name: entry for name, entry in palette.items() if not entry["ok"]}
+    assert not failed, f"palette commands failed: {json.dumps(failed, indent=1)}"
+    for name, entry in palette.items():
+        assert Path(entry["screenshot"]).is_file(), (name, entry["screenshot"])
+    plan, session = f"{report['sessionId']}.md", report["sessionId"]
+
+    show_plan = palette["show-plan"]
+    assert "db.py" in show_plan["activeBefore"] and plan in show_plan["activeAfter"], show_plan
+    assert "PlanGate Server" in palette["show-logs"]["panel"]["chosen"], palette["show-logs"]
+    sessions = palette["show-sessions"]
+    assert sessions["prompt"] == "PlanGate: Sessions", sessions
+    assert len(sessions["rows"]) == 1 and session in sessions["rows"][0], sessions["rows"]
+    assert "approve phase 2" in sessions["rows"][0], sessions["rows"]
+    assert plan in sessions["active"], sessions
+
+    # Rolled back: the file is as it was before phase 1, the lens says so (with the phase's
+    # last test counts) and offers no second roll back.
+    rollback = palette["roll-back-phase"]
+    assert any(row.startswith("Phase 1: Database") for row in rollback["rows"]), rollback
+    assert "Roll back phase 1" in rollback["dialog"], rollback
+    assert rollback["restored"] is True
+    assert rollback["phase1"][0].startswith("rolled back"), rollback["phase1"]
+    assert "Roll back" not in rollback["phase1"], rollback["phase1"]
+
+    # Phase 2 was pending after the rollback: skipping it moves the session on to phase 3.
+    skip = palette["skip-phase"]
+    assert "approve phase 2" in skip["statusBefore"], skip
+    assert "approve phase 3" in skip["statusAfter"], skip
+    assert skip["phase2"] == ["skipped"], skip
+    assert skip["phase3"] == ["Approve & run", "Revise…", "Skip", "Reject"], skip
+
+    # Revise… asks for a note in an input box; the session goes back to the model, which (being
+    # the demo's script) proposes no new plan: it fails, which the status bar and lens tell.
+    revise = palette["revise"]
+    assert revise["type"] == "text" and revise["prompt"].startswith("PlanGate: Revise"), revise
+    assert "approve phase 3" in revise["statusBefore"], revise
+    assert "approve phase 3" not in revise["statusAfter"], revise
+    assert revise["title"][0].startswith("PlanGate: "), revise
+
+    key = palette["set-api-key"]
+    assert key["type"] == "password", key
+    assert key["notification"] == "PlanGate: API key saved; server restarted.", key
+    assert any(session in row for row in key["sessionsAfterRestart"]), key
+    # The key is in report.json (the driver made it up); no log or other artefact may hold it.
+    fake = report["fakeKey"].encode()
+    leaks = [
+        str(f)
+        for f in out.rglob("*")
+        if f.is_file() and f.name != "report.json" and fake in f.read_bytes()
+    ]
+    assert not leaks, f"the API key is in {leaks}"
+
+    cancel = palette["cancel-session"]
+    assert cancel["dialog"].startswith("Cancel\nCancel Session\nCancel session "), cancel
+    assert "PlanGate: cancelled" in cancel["statusAfter"], cancel
+    assert cancel["title"] == ["PlanGate: cancelled"], cancel
+
+    restart = palette["restart-server"]
+    assert restart["statusStarting"] == "PlanGate", restart  # the spinner: the server starting
+    assert "PlanGate: cancelled" in restart["statusAfter"], restart
+    assert any(session in row for row in restart["sessionsAfterRestart"]), restart
+
+
+@pytest.mark.timeout(2400)
+def test_vscode_palette_commands_after_phase_1(e2e_cache: Path, vsix: Path) -> None:
+    """Every palette command, run from the command palette once phase 2 waits for approval."""
+    out, report = _scenario_in(e2e_cache, "--vsix", str(vsix), "--palette")
+    _check_phase_1(report)
+    _check_palette(out, report)
