@@ -191,8 +191,8 @@ PALETTE_COMMANDS = [
     "show-sessions",
     "roll-back-phase",
     "skip-phase",
-    "revise",
     "set-api-key",
+    "revise",
     "cancel-session",
     "restart-server",
 ]
@@ -234,18 +234,13 @@ def _check_palette(out: Path, report: dict[str, Any]) -> None:
     assert skip["phase2"] == ["skipped"], skip
     assert skip["phase3"] == ["Approve & run", "Revise…", "Skip", "Reject"], skip
 
-    # Revise… asks for a note in an input box; the session goes back to the model, which (being
-    # the demo's script) proposes no new plan: it fails, which the status bar and lens tell.
-    revise = palette["revise"]
-    assert revise["type"] == "text" and revise["prompt"].startswith("PlanGate: Revise"), revise
-    assert "approve phase 3" in revise["statusBefore"], revise
-    assert "approve phase 3" not in revise["statusAfter"], revise
-    assert revise["title"][0].startswith("PlanGate: "), revise
-
     key = palette["set-api-key"]
     assert key["type"] == "password", key
     assert key["notification"] == "PlanGate: API key saved; server restarted.", key
-    assert any(session in row for row in key["sessionsAfterRestart"]), key
+    # The restarted server found the session again, still waiting for phase 3.
+    assert len(key["sessionsAfterRestart"]) == 1, key
+    assert session in key["sessionsAfterRestart"][0], key
+    assert "approve phase 3" in key["sessionsAfterRestart"][0], key
     # The key is in report.json (the driver made it up); no log or other artefact may hold it.
     fake = report["fakeKey"].encode()
     leaks = [
@@ -254,6 +249,15 @@ def _check_palette(out: Path, report: dict[str, Any]) -> None:
         if f.is_file() and f.name != "report.json" and fake in f.read_bytes()
     ]
     assert not leaks, f"the API key is in {leaks}"
+
+    # Revise… (answered by the restarted server) asks for a note in an input box; the session
+    # goes back to the model, which (being the demo's script) proposes no new plan: it fails,
+    # which the status bar and the title lens tell.
+    revise = palette["revise"]
+    assert revise["type"] == "text" and revise["prompt"].startswith("PlanGate: Revise"), revise
+    assert "approve phase 3" in revise["statusBefore"], revise
+    assert "approve phase 3" not in revise["statusAfter"], revise
+    assert revise["title"][0].startswith("PlanGate: "), revise
 
     cancel = palette["cancel-session"]
     assert cancel["dialog"].startswith("Cancel\nCancel Session\nCancel session "), cancel

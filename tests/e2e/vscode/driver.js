@@ -778,7 +778,21 @@ async function paletteCommands(dbFile) {
     return { statusBefore: before, statusAfter: after, phase2: phase2.texts, phase3 };
   });
 
-  // Phase 3 waits: Revise… asks for a note and sends the session back to the model.
+  await paletteStep('set-api-key', async () => {
+    await runCommand('PlanGate: Set Anthropic API Key');
+    const box = await answerInputBox(report.fakeKey);
+    const saved = await waitUntil('"API key saved; server restarted"', async () => {
+      const shown = await notifications();
+      return shown.find((n) => n.message.includes('API key saved')) || null;
+    }, 60000, { permissions: false });
+    // The restarted server finds the session again, still waiting for phase 3.
+    await runCommand('PlanGate: Show Sessions');
+    const listed = await pickRow(sessionId);
+    return { ...box, notification: saved.message, sessionsAfterRestart: listed.rows };
+  });
+
+  // Phase 3 still waits, in the restarted server: Revise… asks for a note and sends the session
+  // back to the model.
   await paletteStep('revise', async () => {
     const before = await statusBar();
     await runCommand('PlanGate: Revise');
@@ -790,19 +804,6 @@ async function paletteCommands(dbFile) {
     await sleep(1500); // the model's reply (scripted) may move it further
     const title = (await phaseLensSaying(0, 'PlanGate:', 15000)).texts;
     return { ...box, statusBefore: before, statusAfter: after, statusLater: await statusBar(), title };
-  });
-
-  await paletteStep('set-api-key', async () => {
-    await runCommand('PlanGate: Set Anthropic API Key');
-    const box = await answerInputBox(report.fakeKey);
-    const saved = await waitUntil('"API key saved; server restarted"', async () => {
-      const shown = await notifications();
-      return shown.find((n) => n.message.includes('API key saved')) || null;
-    }, 60000, { permissions: false });
-    // The restarted server finds the session again.
-    await runCommand('PlanGate: Show Sessions');
-    const listed = await pickRow(sessionId);
-    return { ...box, notification: saved.message, sessionsAfterRestart: listed.rows };
   });
 
   await paletteStep('cancel-session', async () => {
