@@ -194,6 +194,7 @@ PALETTE_COMMANDS = [
     "set-api-key",
     "revise",
     "cancel-session",
+    "approve-current-phase",
     "restart-server",
 ]
 
@@ -263,6 +264,10 @@ def _check_palette(out: Path, report: dict[str, Any]) -> None:
     assert cancel["dialog"].startswith("Cancel\nCancel Session\nCancel session "), cancel
     assert "PlanGate: cancelled" in cancel["statusAfter"], cancel
     assert cancel["title"] == ["PlanGate: cancelled"], cancel
+
+    refused = palette["approve-current-phase"]["notification"]
+    assert refused.startswith(f"PlanGate: Session {session} is not waiting"), refused
+    assert refused.endswith("(cancelled)."), refused
 
     restart = palette["restart-server"]
     assert restart["statusStarting"] == "PlanGate", restart  # the spinner: the server starting

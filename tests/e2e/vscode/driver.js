@@ -814,6 +814,15 @@ async function paletteCommands(dbFile) {
     return { dialog, statusAfter: after, title: title.texts };
   });
 
+  // Nothing waits any more: Approve Current Phase says so instead of sending anything.
+  await paletteStep('approve-current-phase', async () => {
+    await runCommand('PlanGate: Approve Current Phase');
+    const shown = await waitUntil('a notification that nothing waits for approval', async () =>
+      (await notifications()).find((n) => n.message.includes('is not waiting')) || null,
+    15000, { permissions: false });
+    return { notification: shown.message };
+  });
+
   await paletteStep('restart-server', async () => {
     await runCommand('PlanGate: Restart Server');
     // The item shows only "PlanGate" (a spinner) while the server starts, then the session.
