@@ -4,6 +4,9 @@ The extension is built (`make package`) and installed into a fresh code-server; 
 demo's sample backend is opened; "PlanGate: Propose Plan…" runs from the command palette against
 the scripted model; the plan's code lenses approve the plan and phase 1; the phase's edits are
 applied from the Refactor Preview; the file changes on disk and phase 1's lens turns to done.
+A third run then goes through every other palette command (driver.js --palette) and checks what
+each showed: the plan, the logs, the sessions, a rollback, a skip, a revision, a new API key (and
+that no log holds it), a cancel, a refused approval and a restart.
 Screenshots of every step, the driver's report.json and the servers' logs are kept in
 tests/e2e/vscode/artefacts/run-*/ (git-ignored; the newest runs are kept).
 
