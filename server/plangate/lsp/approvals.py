@@ -106,6 +106,8 @@ class LspApprovals:
             chosen = await self.server.window_show_message_request_async(params)
             if chosen is None or chosen.title != APPLY:
                 return Answer(choice="reject", feedback="The user rejected the change.")
+        uri = (self.server.sessions.workspace_of(self.session_id) / change.path).as_uri()
+        was_open = uri in self.server.workspace.text_documents
         edit = self.workspace_edit(question, change, annotated)
         result = await self.server.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=edit, label=question.title)
@@ -113,9 +115,20 @@ class LspApprovals:
         if result.applied:
             if annotated:
                 await self._until_saved(change)
+            if not was_open:
+                await self._until_closed(uri)
             return Answer(choice="apply")
         reason = f" ({result.failure_reason})" if result.failure_reason else ""
         return Answer(choice="reject", feedback=f"The user discarded the preview{reason}.")
+
+    async def _until_closed(self, uri: str) -> None:
+        """A file the editor opened only to apply our edit is closed again right after the
+        answer. Until that `didClose` is read, its version is a stale one: a next edit of the
+        same file carrying it would be refused ("changed in the meantime")."""
+        for _ in range(SAVE_WAIT_STEPS):
+            if uri not in self.server.workspace.text_documents:
+                return
+            await asyncio.sleep(0.05)
 
     async def _until_saved(self, change: ProposedChange) -> None:
         """VS Code saves the files a refactoring changed (`files.refactoring.autoSave`) just

@@ -337,8 +337,8 @@ LENS_LABELS: dict[str, dict[str, str]] = {
 
 def _status_label(info: PhaseInfo) -> str:
     """A phase's status for its lens: "done · 12 tests passed", "failed · 1 of 5 tests failed"."""
-    if info.tests_passed is None:
-        return info.status
+    if info.tests_passed is None or info.status not in ("done", "failed"):
+        return info.status  # rolled back or skipped: the counts were of code now undone
     total = info.tests_passed + (info.tests_failed or 0)
     if info.tests_failed:
         return f"{info.status} · {info.tests_failed} of {total} tests failed"

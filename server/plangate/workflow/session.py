@@ -166,8 +166,9 @@ class Session:
         return cls(agent, workspace, provider, approvals, EventLog(path), **kwargs)
 
     def cancel(self, reason: str = "cancelled by the user") -> None:
-        """Stop the session for good."""
-        self._emit("status", {"status": Status.CANCELLED, "reason": reason})
+        """Stop the session for good (a finished session keeps how it ended)."""
+        if self.state.status not in TERMINAL:
+            self._emit("status", {"status": Status.CANCELLED, "reason": reason})
 
     async def resume(self) -> SessionState:
         """Continue a paused session where it stopped."""
