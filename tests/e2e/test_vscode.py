@@ -261,7 +261,7 @@ def _check_palette(out: Path, report: dict[str, Any]) -> None:
     assert revise["type"] == "text" and revise["prompt"].startswith("PlanGate: Revise"), revise
     assert "approve phase 3" in revise["statusBefore"], revise
     assert "approve phase 3" not in revise["statusAfter"], revise
-    assert revise["title"][0].startswith("PlanGate: "), revise
+    assert revise["title"][:3] == ["Approve plan", "Revise…", "Reject"], revise
 
     cancel = palette["cancel-session"]
     assert cancel["dialog"].startswith("Cancel\nCancel Session\nCancel session "), cancel

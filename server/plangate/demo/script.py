@@ -347,7 +347,21 @@ STEPS: list[ScriptedTurn] = [
 ]
 
 
+# How the engine asks for a revised plan (the plan, or one phase of it).
+REVISION_ASKED = (
+    "Revise it and call propose_plan again",
+    "Call propose_plan with the revised plan",
+)
+
+
 def demo_model(body: dict[str, Any]) -> ScriptedTurn:
-    """The scripted model's next turn for a request."""
+    """The scripted model's next turn for a request: the script's, or a revised plan when the
+    user asked for one (its phases then run as scripted)."""
     taken = sum(1 for message in body["messages"] if message["role"] == "assistant")
+    last = str(body["messages"][-1]["content"])
+    if any(asked in last for asked in REVISION_ASKED):
+        return ScriptedTurn(
+            text="Revising the plan as you asked.",
+            tool_calls=[ToolUse("propose_plan", PLAN, id=f"d-revised-{taken}")],
+        )
     return STEPS[min(taken, len(STEPS) - 1)]

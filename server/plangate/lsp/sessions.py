@@ -132,6 +132,8 @@ class SessionManager:
     async def _drive(self, live: Live) -> None:
         try:
             await live.session.run()
+        except asyncio.CancelledError:
+            pass  # cancelled from the editor: the session ends here, and the client is told
         except Exception as exc:  # a session must never take the server down
             self.server.log(f"session {live.session.state.id} stopped: {exc!r}", "error")
             live.session.pause(f"internal error: {exc}")
@@ -186,8 +188,10 @@ class SessionManager:
     def pending_phase(self, live: Live) -> int | None:
         """The phase the pending question is about: 0 for the plan, else the phase it names
         or the one running (a repeated call, a spent budget)."""
+        from plangate.workflow.state import TERMINAL
+
         pending = live.approvals.pending
-        if pending is None:
+        if pending is None or live.session.state.status in TERMINAL:
             return None
         if pending.kind == "plan":
             return 0
@@ -196,10 +200,12 @@ class SessionManager:
     def summary(self, session_id: str) -> SessionSummary:
         """A session's state for the editor."""
         from plangate.lsp.protocol import PhaseInfo, SessionSummary
+        from plangate.workflow.state import TERMINAL
 
         live = self.get(session_id)
         state = live.session.state
-        pending = live.approvals.pending
+        # A question still held by a session that just ended (cancelled) is not one any more.
+        pending = None if state.status in TERMINAL else live.approvals.pending
         model = live.session.model
         plan_path = self.plan_path(state.id)
         return SessionSummary(

@@ -792,7 +792,7 @@ async function paletteCommands(dbFile) {
   });
 
   // Phase 3 still waits, in the restarted server: Revise… asks for a note and sends the session
-  // back to the model.
+  // back to the model, which proposes a revised plan.
   await paletteStep('revise', async () => {
     const before = await statusBar();
     await runCommand('PlanGate: Revise');
@@ -801,8 +801,8 @@ async function paletteCommands(dbFile) {
       const text = await statusBar();
       return text && !/approve phase 3/.test(text) ? text : null;
     }, 30000);
-    await sleep(1500); // the model's reply (scripted) may move it further
-    const title = (await phaseLensSaying(0, 'PlanGate:', 15000)).texts;
+    // The (scripted) model answers with a revised plan: the title offers Approve plan again.
+    const title = (await phaseLensSaying(0, 'Approve plan', 30000)).texts;
     return { ...box, statusBefore: before, statusAfter: after, statusLater: await statusBar(), title };
   });
 
@@ -889,7 +889,8 @@ function applyEditResults(logs) {
     for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
       const file = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(file);
-      else if (entry.name === 'PlanGate Server.log') {
+      // The log channel rolls over to `PlanGate Server.N.log` when it grows (or on restarts).
+      else if (/^PlanGate Server(\.\d+)?\.log$/.test(entry.name)) {
         const text = fs.readFileSync(file, 'utf8');
         const pattern = /Sending response 'workspace\/applyEdit[^\n]*\n[^\n]*Result: \{\s*"applied": (true|false)(?:,\s*"failureReason": ("[^"]*"))?/g;
         for (const match of text.matchAll(pattern)) {
