@@ -12,7 +12,7 @@ from plangate.lsp.protocol import ExecuteToolParams, ExecuteToolResult
 from plangate.permissions import Action
 from plangate.tools import ToolContext, tools_for
 from plangate.tools.base import Tool, ToolResult
-from plangate.tools.changes import ApplyError, ProposedChange, apply_change
+from plangate.tools.changes import ApplyError, ProposedChange, apply_once
 from plangate.workflow.approvals import question
 from plangate.workflow.state import Status
 
@@ -89,11 +89,7 @@ async def _in_phase(live: Live, tool: Tool[Any], raw: dict[str, Any]) -> ToolRes
         text = f"The user rejected the change to {change.path}. {answer.feedback}".strip()
         return ToolResult(text=text, is_error=True, data=result.data)
     try:
-        written = session.workspace / change.path
-        if written.exists() and written.read_text() == (change.new_text or ""):
-            pass  # the client wrote it already when it applied the preview
-        else:
-            apply_change(change, session.workspace, ctx.policy)
-    except (ApplyError, OSError) as exc:
+        apply_once(change, session.workspace, ctx.policy)
+    except ApplyError as exc:
         return ToolResult(text=f"The change could not be applied: {exc}", is_error=True)
     return ToolResult(text=f"Applied the change to {change.path}.", data=result.data)

@@ -9,6 +9,7 @@ new one, never a mix. It refuses when the file changed since the proposal.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import stat
 import tempfile
@@ -133,3 +134,15 @@ def apply_change(change: ProposedChange, workspace: Path, policy: Policy | None 
         return target
     except OSError as exc:
         raise ApplyError(f"could not apply the change to {change.path}: {exc}") from exc
+
+
+def apply_once(change: ProposedChange, workspace: Path, policy: Policy | None = None) -> Path:
+    """`apply_change`, unless the file already holds the change's text: written before a crash,
+    or by the editor when the user applied its preview."""
+    target = (workspace / change.path).resolve()
+    if change.kind in (ChangeKind.CREATE, ChangeKind.MODIFY) and change.new_text is not None:
+        current = FileStamp.of(target) if not target.is_dir() else None
+        wanted = hashlib.sha256(change.new_text.encode("utf-8")).hexdigest()
+        if current is not None and current.sha256 == wanted:
+            return target
+    return apply_change(change, workspace, policy)

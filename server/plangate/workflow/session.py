@@ -11,7 +11,6 @@ user was.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 import json
 import time
@@ -36,7 +35,7 @@ from plangate.model.types import (
 from plangate.permissions import Action, Decision, Policy
 from plangate.tools import Tool, ToolContext, tools_for
 from plangate.tools.base import Confirm
-from plangate.tools.changes import ApplyError, ProposedChange, apply_change
+from plangate.tools.changes import ApplyError, ProposedChange, apply_once
 from plangate.tools.ledger import FileStamp, ReadLedger, ReadRecord
 from plangate.workflow.approvals import Answer, Approvals, Question, question
 from plangate.workflow.checkpoints import Checkpoints
@@ -544,15 +543,11 @@ class Session:
             )
             return
         if call_id not in self.state.applied:
-            target = (self.workspace / change.path).resolve()
-            current = FileStamp.of(target)
-            wanted = hashlib.sha256((change.new_text or "").encode()).hexdigest()
-            if current is None or current.sha256 != wanted:  # not already written before a crash
-                try:
-                    apply_change(change, self.workspace, self.policy)
-                except ApplyError as exc:
-                    self._result(call_id, f"The change could not be applied: {exc}", error=True)
-                    return
+            try:
+                target = apply_once(change, self.workspace, self.policy)
+            except ApplyError as exc:
+                self._result(call_id, f"The change could not be applied: {exc}", error=True)
+                return
             self._emit("applied", {"id": call_id, "path": change.path})
             stamp = FileStamp.of(target)
             if stamp is not None:  # the agent knows this content: it may edit it again
