@@ -4,7 +4,6 @@ message requests, edits are workspace-edit previews."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import difflib
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,7 @@ if TYPE_CHECKING:
 
 ALLOW_ONCE, ALLOW_SESSION, DENY = "Allow once", "Allow for this session", "Deny"
 APPLY, REJECT = "Apply", "Reject"
-SAVE_WAIT_STEPS = 40  # x 50 ms
+CLOSE_WAIT_STEPS = 40  # x 50 ms
 
 
 def _end(text: str) -> types.Position:
@@ -113,8 +112,6 @@ class LspApprovals:
             types.ApplyWorkspaceEditParams(edit=edit, label=question.title)
         )
         if result.applied:
-            if annotated:
-                await self._until_saved(change)
             if not was_open:
                 await self._until_closed(uri)
             return Answer(choice="apply")
@@ -125,21 +122,9 @@ class LspApprovals:
         """A file the editor opened only to apply our edit is closed again right after the
         answer. Until that `didClose` is read, its version is a stale one: a next edit of the
         same file carrying it would be refused ("changed in the meantime")."""
-        for _ in range(SAVE_WAIT_STEPS):
+        for _ in range(CLOSE_WAIT_STEPS):
             if uri not in self.server.workspace.text_documents:
                 return
-            await asyncio.sleep(0.05)
-
-    async def _until_saved(self, change: ProposedChange) -> None:
-        """VS Code saves the files a refactoring changed (`files.refactoring.autoSave`) just
-        after it answers: writing them ourselves first would make that save fail as "newer on
-        disk". Wait briefly for its save; the engine writes only what is still missing."""
-        path = self.server.sessions.workspace_of(self.session_id) / change.path
-        wanted = change.new_text or ""
-        for _ in range(SAVE_WAIT_STEPS):
-            with contextlib.suppress(OSError, UnicodeDecodeError):
-                if path.read_text(encoding="utf-8") == wanted:
-                    return
             await asyncio.sleep(0.05)
 
     def label(self, question: Question, change: ProposedChange) -> str:
