@@ -39,6 +39,18 @@ class AgentSource(BaseModel):
     format: AgentFormat
 
 
+class Thinking(BaseModel):
+    """An agent's `thinking:` setting, in the Messages API's terms (`thinking.type`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["adaptive", "enabled", "disabled"] = "adaptive"
+    # Only for `enabled` (manual extended thinking): at least 1,024 and below max_tokens.
+    budget_tokens: int | None = None
+    # What the API returns of the thinking: a summary, or only the signature.
+    display: Literal["summarized", "omitted"] | None = None
+
+
 class Agent(BaseModel):
     """An agent definition: settings, tools, permission rules and its prompt."""
 
@@ -50,8 +62,8 @@ class Agent(BaseModel):
     # As written in the file ("anthropic/claude-sonnet-4") and as resolved by the model table.
     model: str | None = None
     model_id: str | None = None
-    temperature: float | None = None
-    top_p: float | None = None
+    # Extended thinking as the file asks for it; None: the model table's default.
+    thinking: Thinking | None = None
     steps: int | None = None
     tools: dict[str, bool] = {}
     # Rules per permission kind, in file order.

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from importlib import resources
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -22,8 +23,26 @@ PROVIDER = "anthropic"
 DEFAULT_MODEL = "claude-sonnet-4-6"
 
 
+class Prices(BaseModel):
+    """USD per million tokens for one price band."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    input: float
+    output: float
+    cache_write_5m: float
+    cache_write_1h: float
+    cache_read: float
+
+
+class LongContext(Prices):
+    """The band a request pays on every token once its prompt exceeds `above` tokens."""
+
+    above: int
+
+
 class ModelInfo(BaseModel):
-    """One model: limits, prices in USD per million tokens, and lifecycle."""
+    """One model: limits, prices in USD per million tokens, API behaviour, and lifecycle."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -37,6 +56,18 @@ class ModelInfo(BaseModel):
     cache_write_5m: float
     cache_write_1h: float
     cache_read: float
+    long_context: LongContext | None = None
+    # Prompts shorter than this are not cached (no error, no cache write).
+    min_cache_tokens: int = 1024
+    # Whether a request may end with an assistant message (prefill); not from 4.6 on.
+    prefill: bool = False
+    # `thinking.type` values the model accepts besides "disabled", and what it does unasked.
+    thinking_modes: list[Literal["enabled", "adaptive"]] = []
+    thinking_default: Literal["off", "adaptive"] = "off"
+    # True when the model always thinks: `thinking: {type: disabled}` is rejected.
+    thinking_required: bool = False
+    # What the API returns of thinking when `display` is not sent.
+    thinking_display: Literal["summarized", "omitted"] = "summarized"
     deprecated: date | None = None
     retired: date | None = None
     successor: str | None = None

@@ -308,8 +308,6 @@ def _opencode_agent(builder: _Builder, source: AgentSource, name: str, today: da
         mode=scalars.mode,
         model=scalars.model,
         model_id=builder.model(scalars.model, today),
-        temperature=scalars.temperature,
-        top_p=scalars.top_p,
         steps=scalars.steps if scalars.steps is not None else scalars.maxSteps,
         tools=scalars.tools,
         permission=permission,

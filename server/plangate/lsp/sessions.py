@@ -64,17 +64,14 @@ class SessionManager:
         """The workspace of a live session."""
         return self.get(session_id).session.workspace
 
-    def _provider(
-        self, model_id: str | None, temperature: float | None, top_p: float | None
-    ) -> Any:
+    def _provider(self, agent: Any) -> Any:
         from plangate.model.factory import provider_for  # the SDK loads on first use
 
         return provider_for(
-            model_id,
+            agent.model_id,
             api_key=self.server.api_key,
             base_url=self.server.base_url,
-            temperature=temperature,
-            top_p=top_p,
+            thinking=agent.thinking,
         )
 
     def agent(self, name: str, workspace: Path) -> Any:
@@ -114,7 +111,7 @@ class SessionManager:
         session = make(
             agent=agent,
             workspace=workspace,
-            provider=self._provider(agent.model_id, agent.temperature, agent.top_p),
+            provider=self._provider(agent),
             approvals=approvals,
             model=model_for(agent.model_id),
             on_event=lambda kind, data: self._event(approvals.session_id, kind, data),

@@ -23,6 +23,7 @@ import anthropic
 import httpcore2
 import httpx2
 
+from plangate.agents.definition import Thinking
 from plangate.agents.modeltable import ModelInfo
 from plangate.model.caching import with_breakpoints
 from plangate.model.types import (
@@ -123,8 +124,7 @@ class AnthropicProvider:
         *,
         api_key: str | None = None,
         base_url: str | None = None,
-        temperature: float | None = None,
-        top_p: float | None = None,
+        thinking: Thinking | None = None,
         max_tokens: int | None = None,
         retry: RetryPolicy | None = None,
         timeout: float = 600.0,
@@ -144,9 +144,7 @@ class AnthropicProvider:
         )
         self.max_tokens = max_tokens or model.max_output
         self.retry = retry or RetryPolicy()
-        sampling = {"temperature": temperature, "top_p": top_p}
-        # SDK 2.x takes sampling settings only through the request body.
-        self.extra_body = {k: v for k, v in sampling.items() if v is not None} or None
+        self.thinking = thinking
 
     def __repr__(self) -> str:  # never show the key
         return f"AnthropicProvider(model={self.model.id!r})"
@@ -223,7 +221,6 @@ class AnthropicProvider:
                     system=cast(Any, system),
                     tools=cast(Any, tools),
                     messages=cast(Any, messages),
-                    extra_body=self.extra_body,
                 ) as stream:
                     completed = False
                     async for event in stream:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from plangate.agents.definition import Thinking
 from plangate.agents.modeltable import ModelInfo, model_for
 from plangate.model.anthropic import AnthropicProvider, RetryPolicy
 from plangate.model.types import ModelRequestError
@@ -12,8 +13,7 @@ def provider_for(
     *,
     api_key: str | None = None,
     base_url: str | None = None,
-    temperature: float | None = None,
-    top_p: float | None = None,
+    thinking: Thinking | None = None,
     retry: RetryPolicy | None = None,
 ) -> AnthropicProvider:
     """The provider for a resolved model id. Only `base_url` tells the real API (None) from
@@ -25,7 +25,6 @@ def provider_for(
         model,
         api_key=api_key,
         base_url=base_url,
-        temperature=temperature,
-        top_p=top_p,
+        thinking=thinking,
         retry=retry,
     )

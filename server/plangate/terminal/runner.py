@@ -23,8 +23,7 @@ def provider(agent: Agent, base_url: str | None, api_key: str | None = None) -> 
         agent.model_id,
         api_key=api_key,
         base_url=base_url,
-        temperature=agent.temperature,
-        top_p=agent.top_p,
+        thinking=agent.thinking,
     )
 
 
