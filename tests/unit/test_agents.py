@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from plangate.agents import AgentFormat, Origin, discover, find_agent, load_agent
+from plangate.agents.definition import Thinking
 from plangate.agents.discovery import bundled_agents_dir
 from plangate.diagnostics import Severity
 from plangate.permissions.rules import Action
@@ -25,7 +26,7 @@ def write(path: Path, text: str) -> Path:
 def test_seed_agent_loads_with_every_field(seed_agent) -> None:  # type: ignore[no-untyped-def]
     assert seed_agent.name == "backend-developer"
     assert seed_agent.mode == "primary"
-    assert seed_agent.temperature == 0.2
+    assert seed_agent.thinking is None  # the model table's default
     assert seed_agent.tools == {t: True for t in ("read", "write", "edit", "bash", "grep", "glob")}
     bash = {rule.pattern: rule.action for rule in seed_agent.permission["bash"]}
     assert bash["git commit"] is Action.DENY and len(bash) == 9
@@ -38,10 +39,148 @@ def test_seed_agent_loads_with_every_field(seed_agent) -> None:  # type: ignore[
 def test_seed_model_is_resolved_to_successor_with_warning(seed_agent) -> None:  # type: ignore[no-untyped-def]
     assert seed_agent.model == "anthropic/claude-sonnet-4"
     assert seed_agent.model_id == "claude-sonnet-4-6"
-    [warning] = seed_agent.diagnostics
+    [warning] = [d for d in seed_agent.diagnostics if d.code == "model-retired"]
     assert warning.severity is Severity.WARNING
     assert "claude-sonnet-4" in warning.message and "claude-sonnet-4-6" in warning.message
     assert (warning.pos.line, warning.pos.column) == (4, 8)
+
+
+def test_seed_temperature_is_ignored_with_one_warning(seed_agent) -> None:  # type: ignore[no-untyped-def]
+    assert not seed_agent.errors
+    assert [d.code for d in seed_agent.diagnostics] == ["model-retired", "sampling-ignored"]
+    [ignored] = [d for d in seed_agent.diagnostics if d.code == "sampling-ignored"]
+    assert ignored.severity is Severity.WARNING
+    assert ignored.message == "ignored: the Messages API no longer accepts temperature"
+    assert (ignored.pos.line, ignored.pos.column) == (5, 1)
+    assert not hasattr(seed_agent, "temperature")
+
+
+@pytest.mark.parametrize("claude", [False, True], ids=["opencode", "claude-code"])
+def test_every_sampling_key_is_ignored_whatever_its_value(tmp_path: Path, claude: bool) -> None:
+    folder = tmp_path / ".claude" / "agents" if claude else tmp_path
+    agent = load_agent(
+        write(
+            folder / "a.md",
+            """
+            ---
+            name: a
+            description: x
+            temperature: 3
+            top_p: lots
+            top_k:
+              - 40
+            ---
+            """,
+        ),
+        today=TODAY,
+    )
+    assert agent.source.format is (AgentFormat.CLAUDE if claude else AgentFormat.OPENCODE)
+    assert not agent.errors
+    ignored = [
+        (d.severity, d.pos.line, d.pos.column, d.message)
+        for d in agent.diagnostics
+        if d.code == "sampling-ignored"
+    ]
+    assert ignored == [
+        (Severity.WARNING, line, 1, f"ignored: the Messages API no longer accepts {key}")
+        for line, key in ((4, "temperature"), (5, "top_p"), (6, "top_k"))
+    ]
+    # Known (and ignored) keys: the only unknown key is opencode's `name`.
+    unknown = [d.pos.line for d in agent.diagnostics if d.code == "unknown-key"]
+    assert unknown == ([] if claude else [2])
+
+
+def test_thinking_forms(tmp_path: Path) -> None:
+    def thinking(text: str) -> object:
+        agent = load_agent(write(tmp_path / "t.md", f"---\n{text}\n---\n"), today=TODAY)
+        assert agent.diagnostics == [], agent.diagnostics
+        return agent.thinking
+
+    assert thinking("description: x") is None
+    assert thinking("thinking: adaptive") == Thinking(type="adaptive")
+    assert thinking("thinking: enabled") == Thinking(type="enabled")
+    assert thinking("thinking: disabled") == Thinking(type="disabled")
+    assert thinking("thinking:\n  type: enabled\n  budget_tokens: 8000") == Thinking(
+        type="enabled", budget_tokens=8000
+    )
+    assert thinking("thinking: {type: enabled, budgetTokens: 1024}") == Thinking(
+        type="enabled", budget_tokens=1024
+    )
+    assert thinking("thinking: {type: adaptive, display: omitted}") == Thinking(
+        type="adaptive", display="omitted"
+    )
+    # A budget alone can only mean manual extended thinking.
+    assert thinking("thinking: {budget_tokens: 2048, display: summarized}") == Thinking(
+        type="enabled", budget_tokens=2048, display="summarized"
+    )
+
+
+@pytest.mark.parametrize(
+    ("frontmatter", "line", "column", "words"),
+    [
+        ("thinking: sometimes", 2, 11, "not a thinking type"),
+        ("thinking: adaptve", 2, 11, "did you mean 'adaptive'"),
+        ("thinking: false", 2, 11, "write 'disabled'"),
+        ("thinking:\n  type: hard\n", 3, 9, "not a thinking type"),
+        ("thinking:\n  type: enabled\n  budget_tokens: 1000", 4, 18, "at least 1,024"),
+        ("thinking:\n  type: enabled\n  budgetTokens: many", 4, 17, "whole number"),
+        (
+            "thinking:\n  type: adaptive\n  budget_tokens: 4096",
+            4,
+            3,
+            "only goes with type 'enabled'",
+        ),
+        ("thinking: {type: disabled, display: omitted}", 2, 28, "only goes with type 'adaptive'"),
+        ("thinking:\n  display: hidden", 3, 12, "summarized or omitted"),
+        (
+            "model: anthropic/claude-sonnet-4-6\nthinking: {type: enabled, budget_tokens: 9999999}",
+            3,
+            42,
+            "output limit",
+        ),
+    ],
+)
+def test_thinking_errors_at_their_position(
+    tmp_path: Path, frontmatter: str, line: int, column: int, words: str
+) -> None:
+    agent = load_agent(write(tmp_path / "t.md", f"---\n{frontmatter}\n---\n"), today=TODAY)
+    [error] = agent.errors
+    assert error.code == "invalid-value" and words in error.message, error.message
+    assert (error.pos.line, error.pos.column) == (line, column)
+    assert agent.thinking is None
+
+
+def test_thinking_unknown_and_duplicate_keys_warn(tmp_path: Path) -> None:
+    agent = load_agent(
+        write(
+            tmp_path / "t.md",
+            """
+            ---
+            thinking:
+              type: enabled
+              budget_tokens: 4096
+              budgetTokens: 2048
+              budget: 1
+            ---
+            """,
+        ),
+        today=TODAY,
+    )
+    assert not agent.errors
+    assert agent.thinking == Thinking(type="enabled", budget_tokens=4096)
+    found = {(d.code, d.pos.line, d.pos.column) for d in agent.diagnostics}
+    assert found == {("duplicate-key", 5, 3), ("unknown-key", 6, 3)}
+
+
+def test_claude_code_files_have_no_thinking_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path / ".claude" / "agents" / "t.md",
+        "---\nname: t\ndescription: d\nthinking: enabled\n---\n",
+    )
+    agent = load_agent(path, today=TODAY)
+    assert agent.thinking is None
+    [warning] = agent.diagnostics
+    assert warning.code == "unknown-key" and "'thinking'" in warning.message
 
 
 def test_unknown_key_warns_with_closest_known_key(tmp_path: Path) -> None:
@@ -73,7 +212,7 @@ def test_invalid_action_and_value_are_errors_at_their_position(tmp_path: Path) -
             tmp_path / "a.md",
             """
             ---
-            temperature: 3
+            steps: 0
             mode: boss
             permission:
               bash:

@@ -3,6 +3,9 @@
 Every problem is a diagnostic at the line and column of the offending key or value. Unknown
 keys are warnings naming the closest known key: opencode forwards a misspelled key to the
 provider without a word, so a permission typo silently grants or denies nothing.
+
+`temperature`, `top_p` and `top_k` are known but ignored, with a warning: the Messages API
+version PlanGate speaks (2026-10-21) rejects any of them with a 400, whatever the value.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from plangate.agents.definition import Agent, AgentFormat, AgentSource, Origin
+from plangate.agents.definition import Agent, AgentFormat, AgentSource, Origin, Thinking
 from plangate.agents.frontmatter import Frontmatter, KeyPath, parse_frontmatter
 from plangate.agents.modeltable import model_table
 from plangate.diagnostics import Diagnostic, Severity
@@ -27,6 +30,8 @@ OPENCODE_KEYS = (
     "model",
     "temperature",
     "top_p",
+    "top_k",
+    "thinking",
     "steps",
     "maxSteps",
     "tools",
@@ -39,6 +44,13 @@ OPENCODE_KEYS = (
     "network",
 )
 CLAUDE_KEYS = ("name", "description", "tools", "model", "color")
+# Sampling settings the Messages API (version 2026-10-21) no longer accepts: read, then ignored.
+SAMPLING_KEYS = ("temperature", "top_p", "top_k")
+ThinkingType = Literal["adaptive", "enabled", "disabled"]
+THINKING_TYPES: tuple[ThinkingType, ...] = ("adaptive", "enabled", "disabled")
+THINKING_DISPLAYS = ("summarized", "omitted")
+THINKING_KEYS = ("type", "budget_tokens", "budgetTokens", "display")
+MIN_THINKING_BUDGET = 1024
 KNOWN_TOOLS = (
     "read",
     "write",
@@ -80,8 +92,6 @@ class _Scalars(BaseModel):
     description: str = ""
     mode: Literal["primary", "subagent", "all"] = "all"
     model: str | None = None
-    temperature: float | None = Field(None, ge=0, le=1)
-    top_p: float | None = Field(None, ge=0, le=1)
     steps: int | None = Field(None, ge=1)
     maxSteps: int | None = Field(None, ge=1)
     tools: dict[str, bool] = {}
@@ -137,6 +147,134 @@ class _Builder:
                 self.report(loc, Severity.ERROR, "invalid-value", f"'{loc[0]}': {error['msg']}")
                 values.pop(loc[0], None)
             return _Scalars.model_validate(values)
+
+    def sampling(self, data: dict[str, Any]) -> None:
+        """A warning on each sampling key: read, never sent, whatever its value."""
+        for key in SAMPLING_KEYS:
+            if key in data:
+                self.report(
+                    (key,),
+                    Severity.WARNING,
+                    "sampling-ignored",
+                    f"ignored: the Messages API no longer accepts {key}",
+                    key=True,
+                )
+
+    def thinking(self, value: Any, model_id: str | None) -> Thinking | None:
+        """`thinking: adaptive | enabled | disabled`, or a mapping with `type`,
+        `budget_tokens` (`budgetTokens`) and `display`. None when absent or wrong."""
+        if value is None:
+            return None
+        if isinstance(value, str):
+            kind = self.thinking_type(("thinking",), value)
+            return Thinking(type=kind) if kind else None
+        if not isinstance(value, dict):
+            hint = ""
+            if isinstance(value, bool):
+                hint = "; write 'disabled'" if not value else "; write 'adaptive' or 'enabled'"
+            self.report(
+                ("thinking",),
+                Severity.ERROR,
+                "invalid-value",
+                "'thinking' must be adaptive, enabled, disabled or a mapping "
+                f"{{type, budget_tokens, display}}{hint}",
+            )
+            return None
+        self.unknown_keys(value, THINKING_KEYS, ("thinking",))
+        ok = True
+        budget_key = "budget_tokens" if "budget_tokens" in value else "budgetTokens"
+        if "budget_tokens" in value and "budgetTokens" in value:
+            self.report(
+                ("thinking", "budgetTokens"),
+                Severity.WARNING,
+                "duplicate-key",
+                "both 'budget_tokens' and 'budgetTokens' are given: 'budget_tokens' is used",
+                key=True,
+            )
+        budget = value.get(budget_key)
+        if "type" in value:
+            kind = self.thinking_type(("thinking", "type"), value["type"])
+            ok = kind is not None
+        else:
+            # `{budget_tokens: 8000}` can only mean manual extended thinking.
+            kind = "enabled" if budget is not None else "adaptive"
+        if budget is not None:
+            path = ("thinking", budget_key)
+            if isinstance(budget, bool) or not isinstance(budget, int):
+                self.report(
+                    path,
+                    Severity.ERROR,
+                    "invalid-value",
+                    f"'{budget_key}' must be a whole number of tokens, at least "
+                    f"{MIN_THINKING_BUDGET:,}",
+                )
+                ok = False
+            elif budget < MIN_THINKING_BUDGET:
+                self.report(
+                    path,
+                    Severity.ERROR,
+                    "invalid-value",
+                    f"'{budget_key}' must be at least {MIN_THINKING_BUDGET:,} (the API's "
+                    f"minimum), not {budget:,}",
+                )
+                ok = False
+            elif kind is not None and kind != "enabled":
+                self.report(
+                    path,
+                    Severity.ERROR,
+                    "invalid-value",
+                    f"'{budget_key}' only goes with type 'enabled'; '{kind}' thinking has no "
+                    "budget (remove it, or use type: enabled)",
+                    key=True,
+                )
+                ok = False
+            elif (info := model_table().get(model_id or "")) and budget >= info.max_output:
+                self.report(
+                    path,
+                    Severity.ERROR,
+                    "invalid-value",
+                    f"'{budget_key}' must be below {info.id}'s output limit "
+                    f"({info.max_output:,} tokens), not {budget:,}",
+                )
+                ok = False
+        display = value.get("display")
+        if display is not None and display not in THINKING_DISPLAYS:
+            close = difflib.get_close_matches(str(display), THINKING_DISPLAYS, n=1, cutoff=0.5)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            self.report(
+                ("thinking", "display"),
+                Severity.ERROR,
+                "invalid-value",
+                f"'display' must be summarized or omitted, not '{display}'{hint}",
+            )
+            ok = False
+        elif display is not None and kind == "disabled":
+            self.report(
+                ("thinking", "display"),
+                Severity.ERROR,
+                "invalid-value",
+                "'display' only goes with type 'adaptive' or 'enabled': disabled thinking "
+                "returns nothing to display",
+                key=True,
+            )
+            ok = False
+        if not ok or kind is None:
+            return None
+        return Thinking.model_validate({"type": kind, "budget_tokens": budget, "display": display})
+
+    def thinking_type(self, path: KeyPath, text: Any) -> ThinkingType | None:
+        for kind in THINKING_TYPES:
+            if isinstance(text, str) and text.strip().lower() == kind:
+                return kind
+        close = difflib.get_close_matches(str(text), THINKING_TYPES, n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        self.report(
+            path,
+            Severity.ERROR,
+            "invalid-value",
+            f"'{text}' is not a thinking type (adaptive, enabled or disabled){hint}",
+        )
+        return None
 
     def model(self, reference: str | None, today: date | None) -> str | None:
         if reference is None:
@@ -276,6 +414,7 @@ def parse_agent(
 def _opencode_agent(builder: _Builder, source: AgentSource, name: str, today: date | None) -> Agent:
     data = builder.fm.data
     builder.unknown_keys(data, OPENCODE_KEYS, ())
+    builder.sampling(data)
     scalars = builder.scalars(data)
     builder.tools(scalars.tools)
     permission: dict[str, list[Rule]] = {}
@@ -302,12 +441,14 @@ def _opencode_agent(builder: _Builder, source: AgentSource, name: str, today: da
     prompt = builder.fm.body.strip()
     if scalars.prompt:
         prompt = f"{scalars.prompt.strip()}\n\n{prompt}".strip()
+    model_id = builder.model(scalars.model, today)
     return Agent(
         name=name,
         description=scalars.description,
         mode=scalars.mode,
         model=scalars.model,
-        model_id=builder.model(scalars.model, today),
+        model_id=model_id,
+        thinking=builder.thinking(data.get("thinking"), model_id),
         steps=scalars.steps if scalars.steps is not None else scalars.maxSteps,
         tools=scalars.tools,
         permission=permission,
@@ -323,7 +464,9 @@ def _opencode_agent(builder: _Builder, source: AgentSource, name: str, today: da
 
 def _claude_agent(builder: _Builder, source: AgentSource, name: str, today: date | None) -> Agent:
     data = builder.fm.data
-    builder.unknown_keys(data, CLAUDE_KEYS, ())
+    # Claude Code has no sampling keys either; they get the same warning as in opencode files.
+    builder.unknown_keys({k: v for k, v in data.items() if k not in SAMPLING_KEYS}, CLAUDE_KEYS, ())
+    builder.sampling(data)
     agent_name = data.get("name")
     if not isinstance(agent_name, str) or not agent_name.strip():
         builder.report(
