@@ -125,6 +125,31 @@ def test_check_reports_positions_and_exit_status(tmp_path: Path) -> None:
     assert missing.returncode == 1 and "no such file" in missing.stderr
 
 
+def test_check_warns_that_sampling_keys_are_ignored(tmp_path: Path) -> None:
+    seed = plangate("check", "agents/backend-developer.md")
+    assert seed.returncode == 0, seed.stdout
+    assert seed.stdout.splitlines() == [
+        "agents/backend-developer.md:4:8: warning: claude-sonnet-4 was retired on 2026-06-15; "
+        "using its successor claude-sonnet-4-6 [model-retired]",
+        "agents/backend-developer.md:5:1: warning: ignored: the Messages API no longer accepts "
+        "temperature [sampling-ignored]",
+        "1 agent file(s) checked: 0 error(s), 2 warning(s)",
+    ]
+    other = tmp_path / "agents" / "other.md"
+    other.parent.mkdir()
+    other.write_text("---\ndescription: x\ntop_p: 0.9\ntop_k: 40\nthinking: sometimes\n---\n")
+    result = plangate("check", "agents", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[:3] == [
+        "agents/other.md:3:1: warning: ignored: the Messages API no longer accepts top_p "
+        "[sampling-ignored]",
+        "agents/other.md:4:1: warning: ignored: the Messages API no longer accepts top_k "
+        "[sampling-ignored]",
+        "agents/other.md:5:11: error: 'sometimes' is not a thinking type (adaptive, enabled or "
+        "disabled) [invalid-value]",
+    ]
+
+
 def test_agents_listing_and_demo() -> None:
     listing = plangate("agents")
     assert "backend-developer" in listing.stdout and "bundled" in listing.stdout
