@@ -71,7 +71,7 @@ def shown_text(events: list[TurnEvent]) -> str:
 
 
 REQUEST = TurnRequest(
-    system="You are terse. " * 50,
+    system="You are terse. " * 50,  # below every model's minimum cacheable length
     messages=[{"role": "user", "content": "Fix the bug."}],
     tools=[
         {
@@ -81,6 +81,7 @@ REQUEST = TurnRequest(
         }
     ],
 )
+LONG_SYSTEM = "You follow the project's conventions closely. " * 600  # ~6,600 tokens
 LONG_TEXT = "I will read the file first, then propose a careful plan for the fix. " * 3
 
 
@@ -91,7 +92,7 @@ def test_turn_streams_text_then_tool_calls_then_done() -> None:
         )
     ]
     with ScriptedServer(script) as server:
-        events = collect(provider(server, temperature=0.2, top_p=0.9), REQUEST)
+        events = collect(provider(server), REQUEST)
     assert shown_text(events) == LONG_TEXT
     calls = [e for e in events if isinstance(e, ToolCall)]
     assert calls == [ToolCall("toolu_1", "read", {"file_path": "app.py"})]
@@ -104,7 +105,7 @@ def test_turn_streams_text_then_tool_calls_then_done() -> None:
         "input": {"file_path": "app.py"},
     }
     body = server.message_requests[0].body
-    assert body["temperature"] == 0.2 and body["top_p"] == 0.9  # through extra_body
+    assert not {"temperature", "top_p", "top_k"} & body.keys()  # API 2026-10-21 rejects them
     assert body["max_tokens"] == MODEL.max_output and body["model"] == "claude-sonnet-4-6"
     assert server.message_requests[0].headers["authorization"] == "<present>"
 
@@ -138,7 +139,9 @@ def test_faults_end_in_one_clean_turn(fault: Fault) -> None:
     assert len(server.message_requests) == 3
     if fault.retry_after is not None:
         assert retry.waits == [7.0, 7.0]  # retry-after honoured
-        assert waits[0].message == "Anthropic rate limit reached; retrying in 7 s, attempt 2 of 5"
+        assert waits[0].message == (
+            "Anthropic rate limit reached (429); retrying in 7 s, attempt 2 of 5"
+        )
     else:
         assert 0.8 <= retry.waits[0] <= 1.2 and 1.6 <= retry.waits[1] <= 2.4  # backoff + jitter
 
@@ -156,47 +159,69 @@ def test_giving_up_pauses_and_resume_loses_nothing() -> None:
     script = [ScriptedTurn(text="finally", faults=[Fault("overloaded")] * 3)]
     with ScriptedServer(script) as server:
         with pytest.raises(
-            ModelUnavailable, match="Anthropic overloaded; gave up after 2 attempts"
+            ModelUnavailable, match=r"Anthropic overloaded \(529\); gave up after 2 attempts"
         ):
             collect(provider(server, FastRetry(attempts=2)), REQUEST)
         events = collect(provider(server), REQUEST)  # the session resumes the same turn later
     assert shown_text(events) == "finally"
 
 
-def test_pause_turn_and_max_tokens_are_continued() -> None:
-    script = [
-        ScriptedTurn(text="Searching the docs", stop_reason="pause_turn"),
-        ScriptedTurn(text=" found it. The answer is", stop_reason="max_tokens"),
-        ScriptedTurn(text=" 42."),
-    ]
+def test_text_cut_by_max_tokens_is_not_continued_by_prefill() -> None:
+    script = [ScriptedTurn(text="The answer is", stop_reason="max_tokens"), ScriptedTurn("42")]
     with ScriptedServer(script) as server:
         events = collect(provider(server), REQUEST)
     done = events[-1]
-    assert isinstance(done, TurnDone) and done.stop_reason == "end_turn"
-    assert done.text == "Searching the docs found it. The answer is 42."
-    second, third = server.message_requests[1].body, server.message_requests[2].body
-    assert second["messages"][-1]["role"] == "assistant"
-    assert (
-        third["messages"][-1]["content"][0]["text"] == "Searching the docs found it. The answer is"
-    )
-    assert done.usage.output_tokens == sum(
-        r.usage["output_tokens"] for r in server.message_requests if r.usage
-    )
+    assert isinstance(done, TurnDone) and done.stop_reason == "max_tokens"
+    assert done.text == "The answer is" and done.truncated
+    assert len(server.message_requests) == 1  # the session, not the provider, decides next
 
 
-def test_refusal_and_cut_tool_calls_are_reported() -> None:
-    with ScriptedServer(
-        [ScriptedTurn(text="I can't help with that.", stop_reason="refusal")]
-    ) as server:
-        done = collect(provider(server), REQUEST)[-1]
-    assert isinstance(done, TurnDone) and done.stop_reason == "refusal"
+@pytest.mark.parametrize("reason", ["max_tokens", "model_context_window_exceeded"])
+def test_a_cut_off_tool_call_is_never_emitted(reason: str) -> None:
     cut = [
-        ScriptedTurn(tool_calls=[ToolUse("write", {"file_path": "x"})], stop_reason="max_tokens")
+        ScriptedTurn(
+            text="Writing it now.",
+            tool_calls=[ToolUse("write", {"file_path": "x", "content": "y" * 400})],
+            stop_reason=reason,
+        )
     ]
     with ScriptedServer(cut) as server:
         events = collect(provider(server), REQUEST)
     assert not any(isinstance(e, ToolCall) for e in events)
-    assert isinstance(events[-1], TurnDone) and events[-1].stop_reason == "max_tokens"
+    done = events[-1]
+    assert isinstance(done, TurnDone) and done.stop_reason == reason
+    assert [b["type"] for b in done.message["content"]] == ["text"]
+
+
+def test_refusal_comes_with_its_stop_details() -> None:
+    details = {"type": "refusal", "category": "cyber", "explanation": "Exploit development."}
+    script = [
+        ScriptedTurn(text="I can't help with that.", stop_reason="refusal", stop_details=details)
+    ]
+    with ScriptedServer(script) as server:
+        done = collect(provider(server), REQUEST)[-1]
+    assert isinstance(done, TurnDone) and done.stop_reason == "refusal"
+    assert done.stop_details == details
+
+
+def test_x_should_retry_is_honoured_and_failures_are_labelled() -> None:
+    never = [ScriptedTurn(text="x", faults=[Fault("server_error", should_retry=False)])]
+    with ScriptedServer(never) as server:
+        with pytest.raises(ModelRequestError, match="500"):
+            collect(provider(server), REQUEST)
+        assert len(server.message_requests) == 1  # the API said: do not retry
+    labels = {
+        "server_error": "Anthropic server error 500 (api_error)",
+        "overloaded": "Anthropic overloaded (529)",
+        "sse_error": "Anthropic overloaded_error during the stream",
+        "drop": "connection to Anthropic dropped",
+    }
+    for kind, label in labels.items():
+        script = [ScriptedTurn(text=LONG_TEXT, faults=[Fault(kind)])]  # type: ignore[arg-type]
+        with ScriptedServer(script) as server:
+            events = collect(provider(server), REQUEST)
+        waits = [e for e in events if isinstance(e, RetryWait)]
+        assert [w.reason for w in waits] == [label], kind
 
 
 def test_bad_requests_are_not_retried() -> None:
@@ -226,9 +251,8 @@ def test_caching_reads_the_earlier_prefix_with_at_most_four_breakpoints() -> Non
         messages: list[dict[str, Any]] = [{"role": "user", "content": "Fix the bug."}]
         usages: list[Usage] = []
         for _ in range(5):
-            events = [
-                e async for e in p.stream_turn(TurnRequest(REQUEST.system, messages, REQUEST.tools))
-            ]
+            request = TurnRequest(LONG_SYSTEM, messages, REQUEST.tools)
+            events = [e async for e in p.stream_turn(request)]
             done = events[-1]
             assert isinstance(done, TurnDone)
             usages.append(done.usage)
@@ -272,7 +296,8 @@ def test_cost_accounting_by_hand() -> None:
     )
     # 1000*3 + 500*15 + 2000*3.75 + 10000*0.30 = 21000 micro-dollars
     assert usage.cost(MODEL) == pytest.approx(0.021)
-    assert usage.cost(MODEL, cache_ttl="1h") == pytest.approx(0.021 + 2_000 * (6.0 - 3.75) / 1e6)
+    one_hour = usage.model_copy(update={"cache_creation_1h_input_tokens": 2_000})
+    assert one_hour.cost(MODEL) == pytest.approx(0.021 + 2_000 * (6.0 - 3.75) / 1e6)
     assert usage.cost_without_cache(MODEL) == pytest.approx((13_000 * 3 + 500 * 15) / 1e6)
 
 

@@ -3,8 +3,9 @@
 PlanGate retries itself (the SDK's own retries are off) so that every wait is reported and the
 two failures the SDK does not retry, an SSE `error` event and a connection dropped mid-stream,
 are retried too. A retried turn is replayed cleanly: consumers drop the partial text on
-`RetryWait`, and tool calls are only emitted once the turn has completed. `pause_turn` is
-continued, text cut by `max_tokens` is continued, and `refusal` is passed on.
+`RetryWait`, and tool calls are only emitted once the turn has completed. Nothing is ever
+continued by prefill; stop reasons and their `stop_details` are passed on to the session.
+`pause_turn` does not occur: PlanGate sends no server tools.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from plangate.model.types import (
     ModelUnavailable,
     RetryWait,
     TextDelta,
+    ThinkingDelta,
     ToolCall,
     TurnDone,
     TurnEvent,
@@ -39,8 +41,6 @@ from plangate.model.types import (
 from plangate.model.usage import Usage
 
 log = logging.getLogger(__name__)
-
-MAX_CONTINUATIONS = 4
 
 
 @dataclass
@@ -80,27 +80,58 @@ def _retry_after(response: Any) -> float | None:
     return None
 
 
+_STATUS_LABELS = {
+    408: "Anthropic request timeout (408)",
+    409: "Anthropic conflict (409)",
+    429: "Anthropic rate limit reached (429)",
+    529: "Anthropic overloaded (529)",
+}
+
+
+def _should_retry(response: Any) -> bool | None:
+    """The API's own verdict (`x-should-retry`), which the SDK follows before the status."""
+    headers = getattr(response, "headers", None) or {}
+    value = str(headers.get("x-should-retry", "")).lower()
+    return {"true": True, "false": False}.get(value)
+
+
+def _label(status: int, error_type: str) -> str:
+    """What the failure was, for the user: the status and the API's error type."""
+    if status == 200:  # an `error` event in a stream that had begun
+        return f"Anthropic {error_type or 'error'} during the stream"
+    if status in _STATUS_LABELS:
+        return _STATUS_LABELS[status]
+    if status >= 500:
+        return f"Anthropic server error {status}" + (f" ({error_type})" if error_type else "")
+    return f"Anthropic error {status}" + (f" ({error_type})" if error_type else "")
+
+
 def _classify(exc: BaseException) -> _Retryable | None:
-    """Retryable failures become _Retryable with a human reason; others return None."""
+    """Retryable failures become _Retryable with a label; others return None.
+
+    As the SDK decides: `x-should-retry` first, then 408, 409, 429 and 5xx; and, beyond the
+    SDK, an `error` event mid-stream (overloaded or api_error) and a dropped connection."""
     if isinstance(exc, anthropic.APIStatusError):
         status = exc.status_code
         error_type = ""
         if isinstance(exc.body, dict):
-            error_type = str((exc.body.get("error") or {}).get("type", ""))
-        if status == 200 or error_type in ("overloaded_error", "api_error"):
-            reason = "Anthropic overloaded" if "overloaded" in error_type else "stream error"
-            return _Retryable(reason, _retry_after(exc.response))
-        if status == 429:
-            return _Retryable("Anthropic rate limit reached", _retry_after(exc.response))
-        if status == 529:
-            return _Retryable("Anthropic overloaded", _retry_after(exc.response))
-        if status >= 500 or status in (408, 409):
-            return _Retryable(f"Anthropic server error {status}", _retry_after(exc.response))
-        return None
+            error = exc.body.get("error") or exc.body
+            error_type = str(error.get("type", "")) if isinstance(error, dict) else ""
+        label = _label(status, error_type)
+        verdict = _should_retry(exc.response)
+        if verdict is None:
+            verdict = (
+                status in (408, 409, 429)
+                or status >= 500
+                or (status == 200 and error_type in ("overloaded_error", "api_error"))
+            )
+        return _Retryable(label, _retry_after(exc.response)) if verdict else None
+    if isinstance(exc, anthropic.APITimeoutError):
+        return _Retryable("Anthropic request timed out")
     if isinstance(exc, anthropic.APIConnectionError | httpx2.TransportError):
         return _Retryable("connection to Anthropic dropped")
     if isinstance(exc, _IncompleteStream):
-        return _Retryable("stream ended early")
+        return _Retryable("Anthropic stream ended early")
     return None
 
 
@@ -175,43 +206,71 @@ class AnthropicProvider:
                 await self.retry.sleep(self.retry.delay(attempt, failure.retry_after))
         raise AssertionError("unreachable")
 
+    def thinking_param(self) -> dict[str, Any] | None:
+        """The request's `thinking`, from the agent's setting and what the model accepts.
+
+        Unasked, a model that takes adaptive thinking thinks adaptively (the docs' advice for
+        agents with tools); thinking is asked for summarised so the user can follow it. A
+        setting the model does not take falls back to what it does, with a log line.
+        """
+        model, wanted = self.model, self.thinking
+        if wanted is None:
+            if "adaptive" not in model.thinking_modes:
+                return None
+            return {"type": "adaptive", "display": "summarized"}
+        if wanted.type == "disabled":
+            if model.thinking_required:
+                log.warning(
+                    "%s always thinks: the agent's 'thinking: disabled' is ignored", model.id
+                )
+                return {"type": "adaptive", "display": wanted.display or "summarized"}
+            return {"type": "disabled"}
+        kind = wanted.type if wanted.type in model.thinking_modes else None
+        if kind is None and model.thinking_modes:
+            kind = model.thinking_modes[-1]
+            log.warning("%s does not take thinking '%s'; using '%s'", model.id, wanted.type, kind)
+        if kind is None:
+            log.warning("%s does not think; the agent's thinking setting is ignored", model.id)
+            return None
+        param: dict[str, Any] = {"type": kind, "display": wanted.display or "summarized"}
+        if kind == "enabled":
+            budget = wanted.budget_tokens or 4096
+            param["budget_tokens"] = min(budget, self.max_tokens - 1)
+        return param
+
     async def stream_turn(self, request: TurnRequest) -> AsyncIterator[TurnEvent]:
-        """One logical turn, continuing pause_turn and text cut by max_tokens."""
-        messages = list(request.messages)
-        content: list[dict[str, Any]] = []
-        usage = Usage()
-        stop_reason = "end_turn"
-        for _ in range(MAX_CONTINUATIONS + 1):
-            partial: dict[str, Any] | None = None
-            async for event in self._attempts(TurnRequest(request.system, messages, request.tools)):
-                if isinstance(event, TurnDone):
-                    partial = event.message
-                    usage = usage + event.usage
-                    stop_reason = event.stop_reason
-                else:
-                    yield event
-            assert partial is not None
-            content = _merge(content, partial["content"])
-            if stop_reason == "pause_turn":
-                messages = [*request.messages, {"role": "assistant", "content": content}]
-                continue
-            if stop_reason == "max_tokens" and content and content[-1]["type"] == "text":
-                # Prefill with what we have: the model continues the text where it stopped.
-                content[-1]["text"] = content[-1]["text"].rstrip()
-                messages = [*request.messages, {"role": "assistant", "content": content}]
-                continue
-            if stop_reason == "max_tokens":
-                content = [b for b in content if b["type"] != "tool_use"]  # cut mid-call
-            break
-        message = {"role": "assistant", "content": content}
-        done = TurnDone(message, stop_reason, usage)
+        """One turn: text and thinking deltas, retries, then tool calls and TurnDone.
+
+        Nothing is continued by prefill (Claude 4.6 and later reject a trailing assistant
+        message): a turn cut by `max_tokens` or the context window ends as it is, its cut-off
+        tool calls removed so they never run; the session decides what to ask next.
+        """
+        done: TurnDone | None = None
+        async for event in self._attempts(request):
+            if isinstance(event, TurnDone):
+                done = event
+            else:
+                yield event
+        assert done is not None
+        if done.truncated:
+            content = [b for b in done.message["content"] if b["type"] != "tool_use"]
+            done = TurnDone(
+                {"role": "assistant", "content": content},
+                done.stop_reason,
+                done.usage,
+                done.stop_details,
+            )
         for call in done.tool_calls:
             yield call
         yield done
 
     async def _attempts(self, request: TurnRequest) -> AsyncIterator[TurnEvent]:
-        """Stream one API call, retrying failures; yields text deltas, RetryWait, TurnDone."""
-        system, tools, messages = with_breakpoints(request.system, request.tools, request.messages)
+        """Stream one API call, retrying failures; yields deltas, RetryWait, TurnDone."""
+        system, tools, messages = with_breakpoints(
+            request.system, request.tools, request.messages, request.cache_ttl
+        )
+        thinking = self.thinking_param()
+        extra: dict[str, Any] = {"thinking": thinking} if thinking else {}
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
                 async with self.client.messages.stream(
@@ -221,11 +280,14 @@ class AnthropicProvider:
                     system=cast(Any, system),
                     tools=cast(Any, tools),
                     messages=cast(Any, messages),
+                    **extra,
                 ) as stream:
                     completed = False
                     async for event in stream:
                         if event.type == "text":
                             yield TextDelta(event.text)
+                        elif event.type == "thinking":
+                            yield ThinkingDelta(event.thinking)
                         elif event.type == "message_stop":
                             completed = True
                     if not completed:
@@ -245,16 +307,28 @@ class AnthropicProvider:
                 yield RetryWait(failure.reason, delay, attempt + 1, self.retry.max_attempts)
                 await self.retry.sleep(delay)
                 continue
-            message = final.model_dump(mode="json", exclude_none=True)
-            blocks = [_block(b) for b in message["content"]]
-            usage = Usage(
-                input_tokens=final.usage.input_tokens,
-                output_tokens=final.usage.output_tokens,
-                cache_creation_input_tokens=final.usage.cache_creation_input_tokens or 0,
-                cache_read_input_tokens=final.usage.cache_read_input_tokens or 0,
-            )
-            yield TurnDone({"role": "assistant", "content": blocks}, final.stop_reason or "", usage)
+            yield _turn_done(final)
             return
+
+
+def _turn_done(final: Any) -> TurnDone:
+    """The SDK's final Message as a TurnDone, in request shapes."""
+    message = final.model_dump(mode="json", exclude_none=True)
+    blocks = [_block(b) for b in message["content"]]
+    written = final.usage.cache_creation
+    usage = Usage(
+        input_tokens=final.usage.input_tokens,
+        output_tokens=final.usage.output_tokens,
+        cache_creation_input_tokens=final.usage.cache_creation_input_tokens or 0,
+        cache_read_input_tokens=final.usage.cache_read_input_tokens or 0,
+        cache_creation_1h_input_tokens=written.ephemeral_1h_input_tokens if written else 0,
+    )
+    return TurnDone(
+        {"role": "assistant", "content": blocks},
+        final.stop_reason or "",
+        usage,
+        message.get("stop_details"),
+    )
 
 
 def _block(block: dict[str, Any]) -> dict[str, Any]:
@@ -268,18 +342,9 @@ def _block(block: dict[str, Any]) -> dict[str, Any]:
             "name": block["name"],
             "input": block["input"],
         }
+    if block["type"] == "thinking":  # passed back exactly as received, signature intact
+        return {"type": "thinking", "thinking": block["thinking"], "signature": block["signature"]}
     return block
-
-
-def _merge(content: list[dict[str, Any]], more: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Append a continuation: text continuing the last text block is joined to it."""
-    merged = [dict(b) for b in content]
-    for block in more:
-        if merged and block["type"] == "text" and merged[-1]["type"] == "text":
-            merged[-1]["text"] += block["text"]
-        else:
-            merged.append(dict(block))
-    return merged
 
 
 __all__ = ["AnthropicProvider", "RetryPolicy", "ToolCall"]

@@ -6,57 +6,37 @@ sees each request and returns the next turn), records every request, simulates p
 with a deterministic tokenizer, and injects faults on demand: 429 with retry-after, 529, 500, a
 connection dropped mid-stream, an SSE `error` event, slow streaming. Tests and the offline demo
 drive the real SDK against it through `base_url`.
+
+It is at least as strict as the real API (`api_rules`): every request is checked against the
+SDK's own request types and the API's rules, and what the API would reject gets the API's error.
+Each rejection is recorded in `violations`, and, when `PLANGATE_SCRIPTED_VIOLATIONS` names a
+file, appended there too, so the test suite fails on any request the API would refuse, whichever
+process sent it. Scripted turns can think (signed thinking blocks, summarised or omitted as the
+request asks) and stop with `stop_details`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
+import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Literal
+from typing import Any
 
-MAX_BREAKPOINTS = 4
-FaultKind = Literal["rate_limit", "overloaded", "server_error", "drop", "sse_error", "slow"]
+from plangate.agents.modeltable import model_table
+from plangate.model.api_rules import Rejection, ThinkingSigner, check_request
+from plangate.model.scripted_cache import PromptCache, prompt_tokens
+from plangate.model.scripted_turns import Fault, Script, ScriptedTurn, ToolUse
+from plangate.model.scripted_wire import events, message_for, sse, without_marks
 
-
-@dataclass
-class Fault:
-    """Something to go wrong with one attempt of a turn (the retry then succeeds)."""
-
-    kind: FaultKind
-    retry_after: float | None = None  # seconds, sent as retry-after / retry-after-ms
-    after_events: int = 4  # for drop and sse_error: how many SSE events are sent first
-    delay: float = 0.05  # for slow: seconds between events
-
-
-@dataclass
-class ToolUse:
-    """A tool call the scripted model makes."""
-
-    name: str
-    input: dict[str, Any]
-    id: str = field(default_factory=lambda: f"toolu_{uuid.uuid4().hex[:20]}")
-
-
-@dataclass
-class ScriptedTurn:
-    """One answer of the scripted model."""
-
-    text: str = ""
-    tool_calls: list[ToolUse] = field(default_factory=list)
-    stop_reason: str | None = None  # default: tool_use when there are calls, else end_turn
-    faults: list[Fault] = field(default_factory=list)
-
-
-Script = Sequence[ScriptedTurn] | Callable[[dict[str, Any]], ScriptedTurn]
+VIOLATIONS_ENV = "PLANGATE_SCRIPTED_VIOLATIONS"
 
 
 @dataclass
@@ -66,73 +46,8 @@ class RecordedRequest:
     path: str
     body: dict[str, Any]
     headers: dict[str, str]
-    usage: dict[str, int] | None = None
-
-
-def count_tokens(value: Any) -> int:
-    """A deterministic stand-in tokenizer: about four characters a token."""
-    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-    return max(1, math.ceil(len(text) / 4))
-
-
-def _prompt_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """Tools, then system, then message content: the order the cache prefix is built in."""
-    blocks: list[dict[str, Any]] = [dict(tool) for tool in body.get("tools") or []]
-    system = body.get("system")
-    if isinstance(system, str):
-        blocks.append({"type": "text", "text": system})
-    elif isinstance(system, list):
-        blocks += system
-    for message in body.get("messages") or []:
-        content = message.get("content")
-        if isinstance(content, str):
-            blocks.append({"type": "text", "text": content, "role": message.get("role")})
-        else:
-            blocks += [{**block, "role": message.get("role")} for block in content or []]
-    return blocks
-
-
-class PromptCache:
-    """Prefix cache keyed by hashes of the prompt up to each breakpoint, with TTLs."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        self.entries: dict[str, float] = {}
-        self.lock = threading.Lock()
-
-    def usage(self, body: dict[str, Any]) -> dict[str, int]:
-        """Input, cache-write and cache-read tokens for a request, updating the cache."""
-        blocks = _prompt_blocks(body)
-        if body.get("cache_control") and blocks:  # automatic caching: the last block
-            blocks[-1] = {**blocks[-1], "cache_control": body["cache_control"]}
-        cumulative = [0]
-        hashes: list[str] = []
-        digest = hashlib.sha256(str(body.get("model")).encode())
-        for block in blocks:
-            clean = {k: v for k, v in block.items() if k != "cache_control"}
-            cumulative.append(cumulative[-1] + count_tokens(clean))
-            digest.update(json.dumps(clean, sort_keys=True).encode())
-            hashes.append(digest.copy().hexdigest())
-        breakpoints = [i for i, b in enumerate(blocks) if b.get("cache_control")]
-        now = self.clock()
-        with self.lock:
-            read_end = 0
-            for i in reversed(breakpoints):
-                if self.entries.get(hashes[i], 0.0) > now:
-                    read_end = i + 1
-                    break
-            last = breakpoints[-1] + 1 if breakpoints else 0
-            for i in breakpoints:
-                ttl = 3600.0 if blocks[i]["cache_control"].get("ttl") == "1h" else 300.0
-                self.entries[hashes[i]] = now + ttl
-        cached_end = max(last, read_end)
-        return {
-            "input_tokens": cumulative[-1] - cumulative[cached_end],
-            "cache_creation_input_tokens": cumulative[last] - cumulative[read_end]
-            if last > read_end
-            else 0,
-            "cache_read_input_tokens": cumulative[read_end],
-        }
+    usage: dict[str, Any] | None = None
+    rejection: Rejection | None = None
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -149,6 +64,12 @@ class ScriptedServer:
         self.script = script
         self.requests: list[RecordedRequest] = []
         self.cache = PromptCache(clock)
+        self.signer = ThinkingSigner()
+        self.violations: list[tuple[str, Rejection]] = []
+        # The thinking blocks sent with each tool_use id: a tool loop must send them back.
+        self.thinking_by_call: dict[str, list[dict[str, Any]]] = {}
+        # Tests of the rules themselves expect rejections; nothing else may cause one.
+        self.rejections_expected = False
         self._index = 0
         self._pending: ScriptedTurn | None = None
         self._lock = threading.Lock()
@@ -204,12 +125,27 @@ class ScriptedServer:
                 else:
                     return None, None
                 turn = ScriptedTurn(
-                    turn.text, list(turn.tool_calls), turn.stop_reason, list(turn.faults)
+                    turn.text,
+                    list(turn.tool_calls),
+                    turn.stop_reason,
+                    list(turn.faults),
+                    turn.thinking,
+                    turn.stop_details,
                 )
             fault = turn.faults.pop(0) if turn.faults else None
             # A fault that breaks the attempt leaves the turn pending for the retry.
             self._pending = turn if fault is not None and fault.kind != "slow" else None
             return turn, fault
+
+    def reject(self, record: RecordedRequest, rejection: Rejection) -> None:
+        """Record a request the real API would refuse."""
+        record.rejection = rejection
+        self.violations.append((record.path, rejection))
+        target = os.environ.get(VIOLATIONS_ENV)
+        if target and not self.rejections_expected:
+            line = {"path": record.path, "status": rejection.status, "message": rejection.message}
+            with open(target, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(line) + "\n")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -232,27 +168,34 @@ class _Handler(BaseHTTPRequestHandler):
             if secret in headers:
                 headers[secret] = "<present>"
         record = RecordedRequest(path, body, headers)
-        self.scripted.requests.append(record)
-        if path == "/v1/messages/count_tokens":
-            total = sum(
-                count_tokens({k: v for k, v in b.items() if k != "cache_control"})
-                for b in _prompt_blocks(body)
-            )
-            self._json(200, {"input_tokens": total})
-            return
-        if path != "/v1/messages":
+        scripted = self.scripted
+        scripted.requests.append(record)
+        if path not in ("/v1/messages", "/v1/messages/count_tokens"):
             self._error(404, "not_found_error", f"no route {path}")
             return
-        breakpoints = sum(1 for b in _prompt_blocks(body) if b.get("cache_control"))
-        if breakpoints > MAX_BREAKPOINTS:
-            self._error(
-                400,
-                "invalid_request_error",
-                f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be "
-                f"provided. Found {breakpoints}.",
-            )
+        rejection = check_request(
+            body,
+            count_tokens_only=path.endswith("count_tokens"),
+            signer=scripted.signer,
+            issued_thinking=scripted.thinking_by_call.get,
+        )
+        model = model_table().get(str(body.get("model")))
+        if rejection is None and model is not None:
+            tokens = prompt_tokens(body)
+            if tokens > model.context_window:
+                rejection = Rejection(
+                    400,
+                    "invalid_request_error",
+                    f"prompt is too long: {tokens} tokens > {model.context_window} maximum",
+                )
+        if rejection is not None:
+            scripted.reject(record, rejection)
+            self._error(rejection.status, rejection.type, rejection.message)
             return
-        turn, fault = self.scripted.next_turn(body)
+        if path == "/v1/messages/count_tokens":
+            self._json(200, {"input_tokens": prompt_tokens(body)})
+            return
+        turn, fault = scripted.next_turn(body)
         if turn is None:
             self._error(
                 400, "invalid_request_error", "scripted server: the script has no more turns"
@@ -264,14 +207,20 @@ class _Handler(BaseHTTPRequestHandler):
                 "overloaded": (529, "overloaded_error"),
                 "server_error": (500, "api_error"),
             }[fault.kind]
-            self._error(status, kind, f"scripted {fault.kind}", fault.retry_after)
+            self._error(
+                status, kind, f"scripted {fault.kind}", fault.retry_after, fault.should_retry
+            )
             return
-        message = _message(body, turn, self.scripted.cache.usage(body))
+        message = message_for(body, turn, scripted.cache.usage(body), scripted.signer)
+        thinking = [b for b in message["content"] if b["type"] in ("thinking", "redacted_thinking")]
+        for block in message["content"]:
+            if block["type"] == "tool_use" and thinking:
+                scripted.thinking_by_call[block["id"]] = thinking
         record.usage = dict(message["usage"])
         if body.get("stream"):
             self._stream(message, fault)
         else:
-            self._json(200, message)
+            self._json(200, without_marks(message))
 
     # ------------------------------------------------------------------ responses
 
@@ -289,7 +238,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def _error(
-        self, status: int, kind: str, message: str, retry_after: float | None = None
+        self,
+        status: int,
+        kind: str,
+        message: str,
+        retry_after: float | None = None,
+        should_retry: bool | None = None,
     ) -> None:
         headers = {}
         if retry_after is not None:
@@ -297,6 +251,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "retry-after": str(max(1, math.ceil(retry_after))),
                 "retry-after-ms": str(int(retry_after * 1000)),
             }
+        if should_retry is not None:
+            headers["x-should-retry"] = "true" if should_retry else "false"
         self._json(status, {"type": "error", "error": {"type": kind, "message": message}}, headers)
 
     def _stream(self, message: dict[str, Any], fault: Fault | None) -> None:
@@ -305,7 +261,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("cache-control", "no-cache")
         self.send_header("transfer-encoding", "chunked")
         self.end_headers()
-        for count, (event, data) in enumerate(_events(message)):
+        for count, (event, data) in enumerate(events(message)):
             if (
                 fault is not None
                 and fault.kind in ("drop", "sse_error")
@@ -319,7 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
                     self.close_connection = True
                     return
                 self._chunk(
-                    _sse(
+                    sse(
                         "error",
                         {
                             "type": "error",
@@ -330,7 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
                 break
             if fault is not None and fault.kind == "slow":
                 time.sleep(fault.delay)
-            self._chunk(_sse(event, data))
+            self._chunk(sse(event, data))
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
 
@@ -339,85 +295,4 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
 
-def _sse(event: str, data: dict[str, Any]) -> bytes:
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
-
-
-def _message(body: dict[str, Any], turn: ScriptedTurn, usage: dict[str, int]) -> dict[str, Any]:
-    content: list[dict[str, Any]] = []
-    if turn.text:
-        content.append({"type": "text", "text": turn.text})
-    for call in turn.tool_calls:
-        content.append({"type": "tool_use", "id": call.id, "name": call.name, "input": call.input})
-    stop = turn.stop_reason or ("tool_use" if turn.tool_calls else "end_turn")
-    output = sum(count_tokens(block.get("text") or block.get("input")) for block in content) or 1
-    return {
-        "id": f"msg_{uuid.uuid4().hex[:20]}",
-        "type": "message",
-        "role": "assistant",
-        "model": body.get("model", "scripted"),
-        "content": content,
-        "stop_reason": stop,
-        "stop_sequence": None,
-        "usage": {**usage, "output_tokens": output},
-    }
-
-
-def _pieces(text: str, size: int) -> Iterator[str]:
-    for start in range(0, len(text), size):
-        yield text[start : start + size]
-
-
-def _events(message: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """The SSE events the API sends for `message`, in order."""
-    usage = message["usage"]
-    start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
-    yield "message_start", {"type": "message_start", "message": start}
-    yield "ping", {"type": "ping"}
-    for index, block in enumerate(message["content"]):
-        if block["type"] == "text":
-            yield (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": index,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            )
-            for piece in _pieces(block["text"], 24):
-                yield (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": index,
-                        "delta": {"type": "text_delta", "text": piece},
-                    },
-                )
-        else:
-            yield (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": index,
-                    "content_block": {**block, "input": {}},
-                },
-            )
-            for piece in _pieces(json.dumps(block["input"]), 40):
-                yield (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": index,
-                        "delta": {"type": "input_json_delta", "partial_json": piece},
-                    },
-                )
-        yield "content_block_stop", {"type": "content_block_stop", "index": index}
-    yield (
-        "message_delta",
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
-            "usage": usage,
-        },
-    )
-    yield "message_stop", {"type": "message_stop"}
+__all__ = ["Fault", "ScriptedServer", "ScriptedTurn", "ToolUse"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from plangate.model.usage import Usage
 
@@ -16,11 +16,21 @@ class TurnRequest:
     system: str
     messages: list[dict[str, Any]]
     tools: list[dict[str, Any]] = field(default_factory=list)
+    # TTL of the conversation's cache breakpoints: 1h when a person may answer before the
+    # next turn (an approval after a coffee break still reads the cache).
+    cache_ttl: Literal["5m", "1h"] = "5m"
 
 
 @dataclass(frozen=True)
 class TextDelta:
     """A piece of the model's text, as it streams."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ThinkingDelta:
+    """A piece of the model's (summarised) thinking, as it streams."""
 
     text: str
 
@@ -59,6 +69,13 @@ class TurnDone:
     message: dict[str, Any]
     stop_reason: str
     usage: Usage
+    # The API's `stop_details` (a refusal's category and explanation), when it sends them.
+    stop_details: dict[str, Any] | None = None
+
+    @property
+    def truncated(self) -> bool:
+        """Cut by the output limit or the context window: a tool call in it may be cut too."""
+        return self.stop_reason in TRUNCATED
 
     @property
     def tool_calls(self) -> list[ToolCall]:
@@ -75,7 +92,8 @@ class TurnDone:
         return "".join(b["text"] for b in self.message["content"] if b["type"] == "text")
 
 
-TurnEvent = TextDelta | ToolCall | RetryWait | TurnDone
+TurnEvent = TextDelta | ThinkingDelta | ToolCall | RetryWait | TurnDone
+TRUNCATED = frozenset({"max_tokens", "model_context_window_exceeded"})
 
 
 class ModelUnavailable(Exception):
