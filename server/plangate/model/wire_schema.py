@@ -166,8 +166,10 @@ def _check_typeddict(value: Any, typed_dict: type, path: str, errors: list[str])
         return
     hints = _hints(typed_dict)
     prefix = f"{path}." if path else ""
+    # A few SDK types admit any extra key (a tool's JSON schema): they say so in their config.
+    open_ended = (getattr(typed_dict, "__pydantic_config__", None) or {}).get("extra") == "allow"
     for key in value:
-        if key not in hints:
+        if key not in hints and not open_ended:
             errors.append(f"{prefix}{key}: Extra inputs are not permitted")
     for key in getattr(typed_dict, "__required_keys__", frozenset()):
         if key not in value:

@@ -190,7 +190,11 @@ class Session:
             state = self.state
             if state.status in TERMINAL or state.status is Status.PAUSED:
                 return state
-            if state.status is Status.PLAN_PROPOSED:
+            if state.tool_calls_answered:
+                # First, always: the API wants every tool_use answered by tool_result blocks
+                # at the start of the very next user message, before any other text.
+                self._send_results()
+            elif state.status is Status.PLAN_PROPOSED:
                 await self._ask_plan()
             elif state.status is Status.AWAITING_PHASE:
                 await self._ask_phase()
@@ -198,8 +202,6 @@ class Session:
                 await self._validate()
             elif state.open_tool_calls:
                 await self._run_tools()
-            elif state.tool_calls_answered:
-                self._send_results()
             else:
                 await self._model_turn()
 
