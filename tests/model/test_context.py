@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from plangate.model.context import ELIDED, fit_to_window, truncate_tool_result
+from plangate.model.context import (
+    ELIDED,
+    HIGH,
+    LOW,
+    Fit,
+    fit_to_window,
+    truncate_tool_result,
+    with_elisions,
+)
 from plangate.model.factory import provider_for
 from plangate.model.scripted import ScriptedServer
 from plangate.model.types import TurnRequest
@@ -50,23 +58,29 @@ def _conversation(results: int) -> list[dict[str, Any]]:
     return messages
 
 
-def test_oldest_tool_results_are_elided_until_it_fits() -> None:
+def test_clearing_has_hysteresis_and_is_a_recorded_decision() -> None:
     request = TurnRequest("system", _conversation(10))
+    usable = 12_000  # tokens; the conversation is about 10,300
 
-    async def go(server: ScriptedServer) -> tuple[int, int, TurnRequest, int]:
+    async def go(server: ScriptedServer) -> tuple[int, Fit, Fit, int]:
         provider = provider_for("claude-sonnet-4-6", api_key="offline", base_url=server.base_url)
         before = await provider.count_tokens(request)
-        fitted, elided = await fit_to_window(request, provider, window=8_000, reserve=1_000)
-        after = await provider.count_tokens(fitted)
-        return before, after, fitted, elided
+        counted = len(server.requests)
+        below = await fit_to_window(request, provider, usable, estimate=int(usable * HIGH))
+        assert len(server.requests) == counted  # below the threshold nothing is even counted
+        above = await fit_to_window(request, provider, usable, estimate=before)
+        fitted = TurnRequest("system", with_elisions(request.messages, above.elided))
+        return before, below, above, await provider.count_tokens(fitted)
 
     with ScriptedServer([]) as server:
-        before, after, fitted, elided = asyncio.run(go(server))
-    assert before > 9_000 and after <= 8_000 * 0.9 - 1_000
-    contents = [m["content"][0].get("content") for m in fitted.messages[2::2]]
-    assert contents[0] == ELIDED and contents[-1] == "9" * 4_000  # oldest gone, newest kept
-    assert elided == sum(1 for c in contents if c == ELIDED)
+        before, below, above, after = asyncio.run(go(server))
+    assert before > usable * HIGH
+    assert below.elided == [] and below.after == int(usable * HIGH)  # not counted, not cleared
+    assert above.elided[0] == "t0" and "t9" not in above.elided  # oldest first, newest kept
+    assert after == above.after <= usable * LOW  # cleared well below the threshold at once
     assert request.messages[2]["content"][0]["content"] == "0" * 4_000  # the original is intact
+    kept = with_elisions(request.messages, above.elided)
+    assert kept[2]["content"][0]["content"] == ELIDED
 
 
 def test_real_api_is_the_same_code_path(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -46,6 +46,8 @@ def text_edits(old: str, new: str) -> list[tuple[types.Range, str]]:
 class LspApprovals:
     """One per session: holds the approval the user has not given yet."""
 
+    person = True
+
     def __init__(self, server: PlanGateServer) -> None:
         self.server = server
         self.session_id = ""

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from plangate.lsp.server import PlanGateServer
     from plangate.workflow.session import Session
 
-OUTPUT_KINDS = {"text", "output", "retry", "tool_started", "tool_result"}
+OUTPUT_KINDS = {"text", "thinking", "output", "retry", "tool_started", "tool_result", "refusal"}
 CHANGE_KINDS = {"status", "phase", "plan", "validation", "applied", "rollback", "model_turn"}
 
 
@@ -232,7 +232,7 @@ class SessionManager:
             },
             plan_uri=plan_path.as_uri() if plan_path.exists() else None,
             usage=state.total_usage.model_dump(),
-            cost_usd=round(state.total_usage.cost(model), 6) if model else None,
+            cost_usd=round(state.usage.cost(model), 6) if model else None,
         )
 
     def session_changed(self, session_id: str) -> None:
@@ -286,7 +286,13 @@ class SessionManager:
         if kind == "status":
             self._progress(session_id, data)
         if kind in OUTPUT_KINDS:
-            text = data.get("text") or data.get("message") or data.get("name") or ""
+            text = (
+                data.get("text")
+                or data.get("message")
+                or data.get("name")
+                or data.get("explanation")
+                or ""
+            )
             self.server.protocol.notify(
                 "plangate/output", {"sessionId": session_id, "kind": kind, "text": str(text)}
             )

@@ -30,6 +30,7 @@ from plangate.model.caching import with_breakpoints
 from plangate.model.types import (
     ModelRequestError,
     ModelUnavailable,
+    PromptTooLong,
     RetryWait,
     TextDelta,
     ThinkingDelta,
@@ -296,6 +297,8 @@ class AnthropicProvider:
             except Exception as exc:
                 failure = _classify(exc)
                 if failure is None:
+                    if "prompt is too long" in str(exc):
+                        raise PromptTooLong(f"Anthropic: {exc}") from exc
                     raise ModelRequestError(f"Anthropic refused the request: {exc}") from exc
                 if attempt == self.retry.max_attempts:
                     log.warning("giving up after %d attempts: %s", attempt, failure.reason)

@@ -104,6 +104,10 @@ class ModelRequestError(Exception):
     """The API refused the request itself (bad request, authentication): retrying won't help."""
 
 
+class PromptTooLong(ModelRequestError):
+    """The prompt is longer than the model's context window: clear context, then retry."""
+
+
 class Provider(Protocol):
     """What the workflow needs from a model."""
 

@@ -30,6 +30,8 @@ NEEDS_FEEDBACK = {"revise", "reject"}
 class TerminalApprovals:
     """Asks at the terminal; answers unattended what `approve` names (never a deny)."""
 
+    person = True
+
     def __init__(
         self,
         out: TextIO,

@@ -31,6 +31,21 @@ class Printer:
             self.out.write(data["text"])
             self.out.flush()
             self._in_text = True
+        elif kind == "thinking":  # the model's summarised thinking, set apart from its answer
+            self.out.write(s(data["text"], "dim"))
+            self.out.flush()
+            self._in_text = True
+        elif kind == "refusal":
+            label = f" ({data['category']})" if data.get("category") else ""
+            self._line(s(f"  the model refused{label}: {data['explanation']}", "red"))
+        elif kind == "context" and data.get("elided"):
+            self._line(
+                s(
+                    f"  cleared {len(data['elided'])} old tool result(s) to fit the context "
+                    f"window ({data['before']:,} -> {data['after']:,} tokens)",
+                    "dim",
+                )
+            )
         elif kind == "output" and self.show_output:
             self.out.write(s(data["text"], "dim"))
             self.out.flush()
@@ -92,5 +107,5 @@ class Printer:
             f"cache), {usage.output_tokens:,} out"
         )
         if model is not None:
-            line += f"; cost ${usage.cost(model):.4f} ({model.id})"
+            line += f"; cost ${state.usage.cost(model):.4f} ({model.id})"
         self._line(line)

@@ -55,6 +55,10 @@ class Answer(BaseModel):
 class Approvals(Protocol):
     """What the engine needs from whoever speaks for the user."""
 
+    # True when a person answers (minutes may pass before the next model turn): the prompt
+    # cache is then written with the 1-hour TTL. False for scripted and unattended answers.
+    person: bool
+
     async def ask(self, question: Question) -> Answer:
         """Answer `question` with one of its choices."""
         ...
@@ -71,6 +75,8 @@ class ScriptedApprovals:
     A list entry is `"choice"` or `("choice", "feedback")`; kinds without scripted answers get
     the first choice (approve, once, apply, ...), so tests script only what matters.
     """
+
+    person = False
 
     def __init__(
         self,

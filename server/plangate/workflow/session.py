@@ -17,21 +17,31 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from plangate.agents import Agent
 from plangate.agents.modeltable import ModelInfo
+from plangate.model.context import (
+    estimate_tokens,
+    fit_to_window,
+    truncate_tool_result,
+    usable_window,
+    with_elisions,
+)
 from plangate.model.types import (
     ModelRequestError,
     ModelUnavailable,
+    PromptTooLong,
     Provider,
     RetryWait,
     TextDelta,
+    ThinkingDelta,
     TurnDone,
     TurnRequest,
 )
+from plangate.model.usage import Usage
 from plangate.permissions import Action, Decision, Policy
 from plangate.tools import Tool, ToolContext, tools_for
 from plangate.tools.base import Confirm
@@ -48,6 +58,8 @@ EventSink = Callable[[str, dict[str, Any]], None]
 MAX_FIX_ATTEMPTS = 3
 MAX_NUDGES = 2
 REPEAT_LIMIT = 3
+MAX_CONTEXT_RETRIES = 2
+THINKING = ("thinking", "redacted_thinking")
 
 RULES = """
 
@@ -235,8 +247,50 @@ class Session:
     def _tool_specs(self) -> list[dict[str, Any]]:
         return [tool.spec() for tool in self.tools.values()] + _workflow_tools()
 
+    def _request(self) -> TurnRequest:
+        """The next request: the conversation as the API must see it.
+
+        Tool results the context manager cleared are replaced by a note, and thinking
+        blocks written by another model (the agent's model changed) are dropped, as the
+        thinking docs require; the conversation's cache TTL follows who answers."""
+        state = self.state
+        messages = with_elisions(state.messages, state.elided)
+        model_id = self.model.id if self.model else state.model
+        messages = [
+            _without_thinking(m)
+            if m["role"] == "assistant" and state.producers.get(i, model_id) != model_id
+            else m
+            for i, m in enumerate(messages)
+        ]
+        ttl: Literal["5m", "1h"] = "1h" if self.approvals.person else "5m"
+        return TurnRequest(self._system(), messages, self._tool_specs(), ttl)
+
+    async def _fit(self, request: TurnRequest) -> TurnRequest:
+        """The request, with old tool results cleared first if it nears the window."""
+        state = self.state
+        if self.model is None:
+            return request
+        sent = len(json.dumps(request.messages))
+        estimate = (
+            state.last_prompt_tokens + (sent - state.last_prompt_chars) // 4
+            if state.last_prompt_tokens
+            else estimate_tokens([request.system, request.tools, request.messages])
+        )
+        usable = usable_window(self.model.context_window, self.model.max_output)
+        fit = await fit_to_window(
+            request, self.provider, usable, estimate, force=state.context_exceeded > 0
+        )
+        if not fit.elided and not state.context_exceeded:
+            return request
+        self._emit("context", {"elided": fit.elided, "before": fit.before, "after": fit.after})
+        return self._request()
+
     async def _model_turn(self) -> None:
         state = self.state
+        if state.messages and state.messages[-1]["role"] == "assistant":
+            # A turn recorded just before a restart: follow it up, never send it as prefill.
+            self._follow_up(TurnDone(state.messages[-1], state.last_stop_reason, Usage()))
+            return
         if self.agent.steps is not None and state.turns >= self.agent.steps:
             answer = await self._ask(
                 question(
@@ -249,16 +303,18 @@ class Session:
                 self.pause(f"step limit of {self.agent.steps} model turns reached")
                 return
         if self.budget_usd is not None and self.model is not None:
-            spent = state.total_usage.cost(self.model)
+            spent = state.usage.cost(self.model)
             if spent >= self.budget_usd:
                 self.pause(f"budget of ${self.budget_usd:.2f} reached (${spent:.2f} spent)")
                 return
-        request = TurnRequest(self._system(), state.messages, self._tool_specs())
         done: TurnDone | None = None
         try:
+            request = await self._fit(self._request())
             async for event in self.provider.stream_turn(request):
                 if isinstance(event, TextDelta):
                     self.on_event("text", {"text": event.text})
+                elif isinstance(event, ThinkingDelta):
+                    self.on_event("thinking", {"text": event.text})
                 elif isinstance(event, RetryWait):
                     self.on_event("retry", {"message": event.message, "delay": event.delay})
                 elif isinstance(event, TurnDone):
@@ -266,22 +322,63 @@ class Session:
         except ModelUnavailable as exc:
             self.pause(str(exc))
             return
+        except PromptTooLong as exc:
+            self._context_exceeded(str(exc), Usage())
+            return
         except ModelRequestError as exc:
             self._emit("status", {"status": Status.FAILED, "reason": str(exc)})
             return
         assert done is not None
+        if done.stop_reason == "model_context_window_exceeded":
+            self._context_exceeded("the model's context window was exceeded", done.usage)
+            return
+        if done.stop_reason == "refusal":
+            self._refused(done)
+            return
+        content = _kept_content(done.message["content"])
         self._emit(
             "model_turn",
             {
-                "message": done.message,
+                "message": {"role": "assistant", "content": content},
                 "usage": done.usage.model_dump(),
                 "stop_reason": done.stop_reason,
+                "model": self.model.id if self.model else state.model,
+                "prompt_chars": len(json.dumps(request.messages)),
             },
         )
-        if done.stop_reason == "refusal":
-            self._emit(
-                "status",
-                {"status": Status.FAILED, "reason": f"the model refused: {done.text[:300]}"},
+        self._follow_up(done)
+
+    def _context_exceeded(self, why: str, usage: Usage) -> None:
+        """The prompt did not fit: nothing of the turn is kept (a cut-off tool call never
+        runs); the next turn clears old tool results first. Pauses if clearing cannot help."""
+        if self.state.context_exceeded >= MAX_CONTEXT_RETRIES:
+            self.pause(f"{why}, and clearing old tool results did not help")
+            return
+        self._emit("context", {"exceeded": why, "usage": usage.model_dump()})
+
+    def _refused(self, done: TurnDone) -> None:
+        """The model declined: the user sees why, and the session waits for them."""
+        details = done.stop_details or {}
+        category = details.get("category")
+        explanation = details.get("explanation") or done.text.strip()[:300]
+        self._emit("refusal", {"category": category, "explanation": explanation})
+        label = f" ({category})" if category else ""
+        self.pause(
+            f"the model refused{label}: {explanation or 'no explanation given'}. "
+            "Change the task or the plan, then resume or cancel."
+        )
+
+    def _follow_up(self, done: TurnDone) -> None:
+        """What comes after a recorded turn that called no tools."""
+        if done.truncated:
+            self._user(
+                "Your answer was cut by the output limit"
+                + (
+                    "; its last tool call was incomplete and did not run"
+                    if done.stop_reason == "max_tokens" and not done.tool_calls
+                    else ""
+                )
+                + ". Continue, and split large changes into several smaller edits."
             )
         elif not done.tool_calls:
             self._no_tool_calls(done)
@@ -289,12 +386,7 @@ class Session:
     def _no_tool_calls(self, done: TurnDone) -> None:
         """The model ended its turn without calling a tool."""
         state = self.state
-        if done.stop_reason == "max_tokens":
-            self._user(
-                "Your answer was cut by the output limit. Continue, and split large "
-                "changes into several smaller edits."
-            )
-        elif state.status is Status.ANALYSING:
+        if state.status is Status.ANALYSING:
             nudges = sum(
                 1
                 for q in state.messages
@@ -442,13 +534,14 @@ class Session:
             return
         result = await tool.run(call["input"], ctx)
         self._denied(call, result.data.get("denied"))
+        text = truncate_tool_result(result.text, self.log.path.parent / "results")
         extra: dict[str, Any] = {}
         if name == "read" and not result.is_error:
             path = str((self.workspace / str(result.data.get("path", ""))).resolve())
             record = self.ledger.get(Path(path))
             if record is not None:
                 extra["read"] = {"path": path, "stamp": record.stamp.model_dump()}
-        self._result(call_id, result.text, error=result.is_error, **extra)
+        self._result(call_id, text, error=result.is_error, **extra)
 
     def _deny_record(self, call: dict[str, Any]) -> dict[str, Any] | None:
         """What a deny rule says of a call refused before it ran (None: no rule denies it)."""
@@ -889,6 +982,17 @@ class Session:
                 )
             )
         return results
+
+
+def _without_thinking(message: dict[str, Any]) -> dict[str, Any]:
+    return {**message, "content": [b for b in message["content"] if b["type"] not in THINKING]}
+
+
+def _kept_content(content: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What of a turn enters the conversation: thinking only beside text or a tool call."""
+    if all(b["type"] in THINKING for b in content):
+        return []
+    return content
 
 
 async def _approve_all(_what: str, _decision: Any) -> bool:

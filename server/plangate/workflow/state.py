@@ -72,6 +72,14 @@ class SessionState(BaseModel):
     usage: UsageLedger = UsageLedger()
     turns: int = 0
     validations: dict[int, list[list[dict[str, Any]]]] = {}
+    # The model that wrote each assistant message (by index): its thinking goes to no other.
+    producers: dict[int, str] = {}
+    last_stop_reason: str = ""
+    # The last turn's prompt size, for estimating the next one's without counting.
+    last_prompt_tokens: int = 0
+    last_prompt_chars: int = 0
+    elided: set[str] = set()  # tool_use ids whose results were cleared to fit the window
+    context_exceeded: int = 0  # turns lost to a full window since the last good turn
 
     @property
     def pending_question(self) -> Question | None:
@@ -141,9 +149,23 @@ class SessionState(BaseModel):
             self.messages.append({"role": data["role"], "content": blocks})
 
     def _on_model_turn(self, data: dict[str, Any]) -> None:
-        self._on_message(data["message"])
-        self.usage.add(Usage.model_validate(data["usage"]), phase=str(self.phase or "plan"))
+        usage = Usage.model_validate(data["usage"])
+        if data["message"]["content"]:  # a turn that was all cut off leaves no message
+            self._on_message(data["message"])
+            if data.get("model"):
+                self.producers[len(self.messages) - 1] = data["model"]
+        self.usage.add(usage, phase=str(self.phase or "plan"))
         self.turns += 1
+        self.last_stop_reason = data.get("stop_reason", "")
+        self.last_prompt_tokens = usage.prompt_tokens
+        self.last_prompt_chars = data.get("prompt_chars", 0)
+        self.context_exceeded = 0
+
+    def _on_context(self, data: dict[str, Any]) -> None:
+        self.elided.update(data.get("elided", []))
+        if data.get("exceeded"):
+            self.context_exceeded += 1
+            self.usage.add(Usage.model_validate(data["usage"]), phase=str(self.phase or "plan"))
 
     def _on_tool_started(self, data: dict[str, Any]) -> None:
         self.started.add(data["id"])
