@@ -168,8 +168,18 @@ class _Handler(BaseHTTPRequestHandler):
             if secret in headers:
                 headers[secret] = "<present>"
         record = RecordedRequest(path, body, headers)
+        self.scripted.requests.append(record)
+        try:
+            self._answer(path, body, record)
+        except Exception as exc:  # a request the rules did not foresee: refuse it, loudly
+            rejection = Rejection(400, "invalid_request_error", f"malformed request: {exc!r}")
+            self.scripted.reject(record, rejection)
+            self._error(rejection.status, rejection.type, rejection.message)
+
+    def _answer(self, path: str, body: Any, record: RecordedRequest) -> None:
         scripted = self.scripted
-        scripted.requests.append(record)
+        if not isinstance(body, dict):
+            raise TypeError("the body is not a JSON object")
         if path not in ("/v1/messages", "/v1/messages/count_tokens"):
             self._error(404, "not_found_error", f"no route {path}")
             return

@@ -22,7 +22,22 @@ MAX_ERRORS = 5
 
 @functools.cache
 def _hints(typed_dict: type) -> dict[str, Any]:
-    return typing.get_type_hints(typed_dict)
+    return typing.get_type_hints(typed_dict, include_extras=True)
+
+
+@functools.cache
+def _required(typed_dict: type) -> frozenset[str]:
+    """Keys a TypedDict requires: those marked `Required`, and those its own (total) class
+    declares unmarked. The SDK's postponed annotations leave `__required_keys__` holding only
+    the latter, so the markers are read from the hints."""
+    keys = set(getattr(typed_dict, "__required_keys__", frozenset()))
+    for key, hint in _hints(typed_dict).items():
+        marker = getattr(typing.get_origin(hint), "__name__", "") or str(typing.get_origin(hint))
+        if marker.endswith("Required") and not marker.endswith("NotRequired"):
+            keys.add(key)
+        elif marker.endswith("NotRequired"):
+            keys.discard(key)
+    return frozenset(keys)
 
 
 def _unwrap(tp: Any) -> Any:
@@ -171,7 +186,7 @@ def _check_typeddict(value: Any, typed_dict: type, path: str, errors: list[str])
     for key in value:
         if key not in hints and not open_ended:
             errors.append(f"{prefix}{key}: Extra inputs are not permitted")
-    for key in getattr(typed_dict, "__required_keys__", frozenset()):
+    for key in sorted(_required(typed_dict)):
         if key not in value:
             errors.append(f"{prefix}{key}: Field required")
     for key, item in value.items():
