@@ -14,7 +14,7 @@ from functools import cache
 from importlib import resources
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from plangate.diagnostics import Severity
 
@@ -36,7 +36,10 @@ class Prices(BaseModel):
 
 
 class LongContext(Prices):
-    """The band a request pays on every token once its prompt exceeds `above` tokens."""
+    """The band a request pays on every token once its prompt exceeds `above` tokens.
+
+    The prompt is every input token of the request: uncached input, cache writes and cache reads.
+    """
 
     above: int
 
@@ -71,6 +74,28 @@ class ModelInfo(BaseModel):
     deprecated: date | None = None
     retired: date | None = None
     successor: str | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelInfo:
+        if self.thinking_default == "adaptive" and "adaptive" not in self.thinking_modes:
+            raise ValueError(f"{self.id}: thinks adaptively by default but has no adaptive mode")
+        if self.thinking_required and self.thinking_default == "off":
+            raise ValueError(f"{self.id}: thinking cannot be disabled, so it cannot default to off")
+        if self.long_context is not None and self.long_context.above >= self.context_window:
+            raise ValueError(f"{self.id}: long_context.above is not below the context window")
+        return self
+
+    def prices(self, prompt_tokens: int = 0) -> Prices:
+        """The price band of one request whose prompt has `prompt_tokens` tokens."""
+        if self.long_context is not None and prompt_tokens > self.long_context.above:
+            return self.long_context
+        return Prices(
+            input=self.input,
+            output=self.output,
+            cache_write_5m=self.cache_write_5m,
+            cache_write_1h=self.cache_write_1h,
+            cache_read=self.cache_read,
+        )
 
     def is_retired(self, today: date) -> bool:
         """True once the API rejects this model."""

@@ -33,19 +33,36 @@ class Usage(BaseModel):
         """Every input token, cached or not."""
         return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
 
-    def cost(self, model: ModelInfo, cache_ttl: str = "5m") -> float:
-        """USD at the model's prices (cache writes at the 5-minute or 1-hour rate)."""
-        write = model.cache_write_1h if cache_ttl == "1h" else model.cache_write_5m
+    @property
+    def cache_creation_5m_input_tokens(self) -> int:
+        """The part of cache_creation_input_tokens written with the 5-minute TTL."""
+        return max(self.cache_creation_input_tokens - self.cache_creation_1h_input_tokens, 0)
+
+    def cost(self, model: ModelInfo) -> float:
+        """USD at the model's prices, taking this usage as one request.
+
+        Cache writes pay the 1-hour rate for the 1-hour part and the 5-minute rate for the rest.
+        A model with a `long_context` band charges every token of the request at that band once
+        the prompt exceeds its threshold, so price a sum of several turns with
+        `UsageLedger.cost`, which prices each turn on its own.
+        """
+        prices = model.prices(self.prompt_tokens)
         return (
-            self.input_tokens * model.input
-            + self.output_tokens * model.output
-            + self.cache_creation_input_tokens * write
-            + self.cache_read_input_tokens * model.cache_read
+            self.input_tokens * prices.input
+            + self.output_tokens * prices.output
+            + self.cache_creation_5m_input_tokens * prices.cache_write_5m
+            + (self.cache_creation_input_tokens - self.cache_creation_5m_input_tokens)
+            * prices.cache_write_1h
+            + self.cache_read_input_tokens * prices.cache_read
         ) / 1_000_000
 
     def cost_without_cache(self, model: ModelInfo) -> float:
-        """What the same tokens would cost with no prompt caching at all."""
-        return (self.prompt_tokens * model.input + self.output_tokens * model.output) / 1_000_000
+        """What the same request would cost with no prompt caching at all.
+
+        The prompt has the same size either way, so it pays the same price band.
+        """
+        prices = model.prices(self.prompt_tokens)
+        return (self.prompt_tokens * prices.input + self.output_tokens * prices.output) / 1_000_000
 
 
 class UsageLedger(BaseModel):
@@ -67,3 +84,11 @@ class UsageLedger(BaseModel):
         for usage in self.turns:
             total = total + usage
         return total
+
+    def cost(self, model: ModelInfo) -> float:
+        """USD for the session so far: each turn is one request, priced in its own band."""
+        return sum(turn.cost(model) for turn in self.turns)
+
+    def cost_without_cache(self, model: ModelInfo) -> float:
+        """What the session's turns would have cost with no prompt caching, turn by turn."""
+        return sum(turn.cost_without_cache(model) for turn in self.turns)
