@@ -171,6 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.scripted.requests.append(record)
         try:
             self._answer(path, body, record)
+        except OSError:
+            return  # the client hung up mid-answer (a dropped stream, a killed session)
         except Exception as exc:  # a request the rules did not foresee: refuse it, loudly
             rejection = Rejection(400, "invalid_request_error", f"malformed request: {exc!r}")
             self.scripted.reject(record, rejection)

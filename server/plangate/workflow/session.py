@@ -59,6 +59,7 @@ MAX_FIX_ATTEMPTS = 3
 MAX_NUDGES = 2
 REPEAT_LIMIT = 3
 MAX_CONTEXT_RETRIES = 2
+MAX_TRUNCATIONS = 3  # cut answers in a row before the session stops spending on them
 THINKING = ("thinking", "redacted_thinking")
 
 RULES = """
@@ -370,7 +371,12 @@ class Session:
 
     def _follow_up(self, done: TurnDone) -> None:
         """What comes after a recorded turn that called no tools."""
-        if done.truncated:
+        if done.truncated and self.state.truncations >= MAX_TRUNCATIONS:
+            self.pause(
+                f"the model's answers were cut by the output limit {MAX_TRUNCATIONS} times in "
+                "a row"
+            )
+        elif done.truncated:
             self._user(
                 "Your answer was cut by the output limit"
                 + (

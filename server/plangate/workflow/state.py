@@ -80,6 +80,7 @@ class SessionState(BaseModel):
     last_prompt_chars: int = 0
     elided: set[str] = set()  # tool_use ids whose results were cleared to fit the window
     context_exceeded: int = 0  # turns lost to a full window since the last good turn
+    truncations: int = 0  # turns in a row cut by the output limit
 
     @property
     def pending_question(self) -> Question | None:
@@ -160,6 +161,8 @@ class SessionState(BaseModel):
         self.last_prompt_tokens = usage.prompt_tokens
         self.last_prompt_chars = data.get("prompt_chars", 0)
         self.context_exceeded = 0
+        cut = data.get("stop_reason") == "max_tokens"
+        self.truncations = self.truncations + 1 if cut else 0
 
     def _on_context(self, data: dict[str, Any]) -> None:
         self.elided.update(data.get("elided", []))
