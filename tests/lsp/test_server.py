@@ -283,6 +283,53 @@ async def test_agent_files_diagnostics_quick_fix_hover_completion(harness: Harne
     assert labels == ["allow", "ask", "deny"]
 
 
+async def test_sampling_key_is_a_warning_whose_quick_fix_removes_its_line(
+    harness: Harness,
+) -> None:
+    path = harness.workspace / ".opencode" / "agent" / "warm.md"
+    path.parent.mkdir(parents=True)
+    text = "---\ndescription: Warm\ntemperature: 0.2\nsteps: 5\n---\nBe warm.\n"
+    path.write_text(text)
+    uri = path.as_uri()
+    harness.client.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="markdown", version=1, text=text
+            )
+        )
+    )
+    await harness.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+    [ignored] = harness.client.diagnostics[uri]
+    assert ignored.code == "sampling-ignored"
+    assert ignored.severity == types.DiagnosticSeverity.Warning
+    assert ignored.message == "ignored: the Messages API no longer accepts temperature"
+    assert (ignored.range.start.line, ignored.range.start.character) == (2, 0)
+    assert ignored.range.end.line == 2
+    actions = await harness.client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=ignored.range,
+            context=types.CodeActionContext(diagnostics=[ignored]),
+        )
+    )
+    [fix] = actions
+    assert isinstance(fix, types.CodeAction)
+    assert fix.kind == types.CodeActionKind.QuickFix
+    assert fix.title == "Remove 'temperature' (ignored: the API no longer accepts it)"
+    [edit] = fix.edit.changes[uri]
+    assert edit.new_text == ""
+    assert edit.range == types.Range(
+        start=types.Position(line=2, character=0), end=types.Position(line=3, character=0)
+    )
+    info = await harness.client.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=types.Position(line=2, character=3),
+        )
+    )
+    assert "Ignored" in info.contents.value and "2026-10-21" in info.contents.value
+
+
 async def test_progress_and_cancellation(harness: Harness) -> None:
     proposed = await harness.request(
         "plangate/proposePlan",

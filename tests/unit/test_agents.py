@@ -355,3 +355,69 @@ def test_bundled_agent_is_the_seed_byte_for_byte() -> None:
     if not seed.exists():
         pytest.skip(f"the shared seed is not beside this checkout ({seed})")
     assert (bundled_agents_dir() / "backend-developer.md").read_bytes() == seed.read_bytes()
+
+
+def _apply(text: str, edit: object) -> str:
+    """Apply one LSP TextEdit (positions within plain ASCII lines) to `text`."""
+    from lsprotocol import types
+
+    assert isinstance(edit, types.TextEdit)
+    lines = text.split("\n")
+
+    def offset(pos: types.Position) -> int:
+        return sum(len(line) + 1 for line in lines[: pos.line]) + pos.character
+
+    return text[: offset(edit.range.start)] + edit.new_text + text[offset(edit.range.end) :]
+
+
+@pytest.mark.parametrize(
+    ("text", "removed"),
+    [
+        ("---\ndescription: x\ntemperature: 0.2\nsteps: 3\n---\nbody\n", "temperature: 0.2\n"),
+        ("---\ntop_k:\n  - 40\n\n  - 41\nsteps: 3\n---\n", "top_k:\n  - 40\n\n  - 41\n"),
+        ("---\ntop_k:\n- 40\n- 41\n\nsteps: 3\n---\n", "top_k:\n- 40\n- 41\n"),
+        ("---\ntop_p: >\n  0.9\n---\n", "top_p: >\n  0.9\n"),
+        ('---\n"temperature": 1 # warm\nmode: all\n---\n', '"temperature": 1 # warm\n'),
+        ("---\r\ntemperature: 0.2\r\nmode: all\r\n---\r\n", "temperature: 0.2\r\n"),
+    ],
+    ids=["line", "block", "sequence-at-key-indent", "folded", "quoted-key", "crlf"],
+)
+def test_quick_fix_removes_the_sampling_key_and_its_block(text: str, removed: str) -> None:
+    from lsprotocol import types
+
+    from plangate.lsp import agentfiles
+
+    uri = "file:///ws/.opencode/agent/a.md"
+    [diagnostic] = [d for d in agentfiles.diagnostics(uri, text) if d.code == "sampling-ignored"]
+    assert diagnostic.severity == types.DiagnosticSeverity.Warning
+    assert diagnostic.tags == [types.DiagnosticTag.Unnecessary]
+    params = types.CodeActionParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        range=diagnostic.range,
+        context=types.CodeActionContext(diagnostics=[diagnostic]),
+    )
+    [fix] = agentfiles.quick_fixes(uri, text, params)
+    assert fix.kind == types.CodeActionKind.QuickFix and fix.diagnostics == [diagnostic]
+    assert fix.title.startswith("Remove '") and "no longer accepts" in fix.title
+    assert fix.edit is not None and fix.edit.changes is not None
+    [edit] = fix.edit.changes[uri]
+    assert _apply(text, edit) == text.replace(removed, "", 1)
+    # A stale diagnostic (the line changed since) gets no fix rather than a wrong edit.
+    assert agentfiles.quick_fixes(uri, text.replace(removed, "", 1), params) == []
+
+
+def test_hover_explains_ignored_sampling_keys_and_thinking() -> None:
+    from lsprotocol import types
+
+    from plangate.lsp import agentfiles
+
+    text = "---\ntemperature: 0.2\ntop_k: 5\nthinking: adaptive\n---\n"
+
+    def doc(line: int) -> str:
+        found = agentfiles.hover(text, types.Position(line=line, character=1))
+        assert found is not None and isinstance(found.contents, types.MarkupContent)
+        return found.contents.value
+
+    assert "Ignored" in doc(1) and "2026-10-21" in doc(1)
+    assert "Ignored" in doc(2)
+    assert "adaptive" in doc(3) and "budget_tokens" in doc(3)

@@ -1,5 +1,6 @@
-"""Agent files in the editor: diagnostics at the exact place, a quick fix for retired models,
-hover documentation on frontmatter keys, completion of tool names and actions."""
+"""Agent files in the editor: diagnostics at the exact place, quick fixes for retired models and
+for sampling keys the API no longer accepts, hover documentation on frontmatter keys, completion
+of tool names and actions."""
 
 from __future__ import annotations
 
@@ -8,6 +9,10 @@ from pathlib import Path
 
 from lsprotocol import types
 
+# The package first: when the server's background preload is initialising it, this waits for
+# it, where importing a submodule directly would deadlock against the preload thread (it holds
+# `plangate.agents.definition` while the package's __init__ imports `parse`).
+import plangate.agents  # noqa: F401
 from plangate.agents.modeltable import DEFAULT_MODEL, model_table
 from plangate.agents.parse import KNOWN_TOOLS, parse_agent
 from plangate.diagnostics import Severity
@@ -18,8 +23,17 @@ KEY_DOCS = {
     "mode": "`primary` (picked by the user), `subagent` (called by other agents) or `all`.",
     "model": "`anthropic/<model id>`; resolved through PlanGate's model table (retired models "
     "move to their successor with a warning).",
-    "temperature": "Sampling temperature, 0 to 1.",
-    "top_p": "Nucleus sampling, 0 to 1.",
+    "temperature": "**Ignored.** The Messages API (version 2026-10-21, what PlanGate speaks) "
+    "no longer accepts `temperature`: any value, even the default, is a 400. PlanGate reads the "
+    "key so opencode files load, warns, and never sends it. Use `thinking` to shape reasoning.",
+    "top_p": "**Ignored.** The Messages API (version 2026-10-21) no longer accepts `top_p`; "
+    "PlanGate warns and never sends it.",
+    "top_k": "**Ignored.** The Messages API (version 2026-10-21) no longer accepts `top_k`; "
+    "PlanGate warns and never sends it.",
+    "thinking": "Extended thinking: `adaptive` (the model decides how much to think), "
+    "`enabled` (manual, with `budget_tokens`: at least 1024 and below the model's output "
+    "limit) or `disabled`; or a mapping `{type, budget_tokens, display}` where `display` is "
+    "`summarized` or `omitted` (only the signature comes back). Omitted: the model's default.",
     "steps": "Most model turns in a session; past it PlanGate asks whether to continue.",
     "maxSteps": "Old name of `steps`.",
     "tools": "Tool name -> true/false. Tools not named are on: "
@@ -34,6 +48,8 @@ KEY_DOCS = {
     "color": "Colour for the agent in the editor.",
     "network": "PlanGate's own key: false cuts the network inside the bash sandbox.",
 }
+# Top-level keys the API no longer accepts; the quick fix removes their lines.
+SAMPLING_KEY = re.compile(r"""(\s*)(["']?)(temperature|top_p|top_k)\2\s*:(.*)$""")
 SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
     Severity.WARNING: types.DiagnosticSeverity.Warning,
@@ -63,6 +79,10 @@ def diagnostics(uri: str, text: str) -> list[types.Diagnostic]:
                 ),
                 severity=SEVERITY[problem.severity],
                 code=problem.code,
+                # Editors fade a key that does nothing.
+                tags=[types.DiagnosticTag.Unnecessary]
+                if problem.code == "sampling-ignored"
+                else None,
                 source="plangate",
                 message=problem.message,
             )
@@ -71,10 +91,16 @@ def diagnostics(uri: str, text: str) -> list[types.Diagnostic]:
 
 
 def quick_fixes(uri: str, text: str, params: types.CodeActionParams) -> list[types.CodeAction]:
-    """Rewrite a retired or unknown model line to a model PlanGate knows."""
+    """Rewrite a retired or unknown model line to a model PlanGate knows; remove a sampling key
+    the API no longer accepts."""
     actions: list[types.CodeAction] = []
     lines = text.split("\n")
     for diagnostic in params.context.diagnostics:
+        if diagnostic.code == "sampling-ignored":
+            action = _remove_sampling_key(uri, lines, diagnostic)
+            if action is not None:
+                actions.append(action)
+            continue
         if diagnostic.code not in ("model-retired", "model-unknown", "model-deprecated"):
             continue
         line = diagnostic.range.start.line
@@ -107,6 +133,54 @@ def quick_fixes(uri: str, text: str, params: types.CodeActionParams) -> list[typ
             )
         )
     return actions
+
+
+def _remove_sampling_key(
+    uri: str, lines: list[str], diagnostic: types.Diagnostic
+) -> types.CodeAction | None:
+    """Delete the key's line, and the lines of a value written as a block below it."""
+    first = diagnostic.range.start.line
+    match = SAMPLING_KEY.match(lines[first]) if first < len(lines) else None
+    if match is None:
+        return None  # the text changed since the diagnostic was computed
+    indent, key, rest = len(match.group(1)), match.group(3), match.group(4).strip()
+    empty_value = rest == "" or rest.startswith("#")
+    last = first
+    for number in range(first + 1, len(lines)):
+        line = lines[number]
+        if line.rstrip("\r") == "---":
+            break
+        if not line.strip():
+            continue  # kept unless a continuation line follows
+        depth = len(line) - len(line.lstrip())
+        # A block sequence may sit at the key's own indentation (`top_k:` then `- 40`).
+        in_value = depth > indent or (
+            depth == indent and empty_value and re.match(r"-(\s|$)", line.lstrip()) is not None
+        )
+        if not in_value:
+            break
+        last = number
+    if last + 1 < len(lines):
+        start, end = (
+            types.Position(line=first, character=0),
+            types.Position(line=last + 1, character=0),
+        )
+    elif first > 0:
+        start = types.Position(line=first - 1, character=len(lines[first - 1]))
+        end = types.Position(line=last, character=len(lines[last]))
+    else:
+        start, end = (
+            types.Position(line=0, character=0),
+            types.Position(line=last, character=len(lines[last])),
+        )
+    edit = types.TextEdit(range=types.Range(start=start, end=end), new_text="")
+    return types.CodeAction(
+        title=f"Remove '{key}' (ignored: the API no longer accepts it)",
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=[diagnostic],
+        is_preferred=True,
+        edit=types.WorkspaceEdit(changes={uri: [edit]}),
+    )
 
 
 def hover(text: str, position: types.Position) -> types.Hover | None:
