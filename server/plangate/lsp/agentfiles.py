@@ -9,10 +9,6 @@ from pathlib import Path
 
 from lsprotocol import types
 
-# The package first: when the server's background preload is initialising it, this waits for
-# it, where importing a submodule directly would deadlock against the preload thread (it holds
-# `plangate.agents.definition` while the package's __init__ imports `parse`).
-import plangate.agents  # noqa: F401
 from plangate.agents.modeltable import DEFAULT_MODEL, model_table
 from plangate.agents.parse import KNOWN_TOOLS, parse_agent
 from plangate.diagnostics import Severity

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import RPCResponse
 
 import plangate
 from plangate.lsp import logs
@@ -60,11 +62,25 @@ def parse(model: type[T], params: Any) -> T:
         raise JsonRpcInvalidParams(f"invalid params: '{field}': {first['msg']}") from exc
 
 
+class _Protocol(LanguageServerProtocol):
+    """Every message after `initialized` waits for the background import to finish.
+
+    Handlers import the engine lazily; had one imported while the background thread was
+    importing the same packages, the two threads' import locks could cross and one would see a
+    partially initialized module (an ImportError seen in the LSP tests)."""
+
+    def handle_message(self, message: Any) -> None:
+        preload = getattr(self._server, "preload", None)
+        if preload is not None and preload.is_alive() and not isinstance(message, RPCResponse):
+            preload.join()
+        super().handle_message(message)
+
+
 class PlanGateServer(LanguageServer):
     """The server, with the sessions it runs."""
 
     def __init__(self) -> None:
-        super().__init__("plangate", plangate.__version__)
+        super().__init__("plangate", plangate.__version__, protocol_cls=_Protocol)
         self.sessions = SessionManager(self)
         self.api_key: str | None = None
         self.base_url: str | None = None

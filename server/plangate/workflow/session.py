@@ -373,8 +373,7 @@ class Session:
         """What comes after a recorded turn that called no tools."""
         if done.truncated and self.state.truncations >= MAX_TRUNCATIONS:
             self.pause(
-                f"the model's answers were cut by the output limit {MAX_TRUNCATIONS} times in "
-                "a row"
+                f"the model's answers were cut by the output limit {MAX_TRUNCATIONS} times in a row"
             )
         elif done.truncated:
             self._user(
