@@ -49,14 +49,18 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push({ dispose: () => void server?.dispose() });
 
   let lastOutputSession: string | undefined;
+  let lastOutputKind: string | undefined;
   server.onNotification(Methods.output, (raw) => {
     const params = raw as { sessionId?: string; session_id?: string; kind?: string; text?: string };
     const sessionId = params.sessionId ?? params.session_id ?? '';
     if (sessionId !== lastOutputSession) {
       output.append(outputHeading(sessionId));
       lastOutputSession = sessionId;
+      lastOutputKind = undefined;
     }
-    output.append(formatOutput(params.kind ?? 'text', params.text ?? ''));
+    const kind = params.kind ?? 'text';
+    output.append(formatOutput(kind, params.text ?? '', lastOutputKind));
+    lastOutputKind = kind;
   });
 
   const tracker = new SessionTracker(server, async (summary) => {

@@ -91,13 +91,17 @@ export function sessionItem(summary: SessionSummary): SessionItem {
 
 /**
  * One `plangate/output` notification as text for the output channel. Model text is streamed in
- * pieces, so it is appended as is; tool activity gets lines of its own.
+ * pieces, so it is appended as is; so is the model's (summarised) thinking, under a heading
+ * where it starts (`previous` is the kind of the notification before); tool activity gets lines
+ * of its own.
  */
-export function formatOutput(kind: string, text: string): string {
+export function formatOutput(kind: string, text: string, previous?: string): string {
   switch (kind) {
+    case 'thinking':
+      return previous === 'thinking' ? text : `\n  [thinking] ${text}`;
     case 'text':
     case 'output':
-      return text;
+      return previous === 'thinking' ? `\n${text}` : text;
     case 'tool_started':
       return `\n  -> ${text}\n`;
     case 'tool_result':

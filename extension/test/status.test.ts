@@ -82,6 +82,12 @@ describe('formatOutput', () => {
     assert.equal(formatOutput('text', 'Reading'), 'Reading');
   });
 
+  it('streams thinking under a heading of its own, then the answer on a new line', () => {
+    assert.equal(formatOutput('thinking', 'Let me', 'text'), '\n  [thinking] Let me');
+    assert.equal(formatOutput('thinking', ' look.', 'thinking'), ' look.');
+    assert.equal(formatOutput('text', 'Reading', 'thinking'), '\nReading');
+  });
+
   it('puts tool activity on lines of its own', () => {
     assert.equal(formatOutput('tool_started', 'bash'), '\n  -> bash\n');
     assert.equal(formatOutput('tool_result', 'a\nb'), '     a\n     b\n');
