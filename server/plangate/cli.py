@@ -127,11 +127,11 @@ def _load_for_session(args: argparse.Namespace) -> Agent | None:
     except LookupError as exc:
         print(f"plangate: {exc}", file=sys.stderr)
         return None
-    if agent.errors:
-        for diagnostic in agent.errors:
-            print(diagnostic.display(), file=sys.stderr)
-        return None
-    return agent
+    # Errors stop the session; warnings (a retired model's successor, ignored sampling keys)
+    # are shown once, where `plangate check` would show them.
+    for diagnostic in agent.diagnostics:
+        print(diagnostic.display(), file=sys.stderr)
+    return None if agent.errors else agent
 
 
 def _terminal_session(args: argparse.Namespace, session_id: str | None) -> int:

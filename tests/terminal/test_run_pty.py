@@ -211,9 +211,17 @@ def test_approving_every_question_completes_the_task(ws: Path) -> None:
         final = term.expect(FINAL)
         term.expect(r"tokens: [\d,]+ in .*cost \$")
         assert term.finish() == 0
+        bodies = [r.body for r in server.message_requests]
     assert final.group(2, 3) == ("completed", "every phase is done")
     assert "phase 1 API fix: done" in term.text and "phase 2 Documentation: done" in term.text
     assert "FAIL" not in term.text
+    # The seed sets temperature: 0.2; the API would refuse it, so it is never sent. The seed's
+    # retired claude-sonnet-4 runs as its successor, with the 1-hour cache for a person's waits.
+    assert "ignored: the Messages API no longer accepts temperature" in term.text
+    assert not any({"temperature", "top_p", "top_k"} & body.keys() for body in bodies)
+    assert {body["model"] for body in bodies} == {"claude-sonnet-4-6"}
+    assert bodies[-1]["messages"][-1]["content"][-1]["cache_control"]["ttl"] == "1h"
+    assert not server.violations  # no request the real API rejects
     assert (ws / "app.py").read_text() == FIXED
     assert (ws / "CHANGES.txt").read_text() == "fixed\n"
     assert (ws / "docs" / "api.md").read_text().startswith("# API")
