@@ -8,9 +8,11 @@ so they mark their servers `rejections_expected` (the suite's conformance check 
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anthropic
@@ -325,3 +327,16 @@ def test_caching_follows_the_models_minimum_and_reports_writes_by_ttl(
     again = client.messages.create(model=MODEL, max_tokens=64, system=long, messages=messages)  # type: ignore[arg-type]
     assert again.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
     assert not server.violations
+
+
+def test_an_unexpected_rejection_reaches_the_suites_conformance_check() -> None:
+    """The file every test's conformance check reads (tests/conftest.py) gets the rejection;
+    this test then takes it back out, so that only its own check passes."""
+    violations = Path(os.environ["PLANGATE_SCRIPTED_VIOLATIONS"])
+    before = violations.stat().st_size
+    with ScriptedServer([ScriptedTurn(text="ok")]) as server:
+        assert post(server, body(temperature=0.2))[0] == 400
+    added = violations.read_bytes()[before:].decode()
+    with violations.open("r+b") as handle:
+        handle.truncate(before)
+    assert "temperature: Extra inputs are not permitted" in added
