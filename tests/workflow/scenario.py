@@ -6,9 +6,13 @@ killed and resumed gets the same answers for the same conversation.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
+from plangate.agents.definition import Thinking
+from plangate.model.anthropic import AnthropicProvider, RetryPolicy
+from plangate.model.factory import provider_for
 from plangate.model.scripted import ScriptedTurn, ToolUse
 
 APP = "def add(a, b):\n    return a - b\n"
@@ -16,6 +20,23 @@ CHECK = (
     "import unittest\n\nfrom app import add\n\n\nclass T(unittest.TestCase):\n"
     "    def test_add(self):\n        self.assertEqual(add(2, 3), 5)\n"
 )
+
+
+async def _no_wait(_seconds: float) -> None:
+    await asyncio.sleep(0)
+
+
+def provider(
+    base_url: str, model: str = "claude-sonnet-4-6", thinking: Thinking | None = None
+) -> AnthropicProvider:
+    """The real provider on the scripted server, retrying twice without waiting."""
+    return provider_for(
+        model,
+        api_key="offline",
+        base_url=base_url,
+        thinking=thinking,
+        retry=RetryPolicy(max_attempts=2, sleep=_no_wait),
+    )
 
 
 def make_workspace(root: Path) -> Path:

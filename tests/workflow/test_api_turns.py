@@ -14,20 +14,14 @@ from typing import Any
 from plangate.agents import Agent
 from plangate.agents.definition import Thinking
 from plangate.agents.modeltable import model_table
-from plangate.model.anthropic import RetryPolicy
-from plangate.model.factory import provider_for
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from plangate.workflow.approvals import Answer, Question, ScriptedApprovals
 from plangate.workflow.session import Session
 from plangate.workflow.state import Status
 
-from .scenario import Model, happy_path, make_workspace, plan_input
+from .scenario import Model, happy_path, make_workspace, plan_input, provider
 
 MODEL = "claude-sonnet-4-6"
-
-
-async def _no_wait(_seconds: float) -> None:
-    await asyncio.sleep(0)
 
 
 def start(
@@ -38,18 +32,11 @@ def start(
     thinking: Thinking | None = None,
     seen: list[tuple[str, dict[str, Any]]] | None = None,
 ) -> Session:
-    provider = provider_for(
-        model,
-        api_key="offline",
-        base_url=server.base_url,
-        thinking=thinking,
-        retry=RetryPolicy(max_attempts=2, sleep=_no_wait),
-    )
     return Session.start(
         agent,
         workspace,
         "Fix add() in app.py",
-        provider,
+        provider(server.base_url, model, thinking),
         ScriptedApprovals(),
         model=model_table().get(model),
         on_event=(lambda kind, data: seen.append((kind, data))) if seen is not None else None,
@@ -191,12 +178,11 @@ def test_after_a_model_switch_old_thinking_is_dropped(seed_agent: Agent, tmp_pat
     workspace = make_workspace(tmp_path / "ws")
     steps = thinking_path()
     with ScriptedServer(Model(steps)) as server:
-        provider = provider_for(MODEL, api_key="offline", base_url=server.base_url)
         first = Session.start(
             seed_agent,
             workspace,
             "Fix add() in app.py",
-            provider,
+            provider(server.base_url),
             StopAtPlan(),
             model=model_table().get(MODEL),
         )
@@ -205,17 +191,11 @@ def test_after_a_model_switch_old_thinking_is_dropped(seed_agent: Agent, tmp_pat
     assert first.state.status is Status.PLAN_PROPOSED
     assert any(b["type"] == "thinking" for b in first.state.messages[1]["content"])
     with ScriptedServer(Model(steps)) as server:
-        provider = provider_for(
-            "claude-opus-4-8",
-            api_key="offline",
-            base_url=server.base_url,
-            retry=RetryPolicy(max_attempts=2, sleep=_no_wait),
-        )
         reopened = Session.open(
             seed_agent,
             workspace,
             first.state.id,
-            provider,
+            provider(server.base_url, "claude-opus-4-8"),
             ScriptedApprovals(),
             model=model_table().get("claude-opus-4-8"),
         )
@@ -246,12 +226,11 @@ def test_a_turn_recorded_before_a_restart_is_followed_up_not_prefilled(
     assert session.state.messages[-1]["role"] == "assistant"
     plan = ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input())])
     with ScriptedServer([plan]) as server:
-        provider = provider_for(MODEL, api_key="offline", base_url=server.base_url)
         reopened = Session.open(
             seed_agent,
             workspace,
             session.state.id,
-            provider,
+            provider(server.base_url),
             StopAtPlan(),
             model=model_table().get(MODEL),
         )

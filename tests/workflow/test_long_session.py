@@ -13,15 +13,13 @@ from typing import Any
 
 from plangate.agents import Agent
 from plangate.agents.modeltable import model_table
-from plangate.model.anthropic import RetryPolicy
 from plangate.model.context import ELIDED
-from plangate.model.factory import provider_for
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from plangate.workflow.approvals import ScriptedApprovals
 from plangate.workflow.session import Session
 from plangate.workflow.state import Status
 
-from .scenario import assistant_turns, plan_input
+from .scenario import assistant_turns, plan_input, provider
 
 MODEL = "claude-haiku-4-5"
 TURNS = 200
@@ -57,18 +55,14 @@ def test_two_hundred_turns_fit_the_window_and_keep_the_cache(
     model = model_table().get(MODEL)
     assert model is not None
 
-    async def no_wait(_seconds: float) -> None:
-        await asyncio.sleep(0)
-
     with ScriptedServer(LongModel()) as server:
-        provider = provider_for(
-            MODEL,
-            api_key="offline",
-            base_url=server.base_url,
-            retry=RetryPolicy(max_attempts=2, sleep=no_wait),
-        )
         session = Session.start(
-            seed_agent, workspace, "Read everything", provider, ScriptedApprovals(), model=model
+            seed_agent,
+            workspace,
+            "Read everything",
+            provider(server.base_url, MODEL),
+            ScriptedApprovals(),
+            model=model,
         )
         state = asyncio.run(session.run())
         usages = [r.usage for r in server.message_requests if r.usage]

@@ -10,18 +10,21 @@ from typing import Any
 import pytest
 
 from plangate.agents import Agent
-from plangate.model.anthropic import RetryPolicy
 from plangate.model.factory import provider_for
 from plangate.model.scripted import Fault, ScriptedServer, ScriptedTurn, ToolUse
 from plangate.workflow.approvals import Answer, ScriptedApprovals
 from plangate.workflow.session import Session
 from plangate.workflow.state import PhaseStatus, SessionState, Status
 
-from .scenario import APP, Model, happy_path, make_workspace, plan_input, tool_results
-
-
-async def _no_wait(_seconds: float) -> None:
-    await asyncio.sleep(0)
+from .scenario import (
+    APP,
+    Model,
+    happy_path,
+    make_workspace,
+    plan_input,
+    provider,
+    tool_results,
+)
 
 
 def run_session(
@@ -31,13 +34,7 @@ def run_session(
     approvals: ScriptedApprovals,
     task: str = "Fix add() in app.py",
 ) -> tuple[Session, SessionState]:
-    provider = provider_for(
-        "claude-sonnet-4-6",
-        api_key="offline",
-        base_url=server.base_url,
-        retry=RetryPolicy(max_attempts=2, sleep=_no_wait),
-    )
-    session = Session.start(agent, workspace, task, provider, approvals)
+    session = Session.start(agent, workspace, task, provider(server.base_url), approvals)
     return session, asyncio.run(session.run())
 
 
