@@ -77,6 +77,39 @@ def _pieces(text: str, size: int) -> Iterator[str]:
         yield text[start : start + size]
 
 
+def _start(index: int, block: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "content_block_start", {
+        "type": "content_block_start",
+        "index": index,
+        "content_block": block,
+    }
+
+
+def _delta(index: int, delta: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+
+
+def _block_events(index: int, block: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """A content block streamed: its start, then its deltas (thinking ends with its signature;
+    a tool call cut by the output limit sends only half its input)."""
+    if block["type"] == "thinking":
+        yield _start(index, {"type": "thinking", "thinking": "", "signature": ""})
+        for piece in _pieces(block["thinking"], 24):
+            yield _delta(index, {"type": "thinking_delta", "thinking": piece})
+        yield _delta(index, {"type": "signature_delta", "signature": block["signature"]})
+    elif block["type"] == "text":
+        yield _start(index, {"type": "text", "text": ""})
+        for piece in _pieces(block["text"], 24):
+            yield _delta(index, {"type": "text_delta", "text": piece})
+    else:
+        yield _start(index, {k: v for k, v in {**block, "input": {}}.items() if k != "_partial"})
+        arguments = json.dumps(block["input"])
+        if block.get("_partial"):
+            arguments = arguments[: len(arguments) // 2]
+        for piece in _pieces(arguments, 40):
+            yield _delta(index, {"type": "input_json_delta", "partial_json": piece})
+
+
 def events(message: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     """The SSE events the API sends for `message`, in order."""
     usage = message["usage"]
@@ -90,73 +123,7 @@ def events(message: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "message_start", {"type": "message_start", "message": start}
     yield "ping", {"type": "ping"}
     for index, block in enumerate(message["content"]):
-        if block["type"] == "thinking":
-            yield (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": index,
-                    "content_block": {"type": "thinking", "thinking": "", "signature": ""},
-                },
-            )
-            for piece in _pieces(block["thinking"], 24):
-                yield (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": index,
-                        "delta": {"type": "thinking_delta", "thinking": piece},
-                    },
-                )
-            yield (
-                "content_block_delta",
-                {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "signature_delta", "signature": block["signature"]},
-                },
-            )
-        elif block["type"] == "text":
-            yield (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": index,
-                    "content_block": {"type": "text", "text": ""},
-                },
-            )
-            for piece in _pieces(block["text"], 24):
-                yield (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": index,
-                        "delta": {"type": "text_delta", "text": piece},
-                    },
-                )
-        else:
-            yield (
-                "content_block_start",
-                {
-                    "type": "content_block_start",
-                    "index": index,
-                    "content_block": {
-                        k: v for k, v in {**block, "input": {}}.items() if k != "_partial"
-                    },
-                },
-            )
-            arguments = json.dumps(block["input"])
-            if block.get("_partial"):
-                arguments = arguments[: len(arguments) // 2]
-            for piece in _pieces(arguments, 40):
-                yield (
-                    "content_block_delta",
-                    {
-                        "type": "content_block_delta",
-                        "index": index,
-                        "delta": {"type": "input_json_delta", "partial_json": piece},
-                    },
-                )
+        yield from _block_events(index, block)
         yield "content_block_stop", {"type": "content_block_stop", "index": index}
     yield (
         "message_delta",
