@@ -136,7 +136,7 @@ def _load_for_session(args: argparse.Namespace) -> Agent | None:
 
 def _terminal_session(args: argparse.Namespace, session_id: str | None) -> int:
     """`run` (session_id None: a new session for args.task) and `resume` share this."""
-    from plangate.agents.modeltable import model_for
+    from plangate.model.catalog import model_for
     from plangate.model.types import ModelRequestError
     from plangate.terminal.runner import drive, terminal_session
     from plangate.workflow.session import Session

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from plangate.agents.modeltable import model_table
 from plangate.model.anthropic import AnthropicProvider, RetryPolicy
 from plangate.model.caching import count_breakpoints
+from plangate.model.catalog import model_table
 from plangate.model.scripted import Fault, ScriptedServer, ScriptedTurn, ToolUse
 from plangate.model.types import (
     ModelRequestError,

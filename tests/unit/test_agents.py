@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from plangate.agents import AgentFormat, Origin, discover, find_agent, load_agent
-from plangate.agents.definition import Thinking
 from plangate.agents.discovery import bundled_agents_dir
 from plangate.diagnostics import Severity
+from plangate.model.types import Thinking
 from plangate.permissions.rules import Action
 
 TODAY = date(2026, 11, 25)

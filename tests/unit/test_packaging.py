@@ -30,7 +30,7 @@ def test_wheel_ships_and_finds_the_bundled_agents(tmp_path: Path) -> None:
     [wheel] = (tmp_path / "dist").glob("plangate-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "plangate/bundled_agents/backend-developer.md" in names
-    assert "plangate/agents/models.toml" in names
+    assert "plangate/model/models.toml" in names
     assert "plangate/demo/sample/app/api.py" in names  # the demo's sample ships too
     site = tmp_path / "site"
     subprocess.run(

@@ -10,10 +10,10 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from plangate.agents.definition import Thinking
 from plangate.model.anthropic import AnthropicProvider, RetryPolicy
 from plangate.model.factory import provider_for
 from plangate.model.scripted import ScriptedTurn, ToolUse
+from plangate.model.types import Thinking
 
 APP = "def add(a, b):\n    return a - b\n"
 CHECK = (

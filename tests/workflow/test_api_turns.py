@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from plangate.agents import Agent
-from plangate.agents.definition import Thinking
-from plangate.agents.modeltable import model_table
+from plangate.model.catalog import model_table
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
+from plangate.model.types import Thinking
 from plangate.workflow.approvals import Answer, Question, ScriptedApprovals
 from plangate.workflow.session import Session
 from plangate.workflow.state import Status

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from plangate.agents import Agent
-from plangate.agents.modeltable import model_table
+from plangate.model.catalog import model_table
 from plangate.model.context import ELIDED
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from plangate.workflow.approvals import ScriptedApprovals

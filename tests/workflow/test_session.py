@@ -244,7 +244,7 @@ def test_events_hold_no_secrets(
 
 
 def test_budget_and_step_limit_pause(seed_agent: Agent, tmp_path: Path) -> None:
-    from plangate.agents.modeltable import model_table
+    from plangate.model.catalog import model_table
 
     workspace = make_workspace(tmp_path / "ws")
     with ScriptedServer(Model()) as server:

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from plangate.diagnostics import Diagnostic, Severity
+from plangate.model.types import Thinking
 from plangate.permissions.rules import Rule
 
 
@@ -37,18 +38,6 @@ class AgentSource(BaseModel):
     path: Path
     origin: Origin
     format: AgentFormat
-
-
-class Thinking(BaseModel):
-    """An agent's `thinking:` setting, in the Messages API's terms (`thinking.type`)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    type: Literal["adaptive", "enabled", "disabled"] = "adaptive"
-    # Only for `enabled` (manual extended thinking): at least 1,024 and below max_tokens.
-    budget_tokens: int | None = None
-    # What the API returns of the thinking: a summary, or only the signature.
-    display: Literal["summarized", "omitted"] | None = None
 
 
 class Agent(BaseModel):

@@ -17,10 +17,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from plangate.agents.definition import Agent, AgentFormat, AgentSource, Origin, Thinking
+from plangate.agents.definition import Agent, AgentFormat, AgentSource, Origin
 from plangate.agents.frontmatter import Frontmatter, KeyPath, parse_frontmatter
-from plangate.agents.modeltable import model_table
 from plangate.diagnostics import Diagnostic, Severity
+from plangate.model.catalog import model_table
+from plangate.model.types import Thinking
 from plangate.permissions.patterns import pattern_problem
 from plangate.permissions.rules import PERMISSION_KINDS, Action, Rule
 

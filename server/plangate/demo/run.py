@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TextIO
 
 from plangate.agents import find_agent
-from plangate.agents.modeltable import model_for
 from plangate.demo.script import TASK, demo_model
+from plangate.model.catalog import model_for
 from plangate.model.scripted import ScriptedServer
 from plangate.terminal.runner import drive, terminal_session
 from plangate.workflow.session import Session

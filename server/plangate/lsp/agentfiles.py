@@ -9,9 +9,9 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from plangate.agents.modeltable import DEFAULT_MODEL, model_table
 from plangate.agents.parse import KNOWN_TOOLS, parse_agent
 from plangate.diagnostics import Severity
+from plangate.model.catalog import DEFAULT_MODEL, model_table
 
 AGENT_FILE = re.compile(r"(^|/)(agents|\.opencode/agents?|\.claude/agents)/.+\.md$")
 KEY_DOCS = {

@@ -102,8 +102,8 @@ class SessionManager:
 
     def _live(self, agent_name: str, workspace: Path, make: Any) -> Live:
         """Build a session (`make` is Session.start or Session.open) wired to this server."""
-        from plangate.agents.modeltable import model_for
         from plangate.lsp.approvals import LspApprovals
+        from plangate.model.catalog import model_for
 
         agent = self.agent(agent_name, workspace)
         approvals = LspApprovals(self.server)

@@ -24,15 +24,15 @@ import anthropic
 import httpcore2
 import httpx2
 
-from plangate.agents.definition import Thinking
-from plangate.agents.modeltable import ModelInfo
 from plangate.model.caching import with_breakpoints
+from plangate.model.catalog import ModelInfo
 from plangate.model.types import (
     ModelRequestError,
     ModelUnavailable,
     PromptTooLong,
     RetryWait,
     TextDelta,
+    Thinking,
     ThinkingDelta,
     ToolCall,
     TurnDone,

@@ -21,7 +21,7 @@ from typing import Any
 from anthropic.types.message_count_tokens_params import MessageCountTokensParams
 from anthropic.types.message_create_params import MessageCreateParamsStreaming
 
-from plangate.agents.modeltable import ModelInfo, model_table
+from plangate.model.catalog import ModelInfo, model_table
 from plangate.model.wire_schema import schema_errors
 
 MAX_BREAKPOINTS = 4

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from plangate.agents.definition import Thinking
-from plangate.agents.modeltable import ModelInfo, model_for
 from plangate.model.anthropic import AnthropicProvider, RetryPolicy
-from plangate.model.types import ModelRequestError
+from plangate.model.catalog import ModelInfo, model_for
+from plangate.model.types import ModelRequestError, Thinking
 
 
 def provider_for(

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from plangate.agents.modeltable import model_table
 from plangate.model.api_rules import Rejection, ThinkingSigner, check_request
+from plangate.model.catalog import model_table
 from plangate.model.scripted_cache import PromptCache, prompt_tokens
 from plangate.model.scripted_turns import Fault, Script, ScriptedTurn, ToolUse
 from plangate.model.scripted_wire import events, message_for, sse, without_marks

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from plangate.agents.modeltable import model_table
 from plangate.model.api_rules import cache_blocks
+from plangate.model.catalog import model_table
 
 TTL_SECONDS = {"5m": 300.0, "1h": 3600.0}
 

@@ -8,8 +8,8 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from plangate.agents.modeltable import model_table
 from plangate.model.api_rules import ThinkingSigner
+from plangate.model.catalog import model_table
 from plangate.model.scripted_cache import count_tokens
 from plangate.model.scripted_turns import ScriptedTurn
 from plangate.model.types import TRUNCATED

@@ -6,7 +6,21 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from pydantic import BaseModel, ConfigDict
+
 from plangate.model.usage import Usage
+
+
+class Thinking(BaseModel):
+    """An agent's `thinking:` setting, in the Messages API's terms (`thinking.type`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["adaptive", "enabled", "disabled"] = "adaptive"
+    # Only for `enabled` (manual extended thinking): at least 1,024 and below max_tokens.
+    budget_tokens: int | None = None
+    # What the API returns of the thinking: a summary, or only the signature.
+    display: Literal["summarized", "omitted"] | None = None
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from plangate.agents.modeltable import ModelInfo
+from plangate.model.catalog import ModelInfo
 
 
 class Usage(BaseModel):

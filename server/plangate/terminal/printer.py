@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TextIO
 
-from plangate.agents.modeltable import ModelInfo
+from plangate.model.catalog import ModelInfo
 from plangate.model.usage import Usage
 from plangate.terminal.style import Style
 from plangate.workflow.state import SessionState

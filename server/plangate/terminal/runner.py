@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from plangate.agents import Agent
-from plangate.model.anthropic import AnthropicProvider
 from plangate.model.factory import provider_for
+from plangate.model.types import Provider
 from plangate.terminal.approvals import TerminalApprovals
 from plangate.terminal.printer import Printer
 from plangate.terminal.style import Style
@@ -17,7 +17,7 @@ from plangate.workflow.session import Session
 from plangate.workflow.state import SessionState
 
 
-def provider(agent: Agent, base_url: str | None, api_key: str | None = None) -> AnthropicProvider:
+def provider(agent: Agent, base_url: str | None, api_key: str | None = None) -> Provider:
     """The agent's model, on the real API or (with `base_url`) the scripted server."""
     return provider_for(
         agent.model_id,
@@ -52,7 +52,7 @@ def terminal_session(
     base_url: str | None,
     read: Callable[[str], str] = input,
     api_key: str | None = None,
-) -> tuple[Printer, TerminalApprovals, AnthropicProvider]:
+) -> tuple[Printer, TerminalApprovals, Provider]:
     """The printer, the approvals and the provider a terminal session uses."""
     style = Style(out)
     return (

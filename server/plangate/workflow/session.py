@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from plangate.agents import Agent
-from plangate.agents.modeltable import ModelInfo
+from plangate.model.catalog import ModelInfo
 from plangate.model.context import (
     estimate_tokens,
     fit_to_window,

@@ -227,7 +227,7 @@ def model_for(model_id: str | None) -> ModelInfo | None:
 def model_table() -> ModelTable:
     """The table shipped with the package."""
     raw = tomllib.loads(
-        resources.files("plangate.agents").joinpath("models.toml").read_text("utf-8")
+        resources.files("plangate.model").joinpath("models.toml").read_text("utf-8")
     )
     models = [ModelInfo.model_validate(entry) for entry in raw.get("model", [])]
     return ModelTable(models, dict(raw.get("aliases", {})))

@@ -9,8 +9,8 @@ import pytest
 from anthropic.types.model_param import ModelParam
 from pydantic import ValidationError
 
-from plangate.agents.modeltable import ModelInfo, model_table
 from plangate.diagnostics import Severity
+from plangate.model.catalog import ModelInfo, model_table
 from plangate.model.usage import Usage, UsageLedger
 
 TODAY = date(2026, 11, 29)
