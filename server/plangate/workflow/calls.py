@@ -1,0 +1,213 @@
+"""Tool calls: each one through the gate, then run, asked about, or proposed as a change the
+user reviews. The model's calls and the editor's (`execute_tool`) take the same path.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from plangate.model.context import (
+    truncate_tool_result,
+)
+from plangate.permissions import Action, Decision
+from plangate.tools import Tool, ToolContext
+from plangate.tools.base import Confirm
+from plangate.tools.changes import ApplyError, ProposedChange, apply_once
+from plangate.tools.ledger import FileStamp
+from plangate.workflow.approvals import question
+from plangate.workflow.core import SessionCore
+from plangate.workflow.gate import refusal
+from plangate.workflow.state import Status
+
+REPEAT_LIMIT = 3
+
+
+class Calls(SessionCore):
+    """Running the tools."""
+
+    def _repeated(self, call: dict[str, Any]) -> bool:
+        """The same tool with the same input as the previous calls, REPEAT_LIMIT times in a row."""
+        calls = [
+            b
+            for m in self.state.messages
+            if m["role"] == "assistant"
+            for b in m["content"]
+            if b["type"] == "tool_use"
+        ]
+        index = next(i for i, b in enumerate(calls) if b["id"] == call["id"])
+        recent = calls[max(0, index - REPEAT_LIMIT + 1) : index + 1]
+        key = (call["name"], json.dumps(call["input"], sort_keys=True))
+        return len(recent) == REPEAT_LIMIT and all(
+            (b["name"], json.dumps(b["input"], sort_keys=True)) == key for b in recent
+        )
+
+    async def _execute(self, call: dict[str, Any]) -> None:
+        call_id, name = call["id"], call["name"]
+        if call_id in self.state.started and name == "bash":
+            # It was running when PlanGate stopped: running it again could repeat its effects.
+            self._result(
+                call_id,
+                "This command was interrupted when PlanGate restarted; it "
+                "may or may not have completed. Check its effects before running it "
+                "again.",
+                error=True,
+            )
+            return
+        self._emit("tool_started", {"id": call_id, "name": name})
+        tool = self.tools.get(name)
+        refused = refusal(self.state.status, tool, call["input"], self.policy) if tool else None
+        if refused is not None:
+            self._denied(call, self._deny_record(call))
+            self._result(call_id, refused, error=True)
+            return
+        if self._repeated(call):
+            answer = await self._ask(
+                question(
+                    "loop",
+                    f"loop:{call_id}#1",
+                    f"The agent called {name} with the same input {REPEAT_LIMIT} times in a row. "
+                    "Let it continue?",
+                    command=json.dumps(call["input"])[:500],
+                )
+            )
+            if answer.choice == "stop":
+                self._result(
+                    call_id,
+                    "Stopped by the user: this exact call was repeated "
+                    f"{REPEAT_LIMIT} times. Try something different. {answer.feedback}",
+                    error=True,
+                )
+                return
+        if tool is None:
+            self._result(call_id, f"Unknown tool {name!r}.", error=True)
+            return
+        ctx = self._context(call_id)
+        if name in ("write", "edit"):
+            await self._propose_change(call, tool, ctx)
+            return
+        result = await tool.run(call["input"], ctx)
+        self._denied(call, result.data.get("denied"))
+        text = truncate_tool_result(result.text, self.log.path.parent / "results")
+        extra: dict[str, Any] = {}
+        if name == "read" and not result.is_error:
+            path = str((self.workspace / str(result.data.get("path", ""))).resolve())
+            record = self.ledger.get(Path(path))
+            if record is not None:
+                extra["read"] = {"path": path, "stamp": record.stamp.model_dump()}
+        self._result(call_id, text, error=result.is_error, **extra)
+
+    def _deny_record(self, call: dict[str, Any]) -> dict[str, Any] | None:
+        """What a deny rule says of a call refused before it ran (None: no rule denies it)."""
+        tool = self.tools.get(call["name"])
+        if call["name"] == "bash":
+            kind, target = "command", str(call["input"].get("command", ""))
+            decision = self.policy.check_bash(target)
+        elif tool is not None and tool.permission == "edit":
+            kind, target = "edit", str(call["input"].get("file_path", ""))
+            decision = self.policy.check_edit(target)
+        else:
+            return None
+        if decision.action is not Action.DENY:
+            return None
+        return {"kind": kind, "target": target, **decision.to_json()}
+
+    def _denied(self, call: dict[str, Any], record: dict[str, Any] | None) -> None:
+        """An attempt a deny rule refused, for the editor to show where it was aimed."""
+        if record is not None:
+            self._emit(
+                "denied",
+                {**record, "tool": call["name"], "phase": self.state.phase, "at": time.time()},
+            )
+
+    def confirmer(self, key: str) -> Confirm:
+        """How a tool asks the user about an 'ask' command: each question recorded under `key`
+        (a tool call's id: unique in the session), answers for the session remembered."""
+        counter = itertools.count(1)
+
+        async def confirm(what: str, decision: Decision) -> bool:
+            if what in self.state.allowed:
+                return True
+            answer = await self._ask(
+                question(
+                    "permission",
+                    f"permission:{key}:{next(counter)}#1",
+                    f"Allow `{what}`? {decision.reason}",
+                    command=what,
+                    decision=decision,
+                )
+            )
+            return answer.choice in ("once", "session")
+
+        return confirm
+
+    def _context(self, call_id: str) -> ToolContext:
+        phase_files = None
+        if self.state.plan is not None and self.state.status in (
+            Status.RUNNING,
+            Status.DOCUMENTING,
+        ):
+            phase_files = frozenset(self.state.plan.phases[self.state.phase - 1].files)
+
+        return ToolContext(
+            workspace=self.workspace,
+            policy=self.policy,
+            ledger=self.ledger,
+            confirm=self.confirmer(call_id),
+            on_output=lambda stream, text: self.on_event("output", {"text": text}),
+            phase_files=phase_files,
+            network=self.agent.network,
+        )
+
+    async def _propose_change(
+        self, call: dict[str, Any], tool: Tool[Any], ctx: ToolContext
+    ) -> None:
+        call_id = call["id"]
+        qid = f"edit:{call_id}#1"
+        asked = self.state.questions.get(qid)
+        if asked is not None and asked.change is not None:
+            change = asked.change  # replay the proposal the user saw, never a new one
+        else:
+            result = await tool.run(call["input"], ctx)
+            if result.is_error:
+                self._denied(call, result.data.get("denied"))
+                self._result(call_id, result.text, error=True)
+                return
+            change = ProposedChange.model_validate(result.data["change"])
+        where = "" if change.in_phase is not False else " (not declared by this phase)"
+        answer = await self._ask(
+            question(
+                "edit",
+                qid,
+                f"Apply the change to {change.path}{where}?",
+                change=change,
+                phase_index=self.state.phase or None,
+            )
+        )
+        if answer.choice == "reject":
+            self._result(
+                call_id,
+                f"The user rejected the change to {change.path}. {answer.feedback}".strip(),
+                error=True,
+            )
+            return
+        if call_id not in self.state.applied:
+            try:
+                target = apply_once(change, self.workspace, self.policy)
+            except ApplyError as exc:
+                self._result(call_id, f"The change could not be applied: {exc}", error=True)
+                return
+            self._emit("applied", {"id": call_id, "path": change.path})
+            stamp = FileStamp.of(target)
+            if stamp is not None:  # the agent knows this content: it may edit it again
+                self.ledger.record(target, stamp)
+                self._result(
+                    call_id,
+                    f"Applied the change to {change.path}. {answer.feedback}".strip(),
+                    read={"path": str(target), "stamp": stamp.model_dump()},
+                )
+                return
+        self._result(call_id, f"Applied the change to {change.path}. {answer.feedback}".strip())

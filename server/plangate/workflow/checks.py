@@ -1,0 +1,67 @@
+"""Validation runs: the workspace's checks, each through the permission engine, run with the
+bash tool.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from plangate.permissions import Action
+from plangate.workflow.approvals import question
+from plangate.workflow.calls import Calls
+from plangate.workflow.validation import CheckResult, detect_checks, result_for
+
+
+class Checks(Calls):
+    """Running a phase's checks."""
+
+    async def _run_checks(self, index: int, attempt: int) -> list[CheckResult]:
+        checks = detect_checks(self.workspace, self.validation_commands)
+        results: list[CheckResult] = []
+        bash = self.tools.get("bash")
+        for number, check in enumerate(checks, start=1):
+            decision = self.policy.check_bash(check.command)
+            refused: str | None = None
+            if decision.action is Action.DENY:
+                refused = decision.reason
+            elif decision.action is Action.ASK and check.command not in self.state.allowed:
+                answer = await self._ask(
+                    question(
+                        "permission",
+                        f"permission:validate:{index}:{attempt}:{number}#1",
+                        f"Run the check `{check.command}`? {decision.reason}",
+                        command=check.command,
+                        decision=decision,
+                    )
+                )
+                if answer.choice == "deny":
+                    refused = "the user declined to run it"
+            if refused is not None or bash is None:
+                results.append(
+                    CheckResult(
+                        check=check,
+                        exit_code=None,
+                        passed=False,
+                        refused=refused or "the bash tool is not available",
+                    )
+                )
+                continue
+            ctx = self._context(f"validate-{index}-{attempt}-{number}")
+            ctx.confirm = _approve_all
+            started = time.monotonic()
+            result = await bash.run({"command": check.command, "timeout": 600}, ctx)
+            results.append(
+                result_for(
+                    check,
+                    result.data.get("exit_code"),
+                    result.text,
+                    time.monotonic() - started,
+                    result.data.get("output_file"),
+                )
+            )
+        return results
+
+
+async def _approve_all(_what: str, _decision: Any) -> bool:
+    return True

@@ -1,0 +1,53 @@
+"""The plan gate: what a tool call may do in the session's current state.
+
+One decision for every caller (the model's tool calls and the editor's `executeTool`): until a
+phase the user approved is running, nothing changes files, and bash runs only what the
+permission engine allows without asking and marks read-only. Deny and ask are the permission
+engine's, applied when the tool runs; this gate sits on top of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from plangate.permissions import Action, Policy
+from plangate.tools import Tool
+from plangate.workflow.state import Status
+
+OPEN = frozenset({Status.RUNNING, Status.DOCUMENTING})  # a phase the user approved is running
+
+
+def refusal(
+    status: Status | None, tool: Tool[Any], raw: Mapping[str, Any], policy: Policy
+) -> str | None:
+    """Why `tool` may not run with input `raw` while the session is in `status` (None: no
+    session), or None when it may."""
+    if status in OPEN:
+        return None
+    # Before the plan is approved, the way forward is to propose it; later, to approve a phase.
+    before_plan = status is Status.ANALYSING
+    if tool.permission == "edit":
+        if before_plan:
+            return (
+                f"Refused: {tool.name} changes files, and nothing may change before the user "
+                "approves the plan. Finish the analysis and call propose_plan."
+            )
+        return (
+            f"Refused: {tool.name} changes files, and files change only in a phase the user "
+            "approved."
+        )
+    if tool.name == "bash":
+        decision = policy.check_bash(str(raw.get("command", "")))
+        if decision.action is not Action.ALLOW or not decision.read_only:
+            where = "before the plan is approved" if before_plan else "outside an approved phase"
+            advice = (
+                " Use read, grep, glob and list to analyse, then call propose_plan."
+                if before_plan
+                else ""
+            )
+            return (
+                f"Refused: {where} only read-only commands run (this one is "
+                f"'{decision.action.value}': {decision.reason}).{advice}"
+            )
+    return None

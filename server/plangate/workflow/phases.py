@@ -1,0 +1,325 @@
+"""The plan and its phases: proposal, approval, revision, phase by phase with checkpoints,
+validation and its retries, rollback, completion.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError
+
+from plangate.workflow.approvals import question
+from plangate.workflow.checks import Checks
+from plangate.workflow.plan import PLAN_TOOL_DESCRIPTION, Plan, render_markdown
+from plangate.workflow.state import PhaseStatus, Status
+from plangate.workflow.validation import summarize
+
+MAX_FIX_ATTEMPTS = 3
+
+
+class CompletePhase(BaseModel):
+    """End the current phase."""
+
+    summary: str = Field(min_length=1, description="What was done in this phase, for the user")
+
+
+def workflow_tools() -> list[dict[str, Any]]:
+    return [
+        {
+            "name": "propose_plan",
+            "description": PLAN_TOOL_DESCRIPTION,
+            "input_schema": Plan.model_json_schema(),
+        },
+        {
+            "name": "complete_phase",
+            "description": "Finish the phase the user approved, with a summary; PlanGate then "
+            "validates it. The next phase starts only when the user approves it.",
+            "input_schema": CompletePhase.model_json_schema(),
+        },
+    ]
+
+
+class Phases(Checks):
+    """The workflow of the seed: plan first, then phase by phase."""
+
+    def _plan_path(self) -> Path:
+        return self.workspace / ".plangate" / "plans" / f"{self.state.id}.md"
+
+    def _write_plan(self) -> None:
+        if self.state.plan is None:
+            return
+        path = self._plan_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        statuses = {i: s.value for i, s in self.state.phases.items()}
+        path.write_text(render_markdown(self.state.plan, statuses), encoding="utf-8")
+
+    def _propose(self, call: dict[str, Any]) -> None:
+        if self.state.status is not Status.ANALYSING:
+            self._result(
+                call["id"],
+                "The plan is already approved; work on the approved phase "
+                "and call complete_phase when it is done.",
+                error=True,
+            )
+            return
+        try:
+            plan = Plan.model_validate(call["input"]).with_documentation()
+        except ValidationError as exc:
+            errors = "\n".join(
+                f"- {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
+            )
+            self._result(
+                call["id"],
+                f"The plan is invalid:\n{errors}\nFix it and call propose_plan again.",
+                error=True,
+            )
+            return
+        self._emit("plan", {"plan": plan.model_dump(), "version": self.state.plan_version + 1})
+        self._emit("status", {"status": Status.PLAN_PROPOSED})
+        self._write_plan()
+
+    def _open_call(self, name: str) -> dict[str, Any] | None:
+        return next((c for c in self.state.open_tool_calls if c["name"] == name), None)
+
+    def _close_others(self, keep: str) -> None:
+        for call in self.state.open_tool_calls:
+            if call["id"] != keep:
+                self._result(
+                    call["id"], "Not run: it came after a step that needed the user.", error=True
+                )
+
+    async def _ask_plan(self) -> None:
+        state = self.state
+        assert state.plan is not None
+        call = self._open_call("propose_plan")
+        answer = await self._ask(
+            question(
+                "plan",
+                f"plan:{state.plan_version}#1",
+                f"Approve the plan '{state.plan.title}'?",
+                plan=state.plan,
+                document=str(self._plan_path()),
+            )
+        )
+        call_id = call["id"] if call else ""
+        if answer.choice == "approve":
+            text = (
+                "The user approved the plan. Each phase starts only when the user approves "
+                "it; you will be told."
+            )
+            next_status = {"status": Status.AWAITING_PHASE, "phase": max(1, state.phase)}
+        elif answer.choice == "revise":
+            text = (
+                f"The user asks for changes to the plan:\n{answer.feedback}\nRevise it and "
+                "call propose_plan again."
+            )
+            next_status = {"status": Status.ANALYSING}
+        else:
+            text = f"The user rejected the plan. {answer.feedback}".strip()
+            next_status = {
+                "status": Status.CANCELLED,
+                "reason": f"plan rejected: {answer.feedback}".strip(": "),
+            }
+        if call is not None:
+            self._result(call_id, text)
+            self._close_others(call_id)
+        else:
+            self._user(text)
+        self._emit("status", next_status)
+
+    async def _ask_phase(self) -> None:
+        state = self.state
+        assert state.plan is not None
+        index = state.phase
+        if index > len(state.plan.phases):
+            self._emit("status", {"status": Status.COMPLETED, "reason": "every phase is done"})
+            self._write_plan()
+            return
+        phase = state.plan.phases[index - 1]
+        answer = await self._ask(
+            question(
+                "phase",
+                self._question_id(f"phase:{index}"),
+                f"Start phase {index}: {phase.name}?",
+                phase_index=index,
+                phase=phase,
+            )
+        )
+        if answer.choice == "approve":
+            # git takes a while on big trees: keep the event loop (an editor's server) free.
+            commit = await asyncio.to_thread(
+                self.checkpoints.snapshot, f"before phase {index}: {phase.name}"
+            )
+            self._emit("checkpoint", {"phase": index, "commit": commit})
+            self._emit("phase", {"index": index, "status": PhaseStatus.RUNNING, "attempt": 1})
+            files = ", ".join(phase.files) or "none declared"
+            self._user(
+                f"Phase {index} ({phase.name}) is approved. Implement only this phase: "
+                f"{phase.goal}. Files: {files}. {answer.feedback} When it is done, call "
+                "complete_phase with a summary.".replace("  ", " ")
+            )
+            last = index == len(state.plan.phases) and phase.name.lower().startswith("doc")
+            self._emit(
+                "status", {"status": Status.DOCUMENTING if last else Status.RUNNING, "phase": index}
+            )
+        elif answer.choice == "revise":
+            self._user(
+                f"The user wants phase {index} ({phase.name}) revised:\n"
+                f"{answer.feedback}\nCall propose_plan with the revised plan."
+            )
+            self._emit("status", {"status": Status.ANALYSING})
+        elif answer.choice == "skip":
+            self._emit("phase", {"index": index, "status": PhaseStatus.SKIPPED})
+            self._user(f"The user skipped phase {index} ({phase.name}).")
+            self._emit("status", {"status": Status.AWAITING_PHASE, "phase": index + 1})
+        elif answer.choice == "rollback":
+            self._rollback_latest(index)
+        else:
+            self._emit(
+                "status",
+                {
+                    "status": Status.CANCELLED,
+                    "reason": f"phase {index} rejected: {answer.feedback}".strip(": "),
+                },
+            )
+        self._write_plan()
+
+    def _rollback_latest(self, before: int) -> None:
+        done = [
+            i
+            for i in sorted(self.state.checkpoints)
+            if i < before and self.state.phases.get(i) in (PhaseStatus.DONE, PhaseStatus.FAILED)
+        ]
+        if not done:
+            self._user("Nothing to roll back yet.")
+            return
+        self.rollback(done[-1])
+
+    def rollback(self, index: int) -> list[str]:
+        """Undo phase `index`'s changes from its checkpoint; the rollback is recorded."""
+        commit = self.state.checkpoints.get(index)
+        if commit is None:
+            raise ValueError(f"phase {index} has no checkpoint")
+        paths = self.checkpoints.restore(commit)
+        self._emit("rollback", {"phase": index, "paths": paths})
+        self._emit("phase", {"index": index, "status": PhaseStatus.ROLLED_BACK})
+        self._user(
+            f"The user rolled back phase {index}: its changes are undone "
+            f"({', '.join(paths) or 'no files'})."
+        )
+        self._write_plan()
+        return paths
+
+    def _complete(self, call: dict[str, Any]) -> None:
+        if self.state.status not in (Status.RUNNING, Status.DOCUMENTING):
+            self._result(
+                call["id"],
+                "No phase is running: propose the plan and wait for the user to approve a phase.",
+                error=True,
+            )
+            return
+        summary = call["input"].get("summary")
+        # A missing or odd summary must not stop the phase: the model gets on with validation.
+        params = CompletePhase(
+            summary=summary if isinstance(summary, str) and summary.strip() else "(no summary)"
+        )
+        self._emit(
+            "phase",
+            {
+                "index": self.state.phase,
+                "status": PhaseStatus.VALIDATING,
+                "summary": params.summary,
+            },
+        )
+        self._emit("status", {"status": Status.VALIDATING, "phase": self.state.phase})
+
+    async def _validate(self) -> None:
+        state = self.state
+        assert state.plan is not None
+        index = state.phase
+        attempt = state.attempts.get(index, 1)
+        results = await self._run_checks(index, attempt)
+        self._emit(
+            "validation",
+            {
+                "phase": index,
+                "attempt": attempt,
+                "results": [r.model_dump(mode="json") for r in results],
+            },
+        )
+        call = self._open_call("complete_phase")
+        failed = [r for r in results if not r.passed]
+        summary = summarize(results) if results else "no checks found"
+        if not failed:
+            self._finish_phase(call, index, f"Phase {index} is done. Validation:\n{summary}")
+            return
+        details = "\n\n".join(f"$ {r.check.command}\n{r.output_tail[-3000:]}" for r in failed)
+        if attempt < MAX_FIX_ATTEMPTS:
+            self._phase_feedback(
+                call,
+                f"Validation failed (attempt {attempt} of "
+                f"{MAX_FIX_ATTEMPTS}):\n{summary}\n\n{details}\n\nFix it within "
+                "this phase, then call complete_phase again.",
+            )
+            self._emit(
+                "phase", {"index": index, "status": PhaseStatus.RUNNING, "attempt": attempt + 1}
+            )
+            self._emit("status", {"status": self._running(index), "phase": index})
+            return
+        answer = await self._ask(
+            question(
+                "validation",
+                self._question_id(f"validation:{index}"),
+                f"Phase {index} still fails validation after {attempt} attempts.",
+                phase_index=index,
+                results=[r.model_dump(mode="json") for r in results],
+            )
+        )
+        if answer.choice == "retry":
+            self._phase_feedback(
+                call,
+                f"Validation failed:\n{summary}\n\n{details}\n\nThe user "
+                f"asks you to try again. {answer.feedback}".strip(),
+            )
+            self._emit("phase", {"index": index, "status": PhaseStatus.RUNNING, "attempt": 1})
+            self._emit("status", {"status": self._running(index), "phase": index})
+        elif answer.choice == "accept":
+            self._finish_phase(
+                call,
+                index,
+                f"The user accepted phase {index} although validation failed:\n{summary}",
+            )
+        elif answer.choice == "rollback":
+            self._phase_feedback(call, "The user rolled this phase back.")
+            self._emit("phase", {"index": index, "status": PhaseStatus.FAILED})
+            self.rollback(index)
+            self._emit("status", {"status": Status.AWAITING_PHASE, "phase": index})
+        else:
+            self._phase_feedback(call, "The user stopped the session.")
+            self._emit("phase", {"index": index, "status": PhaseStatus.FAILED})
+            self._emit(
+                "status", {"status": Status.FAILED, "reason": f"validation failed in phase {index}"}
+            )
+        self._write_plan()
+
+    def _running(self, index: int) -> Status:
+        """RUNNING, or DOCUMENTING for the closing documentation phase."""
+        assert self.state.plan is not None
+        phases = self.state.plan.phases
+        last = index == len(phases) and phases[-1].name.lower().startswith("doc")
+        return Status.DOCUMENTING if last else Status.RUNNING
+
+    def _phase_feedback(self, call: dict[str, Any] | None, text: str) -> None:
+        if call is not None:
+            self._result(call["id"], text)
+        else:
+            self._user(text)
+
+    def _finish_phase(self, call: dict[str, Any] | None, index: int, text: str) -> None:
+        assert self.state.plan is not None
+        self._phase_feedback(call, text + "\nWait for the user to approve the next phase.")
+        self._emit("phase", {"index": index, "status": PhaseStatus.DONE})
+        self._emit("status", {"status": Status.AWAITING_PHASE, "phase": index + 1})
+        self._write_plan()
