@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from plangate.model.context import (
 )
 from plangate.permissions import Action, Decision
 from plangate.tools import Tool, ToolContext
-from plangate.tools.base import Confirm
+from plangate.tools.base import Confirm, ToolResult
 from plangate.tools.changes import ApplyError, ProposedChange, apply_once
 from plangate.tools.ledger import FileStamp
 from plangate.workflow.approvals import question
@@ -166,8 +167,7 @@ class Calls(SessionCore):
         self, call: dict[str, Any], tool: Tool[Any], ctx: ToolContext
     ) -> None:
         call_id = call["id"]
-        qid = f"edit:{call_id}#1"
-        asked = self.state.questions.get(qid)
+        asked = self.state.questions.get(f"edit:{call_id}#1")
         if asked is not None and asked.change is not None:
             change = asked.change  # replay the proposal the user saw, never a new one
         else:
@@ -177,37 +177,61 @@ class Calls(SessionCore):
                 self._result(call_id, result.text, error=True)
                 return
             change = ProposedChange.model_validate(result.data["change"])
+        outcome = await self._review(call_id, change)
+        extra = {"read": outcome.data["read"]} if "read" in outcome.data else {}
+        self._result(call_id, outcome.text, error=outcome.is_error, **extra)
+
+    async def _review(self, call_id: str, change: ProposedChange) -> ToolResult:
+        """Ask the user about a proposed change and apply it (once) if they accept."""
         where = "" if change.in_phase is not False else " (not declared by this phase)"
         answer = await self._ask(
             question(
                 "edit",
-                qid,
+                f"edit:{call_id}#1",
                 f"Apply the change to {change.path}{where}?",
                 change=change,
                 phase_index=self.state.phase or None,
             )
         )
         if answer.choice == "reject":
-            self._result(
-                call_id,
-                f"The user rejected the change to {change.path}. {answer.feedback}".strip(),
-                error=True,
-            )
-            return
-        if call_id not in self.state.applied:
-            try:
-                target = apply_once(change, self.workspace, self.policy)
-            except ApplyError as exc:
-                self._result(call_id, f"The change could not be applied: {exc}", error=True)
-                return
-            self._emit("applied", {"id": call_id, "path": change.path})
-            stamp = FileStamp.of(target)
-            if stamp is not None:  # the agent knows this content: it may edit it again
-                self.ledger.record(target, stamp)
-                self._result(
-                    call_id,
-                    f"Applied the change to {change.path}. {answer.feedback}".strip(),
-                    read={"path": str(target), "stamp": stamp.model_dump()},
-                )
-                return
-        self._result(call_id, f"Applied the change to {change.path}. {answer.feedback}".strip())
+            text = f"The user rejected the change to {change.path}. {answer.feedback}".strip()
+            return ToolResult(text=text, is_error=True)
+        applied = f"Applied the change to {change.path}. {answer.feedback}".strip()
+        if call_id in self.state.applied:
+            return ToolResult(text=applied)
+        try:
+            target = apply_once(change, self.workspace, self.policy)
+        except ApplyError as exc:
+            return ToolResult(text=f"The change could not be applied: {exc}", is_error=True)
+        self._emit("applied", {"id": call_id, "path": change.path})
+        stamp = FileStamp.of(target)
+        if stamp is None:
+            return ToolResult(text=applied)
+        self.ledger.record(target, stamp)  # the agent knows this content: it may edit it again
+        return ToolResult(
+            text=applied, data={"read": {"path": str(target), "stamp": stamp.model_dump()}}
+        )
+
+    async def execute_tool(self, name: str, raw: dict[str, Any]) -> ToolResult:
+        """One tool run for the editor (`plangate/executeTool`), through the same gate as the
+        model's calls: refused outside an approved phase as the model would be, 'ask' put to
+        the user, a change applied only once the user accepts it. Every question and answer
+        is recorded in the session's log like the model's."""
+        tool = self.tools[name]
+        refused = refusal(self.state.status, tool, raw, self.policy)
+        if refused is not None:
+            return ToolResult(text=refused, is_error=True)
+        call_id = f"editor-{uuid.uuid4().hex[:12]}"  # no earlier answer is recorded under it
+        result = await tool.run(raw, self._context(call_id))
+        if result.is_error or tool.permission != "edit":
+            return result
+        outcome = await self._review(call_id, ProposedChange.model_validate(result.data["change"]))
+        return outcome.model_copy(update={"data": {**result.data, **outcome.data}})
+
+
+async def run_unattached(tool: Tool[Any], raw: dict[str, Any], ctx: ToolContext) -> ToolResult:
+    """A tool run with no session behind it: the gate as before any plan (read-only only)."""
+    refused = refusal(None, tool, raw, ctx.policy)
+    if refused is not None:
+        return ToolResult(text=refused, is_error=True)
+    return await tool.run(raw, ctx)
