@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from plangate.layout import DEFAULT_AGENT
+
 # Each command imports what it needs: `plangate serve` must start fast, and the engine is big.
 if TYPE_CHECKING:
     from plangate.agents import Agent
@@ -95,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _session_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--agent", default="backend-developer", help="agent name or file")
+    parser.add_argument("--agent", default=DEFAULT_AGENT, help="agent name or file")
     parser.add_argument("--workspace", type=Path, default=Path.cwd())
     parser.add_argument(
         "--approve",

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcServerError
 
+from plangate.layout import Layout
 from plangate.lsp.errors import UNKNOWN_AGENT, UNKNOWN_SESSION, server_error
 
 # The engine is imported on first use (the server starts before it is needed).
@@ -177,7 +178,7 @@ class SessionManager:
         """Every session of the workspace folders, newest first."""
         ids = set(self.live)
         for folder in self.folders():
-            sessions = folder / ".plangate" / "sessions"
+            sessions = Layout(folder).sessions
             if sessions.is_dir():
                 ids |= {p.name for p in sessions.iterdir() if (p / "events.jsonl").exists()}
         return sorted(ids, reverse=True)
@@ -248,7 +249,7 @@ class SessionManager:
 
     def plan_path(self, session_id: str) -> Path:
         """Where a session's plan document is (it exists once a plan was proposed)."""
-        return self.workspace_of(session_id) / ".plangate" / "plans" / f"{session_id}.md"
+        return Layout(self.workspace_of(session_id)).plan(session_id)
 
     def _denied(self, session_id: str, record: dict[str, Any]) -> None:
         """A Warning on what a denied attempt aimed at (the file, or the phase in the plan)."""

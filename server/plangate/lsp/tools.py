@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from pygls.exceptions import JsonRpcInvalidParams
 
+from plangate.layout import DEFAULT_AGENT
 from plangate.lsp.protocol import ExecuteToolParams, ExecuteToolResult
 from plangate.tools import ToolContext, tools_for
 from plangate.workflow.calls import run_unattached
@@ -22,7 +23,7 @@ async def execute(ls: PlanGateServer, request: ExecuteToolParams) -> dict[str, A
         agent, workspace = live.session.agent, live.session.workspace
     else:
         workspace = ls.sessions.folder(request.workspace_folder)
-        agent = ls.sessions.agent(request.agent or "backend-developer", workspace)
+        agent = ls.sessions.agent(request.agent or DEFAULT_AGENT, workspace)
     tools = {tool.name: tool for tool in tools_for(agent)}
     tool = tools.get(request.tool)
     if tool is None:

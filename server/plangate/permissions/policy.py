@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from plangate.layout import STATE_DIR
 from plangate.permissions.commands import Invocation, unwrap
 from plangate.permissions.effects import Effects, Write, effects, is_special_file
 from plangate.permissions.paths import Location, Workspace
@@ -42,7 +43,7 @@ _UNLISTED_COMMAND = _builtin("bash", "*", Action.ASK, "unlisted command")
 _UNANALYSABLE = _builtin("bash", "*", Action.ASK, "unanalysable")
 _ESCALATION = _builtin("bash", "*", Action.ASK, "privileged")
 _EMPTY = _builtin("bash", "", Action.ALLOW, "empty command")
-_OWN_STATE = _builtin("edit", ".plangate/**", Action.DENY, "PlanGate's state")
+_OWN_STATE = _builtin("edit", f"{STATE_DIR}/**", Action.DENY, "PlanGate's state")
 _PATH_DEFAULTS = {
     "edit": _builtin("edit", "**", Action.ALLOW, "workspace files"),
     "read": _builtin("read", "**", Action.ALLOW, "workspace files"),
@@ -107,12 +108,12 @@ class Policy:
     def _location(self, kind: str, location: Location, shown: str) -> Decision:
         verb = "edit of" if kind == "edit" else "read of"
         where = f"`{shown}`" if shown == location.path else f"`{shown}` (-> {location.path})"
-        if kind == "edit" and location.inside and location.key.split("/", 1)[0] == ".plangate":
+        if kind == "edit" and location.inside and location.key.split("/", 1)[0] == STATE_DIR:
             # PlanGate's own state (event logs, checkpoints, plans): never the agent's to change.
             return Decision(
                 action=Action.DENY,
                 rule=_OWN_STATE,
-                reason=f"{verb} {where} is denied: .plangate/ is PlanGate's own state",
+                reason=f"{verb} {where} is denied: {STATE_DIR}/ is PlanGate's own state",
             )
         rule = _pick(r for r, p in self._paths[kind] if p.match(location.key))
         if location.inside:

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel
 
 from plangate.agents import Agent
+from plangate.layout import Layout
 from plangate.permissions import Action, Decision, Policy
 from plangate.tools.ledger import ReadLedger
 
@@ -53,9 +54,9 @@ class ToolContext:
         )
 
     @property
-    def state_dir(self) -> Path:
+    def layout(self) -> Layout:
         """PlanGate's own folder in the workspace (outputs, plans, sessions)."""
-        return self.workspace / ".plangate"
+        return Layout(self.workspace)
 
     async def allowed(self, what: str, decision: Decision) -> bool:
         """Deny is final, allow passes, ask goes to whoever holds the approvals."""

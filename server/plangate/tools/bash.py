@@ -85,7 +85,7 @@ class BashTool(Tool[BashInput]):
         if not await ctx.allowed(params.command, decision):
             raise ToolError(f"The user did not approve the command: {decision.reason}")
         sandbox = sandbox_for(ctx.workspace, ctx.policy, cwd, network=ctx.network)
-        log_path = ctx.state_dir / "outputs" / f"{uuid.uuid4().hex[:12]}.log"
+        log_path = ctx.layout.outputs / f"{uuid.uuid4().hex[:12]}.log"
         completed = await run_command(
             [*sandbox.prefix, "bash", "-c", params.command],
             cwd=cwd,

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from plangate.layout import STATE_DIR
 from plangate.permissions import Action
 from plangate.tools.base import Tool, ToolContext, ToolError, ToolResult, workspace_relative
 
@@ -28,7 +29,7 @@ LIST_IGNORES = (
     "venv",
     "dist",
     "build",
-    ".plangate",
+    STATE_DIR,
     ".mypy_cache",
     ".pytest_cache",
     ".ruff_cache",

@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from plangate.layout import Layout
 from plangate.model.context import (
     truncate_tool_result,
 )
@@ -92,7 +93,7 @@ class Calls(SessionCore):
             return
         result = await tool.run(call["input"], ctx)
         self._denied(call, result.data.get("denied"))
-        text = truncate_tool_result(result.text, self.log.path.parent / "results")
+        text = truncate_tool_result(result.text, Layout(self.workspace).results(self.state.id))
         extra: dict[str, Any] = {}
         if name == "read" and not result.is_error:
             path = str((self.workspace / str(result.data.get("path", ""))).resolve())

@@ -14,11 +14,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from plangate.layout import STATE_DIR, Layout
+
 GIT_TIMEOUT = 60
 BRANCH = "checkpoints"
 
 # Never snapshotted, restored or deleted, at any depth.
-EXCLUDES = (".git", ".plangate/", "node_modules/", ".venv/", "__pycache__/")
+EXCLUDES = (".git", f"{STATE_DIR}/", "node_modules/", ".venv/", "__pycache__/")
 
 # The project's .gitattributes must not rewrite bytes (eol conversion, filters): a snapshot
 # stores files exactly as they are and a restore writes them back exactly. info/attributes
@@ -52,7 +54,7 @@ class Checkpoints:
     def __init__(self, workspace: Path, store: Path | None = None) -> None:
         """Checkpoints of `workspace`, stored in the bare git directory `store`."""
         self.workspace = workspace.resolve()
-        self.store = (store or self.workspace / ".plangate" / "checkpoints").resolve()
+        self.store = (store or Layout(self.workspace).checkpoints).resolve()
 
     def snapshot(self, label: str) -> str:
         """Record every non-excluded file of the workspace; return the new commit id."""

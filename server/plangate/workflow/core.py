@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from plangate.agents import Agent
+from plangate.layout import Layout
 from plangate.model.catalog import ModelInfo
 from plangate.model.types import (
     Provider,
@@ -65,7 +66,7 @@ class SessionCore:
     @staticmethod
     def log_path(workspace: Path, session_id: str) -> Path:
         """Where a session's events live."""
-        return workspace / ".plangate" / "sessions" / session_id / "events.jsonl"
+        return Layout(workspace).events(session_id)
 
     def _emit(self, kind: str, data: dict[str, Any]) -> None:
         event = self.log.append(kind, json.loads(json.dumps(data, default=_jsonable)))

@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 
+from plangate.layout import Layout
 from plangate.workflow.approvals import question
 from plangate.workflow.checks import Checks
 from plangate.workflow.plan import PLAN_TOOL_DESCRIPTION, Plan, render_markdown
@@ -45,7 +46,7 @@ class Phases(Checks):
     """The workflow of the seed: plan first, then phase by phase."""
 
     def _plan_path(self) -> Path:
-        return self.workspace / ".plangate" / "plans" / f"{self.state.id}.md"
+        return Layout(self.workspace).plan(self.state.id)
 
     def _write_plan(self) -> None:
         if self.state.plan is None:

@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from plangate.layout import STATE_DIR, Layout
+
 # The check output kept in a result: enough to see the failures and the closing summary.
 TAIL_CHARS = 4000
 
@@ -28,7 +30,7 @@ NPM_SCRIPTS = (
 )
 # `npm init` writes this test script; running it only ever fails.
 NPM_PLACEHOLDER = "no test specified"
-CONFIG_FILE = ".plangate/config.toml"
+CONFIG_FILE = f"{STATE_DIR}/config.toml"
 
 
 class Check(BaseModel):
@@ -63,7 +65,7 @@ def detect_checks(workspace: Path, extra: Sequence[str] = ()) -> list[Check]:
     """
     configured = [
         Check(name=f"custom: {cmd}", command=cmd, source=CONFIG_FILE)
-        for cmd in _config_commands(workspace / CONFIG_FILE)
+        for cmd in _config_commands(Layout(workspace).config)
     ]
     detected = (
         []

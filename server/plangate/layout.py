@@ -1,0 +1,60 @@
+"""Where PlanGate keeps its state in a workspace (`.plangate/`), and the default agent.
+
+One place for every path under `.plangate/`, so the engine, the tools, the permission engine
+(which forbids the agent to edit it) and the front doors agree on it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+STATE_DIR = ".plangate"
+DEFAULT_AGENT = "backend-developer"
+# A plan document's path, for the editor: `.plangate/plans/<session id>.md`.
+PLAN_DOCUMENT = re.compile(r"/\.plangate/plans/(?P<id>[^/]+)\.md$")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The `.plangate/` folder of one workspace."""
+
+    workspace: Path
+
+    @property
+    def root(self) -> Path:
+        """`.plangate/` itself."""
+        return self.workspace / STATE_DIR
+
+    @property
+    def sessions(self) -> Path:
+        """One folder per session."""
+        return self.root / "sessions"
+
+    def events(self, session_id: str) -> Path:
+        """A session's append-only event log."""
+        return self.sessions / session_id / "events.jsonl"
+
+    def results(self, session_id: str) -> Path:
+        """Whole tool results too long for the conversation, for the read tool."""
+        return self.sessions / session_id / "results"
+
+    def plan(self, session_id: str) -> Path:
+        """A session's plan document, with its code lenses in the editor."""
+        return self.root / "plans" / f"{session_id}.md"
+
+    @property
+    def checkpoints(self) -> Path:
+        """The shadow git repository of phase checkpoints."""
+        return self.root / "checkpoints"
+
+    @property
+    def outputs(self) -> Path:
+        """Whole outputs of commands, cut in what the model sees."""
+        return self.root / "outputs"
+
+    @property
+    def config(self) -> Path:
+        """The workspace's own settings (validation commands)."""
+        return self.root / "config.toml"
