@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
+from plangate.permissions.invocation import Invocation, Pending, Unwrapped, option_word
 from plangate.permissions.options import find_option
 from plangate.permissions.shell import SimpleCommand, is_risky_variable
 from plangate.permissions.words import DYNAMIC, Word
@@ -286,41 +287,10 @@ _DOCKER_VALUE_OPTIONS = frozenset(
 )
 
 
-@dataclass
-class Invocation:
-    """A program that would run, with its normalised arguments."""
-
-    argv: list[Word]
-    text: str
-    cwd: str | None
-    # Why this invocation cannot be analysed statically; non-empty means never allow.
-    problems: list[str] = field(default_factory=list)
-    # Set when the program runs with more privilege or runs arbitrary configured code.
-    escalates: str | None = None
-    # `VAR=value` names set for this program (they can change what it does).
-    assignments: tuple[str, ...] = ()
-
-    @property
-    def program(self) -> str:
-        """The program name after normalisation."""
-        return self.argv[0].text if self.argv else ""
-
-
-@dataclass
-class Unwrapped:
-    """The invocations one simple command amounts to, and shell text it runs."""
-
-    invocations: list[Invocation] = field(default_factory=list)
-    # Literal shell source executed by `bash -c`, `eval`, `watch`, `env -S`...: analysed again.
-    scripts: list[str] = field(default_factory=list)
-    # A shell reading its commands from standard input (fed by a pipe, heredoc or here-string).
-    reads_stdin_script: bool = False
-
-
 def unwrap(command: SimpleCommand) -> Unwrapped:
     """Peel wrappers off `command` and normalise each program that would run."""
     result = Unwrapped()
-    pending: list[tuple[list[Word], str | None]] = [(list(command.words), None)]
+    pending: Pending = [(list(command.words), None)]
     steps = 0
     while pending:
         words, escalates = pending.pop(0)
@@ -339,7 +309,7 @@ def _unwrap_one(
     escalates: str | None,
     command: SimpleCommand,
     result: Unwrapped,
-    pending: list[tuple[list[Word], str | None]],
+    pending: Pending,
 ) -> None:
     inv = Invocation(
         words, command.text, command.cwd, escalates=escalates, assignments=command.assignments
@@ -369,7 +339,7 @@ def _unwrap_one(
 
     inline = _inline_script(program, rest)
     if inline is not None:
-        _script_from([inline], result, inv)
+        result.script_from([inline], inv)
         return
     if program in _VALUE_OPTIONS:
         payload = _wrapper_payload(program, rest)
@@ -379,7 +349,7 @@ def _unwrap_one(
             result.invocations.append(inv)  # `command -v x` only looks a name up
             return
         if program == "watch" and payload and not any(w.text in ("-x", "--exec") for w in rest):
-            _script_from(payload, result, inv)  # watch hands its arguments to `sh -c`
+            result.script_from(payload, inv)  # watch hands its arguments to `sh -c`
             return
         if program in _ELEVATE:
             escalates = f"runs as another user ({program})"
@@ -473,17 +443,7 @@ _INLINE_OPTIONS = {
 def _inline_script(program: str, rest: list[Word]) -> Word | None:
     """The command line given to `flock -c`, `script -c`, `npx -c`, `npm exec --call`."""
     names = _INLINE_OPTIONS.get(program)
-    if names is None:
-        return None
-    texts = [w.text for w in rest]
-    for index, token in enumerate(texts):
-        hit = find_option(token, names)
-        if hit is None:
-            continue
-        if hit.value is not None:
-            return Word(hit.value, rest[index].dynamic, rest[index].expands)
-        return rest[index + 1] if index + 1 < len(rest) else Word(DYNAMIC, dynamic=True)
-    return None
+    return None if names is None else option_word(rest, names)
 
 
 def _env_payload(rest: list[Word], result: Unwrapped, inv: Invocation) -> list[Word]:
@@ -555,19 +515,11 @@ def _shell(rest: list[Word], result: Unwrapped, inv: Invocation) -> None:
     result.invocations.append(inv)
 
 
-def _script_from(payload: list[Word], result: Unwrapped, inv: Invocation) -> None:
-    if all(w.literal for w in payload):
-        result.scripts.append(" ".join(w.text for w in payload))
-    else:
-        inv.problems.append("runs a computed command line in a shell")
-    result.invocations.append(inv)
-
-
 def _find(
     rest: list[Word],
     result: Unwrapped,
     inv: Invocation,
-    pending: list[tuple[list[Word], str | None]],
+    pending: Pending,
     escalates: str | None,
 ) -> None:
     """`find -exec cmd {} ;` runs cmd once per file: check it as a command of its own."""
@@ -612,16 +564,14 @@ def _interpreter(program: str, rest: list[Word], inv: Invocation) -> None:
         inv.problems.append("runs a script file")
 
 
-def _exec_payload(
-    inv: Invocation, result: Unwrapped, pending: list[tuple[list[Word], str | None]]
-) -> bool:
+def _exec_payload(inv: Invocation, result: Unwrapped, pending: Pending) -> bool:
     """`npm exec -- cmd`, `pnpm exec cmd`, `yarn dlx cmd`, `bun x cmd`: check cmd too."""
     if len(inv.argv) < 2 or inv.argv[1].text not in ("exec", "x", "dlx"):
         return False
     tail = inv.argv[2:]
     inline = _inline_script("npx", tail)
     if inline is not None:
-        _script_from([inline], result, inv)
+        result.script_from([inline], inv)
         return True
     start = next((j for j, w in enumerate(tail) if not w.text.startswith("-")), None)
     if start is not None:

@@ -9,31 +9,18 @@ are checked against the edit rules exactly like the edit tool, so `cp x .env` is
 
 from __future__ import annotations
 
-import posixpath
 import re
-from dataclasses import dataclass, field
 
-from plangate.permissions.commands import Invocation
-from plangate.permissions.options import find_option, has_flag, option_values
+from plangate.permissions.invocation import (
+    Effects,
+    Invocation,
+    Write,
+    is_special_file,
+    operands_of,
+    values_of,
+)
+from plangate.permissions.options import find_option, has_flag
 from plangate.permissions.words import Word
-
-
-@dataclass(frozen=True)
-class Write:
-    """A path a command writes; `recursive` when it also changes what is under it."""
-
-    path: Word
-    recursive: bool = False
-
-
-@dataclass
-class Effects:
-    """The file effects of one invocation."""
-
-    writes: list[Write] = field(default_factory=list)
-    reads: list[Word] = field(default_factory=list)
-    read_only: bool = False
-
 
 # Programs that only look: allowed without asking when no rule names them and they write nothing.
 _READ_ONLY = frozenset(
@@ -214,58 +201,15 @@ _HARMLESS_VARIABLES = frozenset(
         "CI",
     }
 )
-_SPECIAL_FILES = frozenset(
-    {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty", "-"}
-)
-_FD_FILE = re.compile(r"/(?:dev|proc/self)/fd/\d+")
 
 
 def _harmless_variable(name: str) -> bool:
     return name in _HARMLESS_VARIABLES or name.startswith("LC_")
 
 
-def is_special_file(path: str) -> bool:
-    """Device files and `-` that stand for the terminal or the void, not a real file."""
-    if path == "-":
-        return True
-    normal = posixpath.normpath(path)
-    return normal in _SPECIAL_FILES or _FD_FILE.fullmatch(normal) is not None
-
-
-def _operands(args: list[Word], value_options: tuple[str, ...] = ()) -> list[Word]:
-    """Operands: words that are neither options nor the values of `value_options`."""
-    out: list[Word] = []
-    skip = False
-    done = False
-    for word in args:
-        if skip:
-            skip = False
-            continue
-        text = word.text
-        if not done and text == "--":
-            done = True
-            continue
-        if not done and text.startswith("-") and text != "-" and word.literal:
-            hit = find_option(text, value_options)
-            skip = hit is not None and hit.value is None
-            continue
-        out.append(word)
-    return out
-
-
-def _values(args: list[Word], names: tuple[str, ...]) -> list[Word]:
-    """The values given to options `names` (`-o F`, `-oF`, `-so F`, `--out=F`, `--output F`)."""
-    texts = [w.text for w in args]
-    found: list[Word] = []
-    for index, value in option_values(texts, names):
-        word = args[index]
-        found.append(word if word.text == value else Word(value, word.dynamic, word.expands))
-    return found
-
-
 def _copy_targets(args: list[Word], moves: bool) -> list[Write]:
-    target_dir = _values(args, ("-t", "--target-directory"))
-    operands = _operands(args, _COPY_VALUES)
+    target_dir = values_of(args, ("-t", "--target-directory"))
+    operands = operands_of(args, _COPY_VALUES)
     writes: list[Write] = []
     if target_dir:
         sources, dest = operands, target_dir[0]
@@ -285,8 +229,8 @@ def _copy_targets(args: list[Word], moves: bool) -> list[Write]:
 
 def _sed_writes(args: list[Word]) -> list[Write]:
     texts = [w.text for w in args]
-    scripts = _values(args, _SED_SCRIPT)
-    operands = _operands(args, (*_SED_SCRIPT, "-l", "--line-length", "-s"))
+    scripts = values_of(args, _SED_SCRIPT)
+    operands = operands_of(args, (*_SED_SCRIPT, "-l", "--line-length", "-s"))
     if not scripts and operands:
         scripts, operands = [operands[0]], operands[1:]
     writes = [Write(Word(m.group(1))) for s in scripts for m in _SED_WRITE.finditer(s.text)]
@@ -303,27 +247,27 @@ def _sed_writes(args: list[Word]) -> list[Write]:
 def _file_writes(program: str, args: list[Word], texts: list[str]) -> list[Write]:
     """The files a (non read-only) program writes, as far as its options tell."""
     if program == "tee":
-        return [Write(w) for w in _operands(args)]
+        return [Write(w) for w in operands_of(args)]
     if program in ("cp", "install", "rsync"):
         return _copy_targets(args, moves=False)
     if program == "mv":
         return _copy_targets(args, moves=True)
     if program == "ln":
-        operands = _operands(args, ("-t", "--target-directory", "-S", "--suffix"))
-        writes = [Write(w) for w in _values(args, ("-t", "--target-directory"))]
+        operands = operands_of(args, ("-t", "--target-directory", "-S", "--suffix"))
+        writes = [Write(w) for w in values_of(args, ("-t", "--target-directory"))]
         if len(operands) >= 2:
             writes.append(Write(operands[-1]))
         elif operands:  # `ln TARGET`: the link is made here, named after the target
             writes.append(Write(Word(operands[0].text.rstrip("/").rsplit("/", 1)[-1])))
         return writes
     if program in ("rm", "rmdir", "unlink", "shred", "srm"):
-        return [Write(w, recursive=True) for w in _operands(args)]
+        return [Write(w, recursive=True) for w in operands_of(args)]
     if program == "touch":
-        return [Write(w) for w in _operands(args, ("-d", "-t", "-r", "--date", "--reference"))]
+        return [Write(w) for w in operands_of(args, ("-d", "-t", "-r", "--date", "--reference"))]
     if program == "truncate":
-        return [Write(w) for w in _operands(args, ("-s", "-r", "--size", "--reference"))]
+        return [Write(w) for w in operands_of(args, ("-s", "-r", "--size", "--reference"))]
     if program in ("mkdir", "mkfifo", "mknod"):
-        return [Write(w) for w in _operands(args, ("-m", "--mode", "--context"))]
+        return [Write(w) for w in operands_of(args, ("-m", "--mode", "--context"))]
     if program in ("chmod", "chown", "chgrp"):
         # A chmod mode may look like an option (`chmod -w f`): only known flags are options.
         operands = [w for w in args if find_option(w.text, _CHMOD_FLAGS) is None]
@@ -338,9 +282,9 @@ def _file_writes(program: str, args: list[Word], texts: list[str]) -> list[Write
     if program == "dd":
         return [Write(Word(w.text[3:], w.dynamic)) for w in args if w.text.startswith("of=")]
     if program == "curl":
-        return [Write(w) for w in _values(args, ("-o", "--output"))]
+        return [Write(w) for w in values_of(args, ("-o", "--output"))]
     if program == "wget":
-        return [Write(w) for w in _values(args, ("-O", "--output-document"))]
+        return [Write(w) for w in values_of(args, ("-O", "--output-document"))]
     if program == "git" and texts:
         return _git_writes(args, texts)
     return []
@@ -348,11 +292,11 @@ def _file_writes(program: str, args: list[Word], texts: list[str]) -> list[Write
 
 def _git_writes(args: list[Word], texts: list[str]) -> list[Write]:
     sub, rest = texts[0], args[1:]
-    writes = [Write(w) for w in _values(rest, ("--output",))]
+    writes = [Write(w) for w in values_of(rest, ("--output",))]
     if sub in ("rm", "mv") and not has_flag(texts[1:], ("--cached",)):
-        writes += [Write(w, recursive=True) for w in _operands(rest)]
+        writes += [Write(w, recursive=True) for w in operands_of(rest)]
     elif sub == "restore":
-        writes += [Write(w) for w in _operands(rest, ("-s", "--source"))]
+        writes += [Write(w) for w in operands_of(rest, ("-s", "--source"))]
     elif sub == "checkout" and "--" in texts:
         writes += [Write(w) for w in args[texts.index("--") + 1 :]]
     return writes
@@ -374,21 +318,21 @@ def effects(inv: Invocation) -> Effects:
     if out.writes:
         out.read_only = False
     if out.read_only and program in _READS_FILES:
-        out.reads = _read_operands(program, args, texts)
+        out.reads = _readoperands_of(program, args, texts)
     return out
 
 
 def _read_only_guards(program: str, args: list[Word], texts: list[str], out: Effects) -> None:
     """Options that turn a usually read-only program into one that writes or runs code."""
     if program == "sort":
-        out.writes += [Write(w) for w in _values(args, ("-o", "--output"))]
+        out.writes += [Write(w) for w in values_of(args, ("-o", "--output"))]
         if has_flag(texts, ("--compress-program",)):
             out.read_only = False
     elif program == "uniq":
-        operands = _operands(args, _READ_VALUE_OPTIONS["uniq"])
+        operands = operands_of(args, _READ_VALUE_OPTIONS["uniq"])
         out.writes += [Write(w) for w in operands[1:2]]
     elif program == "tree":
-        out.writes += [Write(w) for w in _values(args, ("-o",))]
+        out.writes += [Write(w) for w in values_of(args, ("-o",))]
     elif program == "find":
         for index, text in enumerate(texts[:-1]):
             if text in ("-fprint", "-fprint0", "-fls", "-fprintf"):
@@ -402,7 +346,7 @@ def _read_only_guards(program: str, args: list[Word], texts: list[str], out: Eff
         if has_flag(texts, ("-s", "--set")):
             out.read_only = False
     elif program == "hostname":
-        if _operands(args):
+        if operands_of(args):
             out.read_only = False
     elif program == "command":
         out.read_only = out.read_only and texts[:1] in (["-v"], ["-V"])
@@ -441,13 +385,13 @@ def _git_read_paths(args: list[Word]) -> list[Word]:
     if not args or args[0].text not in _GIT_READS_PATHS:
         return []
     paths: list[Word] = []
-    for word in _operands(args[1:], ("-e", "-f", "--format", "--pretty", "-n", "-C")):
+    for word in operands_of(args[1:], ("-e", "-f", "--format", "--pretty", "-n", "-C")):
         revision, colon, path = word.text.partition(":")
         paths.append(Word(path, word.dynamic) if colon and revision and path else word)
     return [w for w in paths if not is_special_file(w.text)]
 
 
-def _read_operands(program: str, args: list[Word], texts: list[str]) -> list[Word]:
+def _readoperands_of(program: str, args: list[Word], texts: list[str]) -> list[Word]:
     if program == "git":
         return _git_read_paths(args)
     if program == "find":
@@ -457,7 +401,7 @@ def _read_operands(program: str, args: list[Word], texts: list[str]) -> list[Wor
                 break
             operands.append(word)
     else:
-        operands = _operands(args, _READ_VALUE_OPTIONS.get(program, ()))
+        operands = operands_of(args, _READ_VALUE_OPTIONS.get(program, ()))
     if program in _PATTERN_FIRST and not has_flag(texts, ("-e", "-f", "--regexp", "--file")):
         operands = operands[1:]
     return [w for w in operands if not is_special_file(w.text)]

@@ -14,8 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from plangate.layout import STATE_DIR
-from plangate.permissions.commands import Invocation, unwrap
-from plangate.permissions.effects import Effects, Write, effects, is_special_file
+from plangate.permissions.commands import unwrap
+from plangate.permissions.effects import effects
+from plangate.permissions.invocation import Effects, Invocation, Write, is_special_file
 from plangate.permissions.paths import Location, Workspace
 from plangate.permissions.patterns import (
     BashPattern,
