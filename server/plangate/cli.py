@@ -138,35 +138,34 @@ def _load_for_session(args: argparse.Namespace) -> Agent | None:
 
 def _terminal_session(args: argparse.Namespace, session_id: str | None) -> int:
     """`run` (session_id None: a new session for args.task) and `resume` share this."""
-    from plangate.model.catalog import model_for
     from plangate.model.types import ModelRequestError
     from plangate.terminal.runner import drive, terminal_session
-    from plangate.workflow.session import Session
+    from plangate.workflow.launch import open_session
 
     agent = _load_for_session(args)
     if agent is None:
         return 2
     workspace = args.workspace.resolve()
+    printer, approvals = terminal_session(sys.stdout, _approve_set(args.approve))
     try:
-        printer, approvals, provider = terminal_session(
-            agent, workspace, sys.stdout, _approve_set(args.approve), args.base_url
+        session = open_session(
+            agent,
+            workspace,
+            approvals,
+            task=args.task if session_id is None else None,
+            session_id=session_id,
+            base_url=args.base_url,
+            on_event=printer,
+            budget_usd=args.budget,
         )
-        options: dict[str, Any] = {
-            "on_event": printer,
-            "model": model_for(agent.model_id),
-            "budget_usd": args.budget,
-        }
-        if session_id is None:
-            session = Session.start(agent, workspace, args.task, provider, approvals, **options)
-            print(f"Session {session.state.id} in {workspace}", flush=True)
-        else:
-            session = Session.open(agent, workspace, session_id, provider, approvals, **options)
     except ModelRequestError as exc:
         print(f"plangate: {exc}. To see PlanGate work offline, run: plangate demo", file=sys.stderr)
         return 2
     except FileNotFoundError as exc:
         print(f"plangate: {exc}", file=sys.stderr)
         return 2
+    if session_id is None:
+        print(f"Session {session.state.id} in {workspace}", flush=True)
     state = drive(session, printer, sys.stdout, resume=session_id is not None)
     return 0 if state.status.value in ("completed", "paused") else 1
 

@@ -13,10 +13,10 @@ from typing import TextIO
 
 from plangate.agents import find_agent
 from plangate.demo.script import TASK, demo_model
-from plangate.model.catalog import model_for
+from plangate.layout import DEFAULT_AGENT, Layout
 from plangate.model.scripted import ScriptedServer
 from plangate.terminal.runner import drive, terminal_session
-from plangate.workflow.session import Session
+from plangate.workflow.launch import open_session
 from plangate.workflow.state import SessionState
 
 CHECK = "python3 -m unittest discover -s tests -t . -q"
@@ -31,8 +31,9 @@ def prepare(target: Path) -> Path:
     """Copy the sample to `target` with its validation config and a secret to protect."""
     shutil.copytree(sample_dir(), target, ignore=shutil.ignore_patterns("__pycache__"))
     (target / ".env").write_text("DATABASE_URL=sqlite:///tasks.db\n")
-    (target / ".plangate").mkdir(exist_ok=True)
-    (target / ".plangate" / "config.toml").write_text(f'validate = ["{CHECK}"]\n')
+    layout = Layout(target)
+    layout.root.mkdir(exist_ok=True)
+    layout.config.write_text(f'validate = ["{CHECK}"]\n')
     return target
 
 
@@ -41,7 +42,7 @@ def run_demo(out: TextIO, workspace: Path | None = None) -> tuple[int, SessionSt
     started = time.monotonic()
     root = workspace or Path(tempfile.mkdtemp(prefix="plangate-demo-")) / "tasks-api"
     project = prepare(root)
-    agent = find_agent("backend-developer", project)
+    agent = find_agent(DEFAULT_AGENT, project)
     print(
         f"PlanGate demo: the backend-developer agent on a sample API, offline.\n"
         f"Project: {project}\nTask: {TASK}\n"
@@ -52,17 +53,15 @@ def run_demo(out: TextIO, workspace: Path | None = None) -> tuple[int, SessionSt
     )
     approve = frozenset({"plan", "phases", "edits", "commands"})
     with ScriptedServer(demo_model) as server:
-        printer, approvals, scripted = terminal_session(
-            agent, project, out, approve, server.base_url, api_key="offline-demo"
-        )
-        session = Session.start(
+        printer, approvals = terminal_session(out, approve)
+        session = open_session(
             agent,
             project,
-            TASK,
-            scripted,
             approvals,
+            task=TASK,
+            api_key="offline-demo",
+            base_url=server.base_url,
             on_event=printer,
-            model=model_for(agent.model_id),
         )
         state = drive(session, printer, out)
     denied = [

@@ -65,16 +65,6 @@ class SessionManager:
         """The workspace of a live session."""
         return self.get(session_id).session.workspace
 
-    def _provider(self, agent: Any) -> Any:
-        from plangate.model.factory import provider_for  # the SDK loads on first use
-
-        return provider_for(
-            agent.model_id,
-            api_key=self.server.api_key,
-            base_url=self.server.base_url,
-            thinking=agent.thinking,
-        )
-
     def agent(self, name: str, workspace: Path) -> Any:
         """An agent by name, or a clear error when it is unknown or broken."""
         from plangate.agents import find_agent
@@ -90,10 +80,8 @@ class SessionManager:
 
     def start(self, agent_name: str, task: str, folder: str | None) -> Live:
         """A new session, running in the background until it needs the user."""
-        from plangate.workflow.session import Session
-
         workspace = self.folder(folder)
-        live = self._live(agent_name, workspace, lambda **kw: Session.start(task=task, **kw))
+        live = self._live(agent_name, workspace, task=task)
         session_id = live.session.state.id
         self.server.log(f"session {session_id} started: {agent_name} in {workspace}")
         # Its first status came before it had an id: start the analysis progress now.
@@ -101,20 +89,29 @@ class SessionManager:
         self._run(live)
         return live
 
-    def _live(self, agent_name: str, workspace: Path, make: Any) -> Live:
-        """Build a session (`make` is Session.start or Session.open) wired to this server."""
+    def _live(
+        self,
+        agent_name: str,
+        workspace: Path,
+        *,
+        task: str | None = None,
+        session_id: str | None = None,
+    ) -> Live:
+        """A new session (for `task`) or a reopened one (`session_id`), wired to this server."""
         from plangate.lsp.approvals import LspApprovals
-        from plangate.model.catalog import model_for
+        from plangate.workflow.launch import open_session  # the SDK loads on first use
 
         agent = self.agent(agent_name, workspace)
         approvals = LspApprovals(self.server)
         # The id is known once the session exists; events before that need no client update.
-        session = make(
-            agent=agent,
-            workspace=workspace,
-            provider=self._provider(agent),
-            approvals=approvals,
-            model=model_for(agent.model_id),
+        session = open_session(
+            agent,
+            workspace,
+            approvals,
+            task=task,
+            session_id=session_id,
+            api_key=self.server.api_key,
+            base_url=self.server.base_url,
             on_event=lambda kind, data: self._event(approvals.session_id, kind, data),
         )
         approvals.session_id = session.state.id
@@ -155,9 +152,7 @@ class SessionManager:
         from plangate.workflow.state import TERMINAL, Status, replay
 
         agent_name = replay(EventLog(Session.log_path(workspace, session_id)).read()).agent
-        live = self._live(
-            agent_name, workspace, lambda **kw: Session.open(session_id=session_id, **kw)
-        )
+        live = self._live(agent_name, workspace, session_id=session_id)
         status = live.session.state.status
         if status not in TERMINAL and status is not Status.PAUSED:
             self._run(live)  # it asks its pending question again
