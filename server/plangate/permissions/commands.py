@@ -14,6 +14,7 @@ from dataclasses import replace
 
 from plangate.permissions.invocation import Invocation, Pending, Unwrapped, option_word
 from plangate.permissions.options import find_option
+from plangate.permissions.programs import lookup
 from plangate.permissions.shell import SimpleCommand, is_risky_variable
 from plangate.permissions.words import DYNAMIC, Word
 
@@ -269,20 +270,6 @@ _NPM_VALUE_OPTIONS = frozenset(
         "--dir",
         "--filter",
         "--cwd",
-    }
-)
-_DOCKER_VALUE_OPTIONS = frozenset(
-    {
-        "-H",
-        "--host",
-        "-c",
-        "--context",
-        "--config",
-        "-l",
-        "--log-level",
-        "--tlscacert",
-        "--tlscert",
-        "--tlskey",
     }
 )
 
@@ -591,8 +578,9 @@ def normalise(words: list[Word], inv: Invocation, result: Unwrapped) -> list[lis
         return [_git(words, inv, result)]
     if program in ("npm", "pnpm", "yarn", "bun"):
         return _npm(words)
-    if program in ("docker", "podman"):
-        return [_docker(words)]
+    spec = lookup(program)
+    if spec is not None and spec.normalise is not None:
+        return spec.normalise(words, inv, result)
     return [words]
 
 
@@ -676,20 +664,3 @@ def _npm(words: list[Word]) -> list[list[Word]]:
         swallowed = False
         i += 1
     return readings or [words]
-
-
-def _docker(words: list[Word]) -> list[Word]:
-    i = 1
-    while i < len(words):
-        text = words[i].text
-        if find_option(text, _DOCKER_VALUE_OPTIONS) is not None and "=" not in text:
-            i += 2
-            continue
-        if not text.startswith("-"):
-            break
-        i += 1
-    if i >= len(words):
-        return words
-    # Options before the subcommand are global (host, context): they cannot change which
-    # subcommand runs, so they are dropped rather than mistaken for its operands.
-    return [words[0], words[i], *words[i + 1 :]]

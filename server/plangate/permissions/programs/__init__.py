@@ -1,0 +1,47 @@
+"""What PlanGate knows about particular programs, one module per program or family.
+
+Each module holds everything about its programs: the options that take values, how the
+command line is normalised (aliases, global options, abbreviations), what the program runs
+from its arguments, and which files it reads, writes or deletes. It exports `PROGRAMS`, a
+tuple of `base.Program`; this registry indexes them by name for `commands.unwrap` and
+`effects.effects`. Adding a program is adding its module and its line below.
+"""
+
+from __future__ import annotations
+
+from plangate.permissions.programs import docker
+from plangate.permissions.programs.base import Program
+
+PROGRAMS: tuple[Program, ...] = (*docker.PROGRAMS,)
+
+
+def _index(programs: tuple[Program, ...]) -> dict[str, Program]:
+    index: dict[str, Program] = {}
+    for program in programs:
+        for name in program.names:
+            if name in index:
+                raise ValueError(f"two program modules claim {name!r}")
+            index[name] = program
+    return index
+
+
+_BY_NAME = _index(PROGRAMS)
+_DASHED = tuple((p.dashed, p) for p in PROGRAMS if p.dashed)
+
+
+def lookup(name: str) -> Program | None:
+    """The program named exactly `name`, if a module knows it."""
+    return _BY_NAME.get(name)
+
+
+def lookup_command(name: str) -> Program | None:
+    """The program a command word names: exactly, or in its dashed form (`git-push`)."""
+    found = _BY_NAME.get(name)
+    if found is None:
+        for prefix, program in _DASHED:
+            if name.startswith(prefix) and len(name) > len(prefix):
+                return program
+    return found
+
+
+__all__ = ["PROGRAMS", "Program", "lookup", "lookup_command"]

@@ -1,0 +1,80 @@
+"""What a program module tells the engine: a `Program`, its names and up to six hooks.
+
+The two generic stages ask the registry (`programs/__init__.py`) about a program by name and
+call the hooks it has; a hook left out means the program has nothing special there.
+
+In `commands.unwrap`, after wrappers, shells and interpreters are dealt with:
+
+- `normalise(words, inv, result)` rewrites the command line the way the program reads it
+  (`git -C . stage x` -> `git add x`) and returns every plausible reading, the one to match
+  first. It may mark `inv` (problems, escalation, working directory) and add shell text it
+  runs to `result.scripts`.
+- `runs(inv, result, pending)` finds commands the program runs from its arguments (`find
+  -exec`, `npm exec`) and appends them to `pending`; it returns True when it has also
+  appended `inv` to `result` itself.
+
+In `effects.effects`:
+
+- `writes(args, texts)`: the files the program writes (`args` are the words after the
+  program name, `texts` their text).
+- `guard(args, texts, out)`: options that make a usually read-only program write (add to
+  `out.writes`) or run code (set `out.read_only` to False).
+- `read_only`: the program is in the curated read-only set (allowed when no rule names it,
+  it writes nothing and nothing marks it).
+- `reads(args, texts)`: the files a read-only run reads, checked against the read rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from plangate.permissions.invocation import (
+    Effects,
+    Invocation,
+    Pending,
+    Unwrapped,
+    Write,
+    is_special_file,
+    operands_of,
+)
+from plangate.permissions.options import has_flag
+from plangate.permissions.words import Word
+
+Normalise = Callable[[list[Word], Invocation, Unwrapped], list[list[Word]]]
+Runs = Callable[[Invocation, Unwrapped, Pending], bool]
+Writes = Callable[[list[Word], list[str]], list[Write]]
+Guard = Callable[[list[Word], list[str], Effects], None]
+Reads = Callable[[list[Word], list[str]], list[Word]]
+
+
+@dataclass(frozen=True)
+class Program:
+    """What the engine knows about one program (or a family that behaves alike)."""
+
+    names: tuple[str, ...]
+    # Programs named `<dashed><sub>` are `<names[0]> <sub>` (git's `git-push`).
+    dashed: str | None = None
+    normalise: Normalise | None = None
+    runs: Runs | None = None
+    read_only: bool = False
+    reads: Reads | None = None
+    writes: Writes | None = None
+    guard: Guard | None = None
+
+
+_PATTERN_FILES = ("-e", "-f", "--regexp", "--file")
+
+
+def read_operands(value_options: tuple[str, ...] = (), *, pattern_first: bool = False) -> Reads:
+    """A `reads` hook: the operands are the files read (not the values of `value_options`,
+    not `/dev/stdin` and the like). With `pattern_first`, the first operand is a pattern
+    unless one is given with `-e`/`-f` (grep, rg, jq)."""
+
+    def reads(args: list[Word], texts: list[str]) -> list[Word]:
+        operands = operands_of(args, value_options)
+        if pattern_first and not has_flag(texts, _PATTERN_FILES):
+            operands = operands[1:]
+        return [w for w in operands if not is_special_file(w.text)]
+
+    return reads
