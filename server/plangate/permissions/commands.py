@@ -8,13 +8,12 @@ their subcommand follows the program (`git -C . commit` -> `git commit`).
 
 from __future__ import annotations
 
-import posixpath
 import re
 from dataclasses import replace
 
 from plangate.permissions.invocation import Invocation, Pending, Unwrapped, option_word
 from plangate.permissions.options import find_option
-from plangate.permissions.programs import lookup
+from plangate.permissions.programs import lookup, lookup_dashed
 from plangate.permissions.shell import SimpleCommand, is_risky_variable
 from plangate.permissions.words import DYNAMIC, Word
 
@@ -125,39 +124,6 @@ _VALUE_OPTIONS: dict[str, frozenset[str]] = {
 }
 _ELEVATE = frozenset({"sudo", "doas"})
 _PACKAGE_RUNNERS = frozenset({"npm", "pnpm", "yarn", "bun"})
-_GIT_VALUE_OPTIONS = {
-    "-C",
-    "-c",
-    "--git-dir",
-    "--work-tree",
-    "--namespace",
-    "--super-prefix",
-    "--config-env",
-    "--list-cmds",
-    "--attr-source",
-}
-# Configuration that only changes how git prints; anything else (core.pager, core.fsmonitor,
-# diff.external, credential.helper, ...) can make a read-only git command run a program.
-_GIT_HARMLESS_CONFIG = (
-    "color.",
-    "column.",
-    "advice.",
-    "i18n.",
-    "log.",
-    "format.pretty",
-    "core.quotepath",
-    "diff.renames",
-    "diff.algorithm",
-    "diff.noprefix",
-    "diff.mnemonicprefix",
-    "status.",
-    "user.name",
-    "user.email",
-    "init.defaultbranch",
-    "safe.directory",
-    "core.autocrlf",
-)
-_GIT_SUBCOMMAND_ALIASES = {"stage": "add"}
 _NPM_COMMANDS = frozenset(
     [
         "access",
@@ -354,12 +320,14 @@ def _unwrap_one(
     if program in SHELLS or program == "su":
         _shell(rest, result, inv)
         return
-    if program.startswith("git-") and len(program) > 4:
-        # git's dashed programs (/usr/lib/git-core/git-push) are its subcommands.
-        words = [Word("git"), Word(program[4:]), *rest]
+    dashed = lookup_dashed(program)
+    if dashed is not None:
+        # A dashed program (/usr/lib/git-core/git-push) is its family's subcommand.
+        family, sub = dashed
+        words = [Word(family), Word(sub), *rest]
         inv.argv = words
         rest = words[1:]
-        program = "git"
+        program = family
     if program == "eval":
         if all(w.literal for w in rest):
             result.scripts.append(" ".join(w.text for w in rest))
@@ -574,61 +542,12 @@ def normalise(words: list[Word], inv: Invocation, result: Unwrapped) -> list[lis
     unknown `--option` swallow the next word, so `npm --foo test publish` may run publish.
     """
     program = words[0].text
-    if program == "git":
-        return [_git(words, inv, result)]
     if program in ("npm", "pnpm", "yarn", "bun"):
         return _npm(words)
     spec = lookup(program)
     if spec is not None and spec.normalise is not None:
         return spec.normalise(words, inv, result)
     return [words]
-
-
-def _git(words: list[Word], inv: Invocation, result: Unwrapped) -> list[Word]:
-    aliases: dict[str, str] = {}
-    i = 1
-    while i < len(words):
-        text = words[i].text
-        if not text.startswith("-"):
-            break
-        name, has_value, value = text.partition("=")
-        if text.startswith("-c") and len(text) > 2:
-            name, has_value, value = "-c", "=", text[2:]
-        hit = find_option(name, _GIT_VALUE_OPTIONS)
-        if hit is not None:
-            name = hit.name
-            if not has_value:
-                value = words[i + 1].text if i + 1 < len(words) else ""
-                i += 1
-        if name == "-C":
-            inv.cwd = posixpath.normpath(posixpath.join(inv.cwd, value)) if inv.cwd else None
-        if name in ("-c", "--config-env"):
-            key, _, setting = value.partition("=")
-            key = key.lower()
-            if key.startswith("alias."):
-                aliases[key[len("alias.") :]] = setting
-                inv.problems.append("defines a git alias on the command line")
-            elif not key.startswith(_GIT_HARMLESS_CONFIG):
-                inv.escalates = f"sets git configuration ({key}) that can run programs"
-        if text.startswith("--exec-path="):
-            inv.escalates = "changes where git finds its programs"
-        i += 1
-    if i >= len(words):
-        return [words[0]]
-    sub, rest = words[i], words[i + 1 :]
-    expansion = aliases.get(sub.text.lower())
-    if expansion is not None:
-        if expansion.startswith("!"):
-            result.scripts.append(expansion[1:])  # a shell alias: its text runs
-        else:
-            expanded = [Word(part) for part in expansion.split()]
-            if expanded:
-                sub, rest = expanded[0], [*expanded[1:], *rest]
-    sub = Word(_GIT_SUBCOMMAND_ALIASES.get(sub.text, sub.text), sub.dynamic, sub.expands)
-    texts = [w.text for w in rest]
-    if "--help" in texts[: texts.index("--") if "--" in texts else None] or texts == ["-h"]:
-        return [words[0], Word("help"), sub]  # only shows the manual
-    return [words[0], sub, *rest]
 
 
 def _npm_command(token: str) -> str | None:

@@ -20,6 +20,7 @@ from plangate.permissions.invocation import (
     values_of,
 )
 from plangate.permissions.options import find_option, has_flag
+from plangate.permissions.programs import lookup
 from plangate.permissions.words import Word
 
 # Programs that only look: allowed without asking when no rule names them and they write nothing.
@@ -28,7 +29,7 @@ _READ_ONLY = frozenset(
     stat du df cut tr diff cmp basename dirname realpath readlink whoami id uname true false
     test [ jq sha256sum sha1sum sha512sum md5sum cksum nl seq cd pushd popd column comm
     paste fold rev tac od hexdump strings printenv locale nproc uptime free date sort uniq
-    find env command hostname expr sleep : git""".split()
+    find env command hostname expr sleep :""".split()
 )
 # Options that take a separate value, for programs whose operands are files they read. Only
 # options known to take a value: a wrong entry would hide the file after it from the check.
@@ -114,39 +115,10 @@ _READ_VALUE_OPTIONS: dict[str, tuple[str, ...]] = {
     "jq": ("--arg", "--argjson", "--indent"),
 }
 _READS_FILES = frozenset(
-    """git cat less more wc file diff cmp comm sha256sum sha1sum sha512sum md5sum cksum readlink
+    """cat less more wc file diff cmp comm sha256sum sha1sum sha512sum md5sum cksum readlink
     realpath cd pushd find egrep fgrep""".split()
 ) | frozenset(_READ_VALUE_OPTIONS)
 _PATTERN_FIRST = frozenset({"grep", "egrep", "fgrep", "rg", "jq"})
-# git subcommands whose operands may name files (revisions checked as paths are harmless).
-_GIT_READS_PATHS = frozenset("show log diff blame grep ls-files ls-tree cat-file".split())
-_GIT_READ_ONLY = frozenset(
-    """status log diff show blame rev-parse ls-files ls-tree cat-file describe shortlog grep
-    count-objects merge-base name-rev for-each-ref version help whatchanged show-ref check-
-    ignore""".split()
-)
-# git options that run programs or write files even on reading subcommands.
-_GIT_RUNS_OR_WRITES = ("--ext-diff", "--open-files-in-pager", "--output", "-O")
-_GIT_BRANCH_WRITES = (
-    "-d",
-    "-D",
-    "-m",
-    "-M",
-    "-c",
-    "-C",
-    "-f",
-    "-u",
-    "-t",
-    "--delete",
-    "--move",
-    "--copy",
-    "--force",
-    "--set-upstream-to",
-    "--unset-upstream",
-    "--edit-description",
-    "--track",
-    "--create-reflog",
-)
 _CHMOD_FLAGS = (
     "-R",
     "-c",
@@ -285,40 +257,35 @@ def _file_writes(program: str, args: list[Word], texts: list[str]) -> list[Write
         return [Write(w) for w in values_of(args, ("-o", "--output"))]
     if program == "wget":
         return [Write(w) for w in values_of(args, ("-O", "--output-document"))]
-    if program == "git" and texts:
-        return _git_writes(args, texts)
     return []
-
-
-def _git_writes(args: list[Word], texts: list[str]) -> list[Write]:
-    sub, rest = texts[0], args[1:]
-    writes = [Write(w) for w in values_of(rest, ("--output",))]
-    if sub in ("rm", "mv") and not has_flag(texts[1:], ("--cached",)):
-        writes += [Write(w, recursive=True) for w in operands_of(rest)]
-    elif sub == "restore":
-        writes += [Write(w) for w in operands_of(rest, ("-s", "--source"))]
-    elif sub == "checkout" and "--" in texts:
-        writes += [Write(w) for w in args[texts.index("--") + 1 :]]
-    return writes
 
 
 def effects(inv: Invocation) -> Effects:
     """The files `inv` writes and reads, and whether it is a read-only command."""
     program = inv.program
+    spec = lookup(program)
     args = inv.argv[1:]
     texts = [w.text for w in args]
     out = Effects(
-        read_only=program in _READ_ONLY
+        read_only=(program in _READ_ONLY or (spec is not None and spec.read_only))
         and not inv.problems
         and inv.escalates is None
         and all(_harmless_variable(name) for name in inv.assignments)
     )
-    out.writes = _file_writes(program, args, texts)
-    _read_only_guards(program, args, texts, out)
+    if spec is not None and spec.writes is not None:
+        out.writes = spec.writes(args, texts)
+    else:
+        out.writes = _file_writes(program, args, texts)
+    if spec is not None and spec.guard is not None:
+        spec.guard(args, texts, out)
+    else:
+        _read_only_guards(program, args, texts, out)
     if out.writes:
         out.read_only = False
-    if out.read_only and program in _READS_FILES:
-        out.reads = _readoperands_of(program, args, texts)
+    if out.read_only and spec is not None and spec.reads is not None:
+        out.reads = spec.reads(args, texts)
+    elif out.read_only and program in _READS_FILES:
+        out.reads = _read_operands(program, args, texts)
     return out
 
 
@@ -350,50 +317,9 @@ def _read_only_guards(program: str, args: list[Word], texts: list[str], out: Eff
             out.read_only = False
     elif program == "command":
         out.read_only = out.read_only and texts[:1] in (["-v"], ["-V"])
-    elif program == "git":
-        out.read_only = out.read_only and _git_read_only(texts)
 
 
-def _git_read_only(texts: list[str]) -> bool:
-    if not texts:
-        return True
-    sub, rest = texts[0], texts[1:]
-    positional = [t for t in rest if not t.startswith("-")]
-    if any(find_option(t, _GIT_RUNS_OR_WRITES) for t in rest):
-        return False
-    if sub in _GIT_READ_ONLY:
-        return True
-    if sub == "branch":
-        listing = has_flag(rest, ("-l", "--list"))
-        return not has_flag(rest, _GIT_BRANCH_WRITES) and (listing or not positional)
-    if sub == "tag":
-        listing = has_flag(rest, ("-l", "--list"))
-        return listing or (not positional and not has_flag(rest, ("-d", "--delete")))
-    if sub == "remote":
-        return not positional or positional[0] in ("show", "get-url")
-    if sub == "stash":
-        return bool(positional) and positional[0] in ("list", "show")
-    if sub == "config":
-        return has_flag(rest, ("--get", "--get-all", "--get-regexp", "--list", "-l"))
-    if sub == "reflog":
-        return not positional or positional[0] == "show"
-    return False
-
-
-def _git_read_paths(args: list[Word]) -> list[Word]:
-    """Paths a reading git command may show: operands, and the path of `REV:path`."""
-    if not args or args[0].text not in _GIT_READS_PATHS:
-        return []
-    paths: list[Word] = []
-    for word in operands_of(args[1:], ("-e", "-f", "--format", "--pretty", "-n", "-C")):
-        revision, colon, path = word.text.partition(":")
-        paths.append(Word(path, word.dynamic) if colon and revision and path else word)
-    return [w for w in paths if not is_special_file(w.text)]
-
-
-def _readoperands_of(program: str, args: list[Word], texts: list[str]) -> list[Word]:
-    if program == "git":
-        return _git_read_paths(args)
+def _read_operands(program: str, args: list[Word], texts: list[str]) -> list[Word]:
     if program == "find":
         operands = []
         for word in args:  # the starting points come before the first expression

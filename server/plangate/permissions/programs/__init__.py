@@ -9,10 +9,13 @@ tuple of `base.Program`; this registry indexes them by name for `commands.unwrap
 
 from __future__ import annotations
 
-from plangate.permissions.programs import docker
+from plangate.permissions.programs import docker, git
 from plangate.permissions.programs.base import Program
 
-PROGRAMS: tuple[Program, ...] = (*docker.PROGRAMS,)
+PROGRAMS: tuple[Program, ...] = (
+    *docker.PROGRAMS,
+    *git.PROGRAMS,
+)
 
 
 def _index(programs: tuple[Program, ...]) -> dict[str, Program]:
@@ -34,14 +37,12 @@ def lookup(name: str) -> Program | None:
     return _BY_NAME.get(name)
 
 
-def lookup_command(name: str) -> Program | None:
-    """The program a command word names: exactly, or in its dashed form (`git-push`)."""
-    found = _BY_NAME.get(name)
-    if found is None:
-        for prefix, program in _DASHED:
-            if name.startswith(prefix) and len(name) > len(prefix):
-                return program
-    return found
+def lookup_dashed(name: str) -> tuple[str, str] | None:
+    """`git-push` -> ("git", "push"): a program named after a family's subcommand."""
+    for prefix, program in _DASHED:
+        if name.startswith(prefix) and len(name) > len(prefix):
+            return program.names[0], name[len(prefix) :]
+    return None
 
 
-__all__ = ["PROGRAMS", "Program", "lookup", "lookup_command"]
+__all__ = ["PROGRAMS", "Program", "lookup", "lookup_dashed"]

@@ -1,0 +1,208 @@
+"""git: global options, aliases and dashed programs; what its subcommands read and write.
+
+Normalisation moves the subcommand next to the program: global options are skipped (`-C dir`
+also moves the working directory), `stage` is `add`, `git -c alias.x=push x` runs push (and
+`alias.x='!cmd'` runs cmd, whose text is checked as a command line), `git-push` (dashed
+programs, as in /usr/lib/git-core) is `git push`, and `git commit --help` only shows the
+manual. `-c` settings other than display ones can make any git command run a program.
+
+Effects: the reading subcommands (`status log diff show ...`, and `branch`, `tag`, `remote`,
+`stash`, `config`, `reflog` when they only list) are read-only unless an option writes or runs
+something (`--output`, `--ext-diff`, `-O`); `git rm`, `git mv`, `git restore`, `git checkout --`
+write the files they name; `git show HEAD:.env` reads `.env`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+from plangate.permissions.invocation import (
+    Effects,
+    Invocation,
+    Unwrapped,
+    Write,
+    is_special_file,
+    operands_of,
+    values_of,
+)
+from plangate.permissions.options import find_option, has_flag
+from plangate.permissions.programs.base import Program
+from plangate.permissions.words import Word
+
+_VALUE_OPTIONS = {
+    "-C",
+    "-c",
+    "--git-dir",
+    "--work-tree",
+    "--namespace",
+    "--super-prefix",
+    "--config-env",
+    "--list-cmds",
+    "--attr-source",
+}
+# Configuration that only changes how git prints; anything else (core.pager, core.fsmonitor,
+# diff.external, credential.helper, ...) can make a read-only git command run a program.
+_HARMLESS_CONFIG = (
+    "color.",
+    "column.",
+    "advice.",
+    "i18n.",
+    "log.",
+    "format.pretty",
+    "core.quotepath",
+    "diff.renames",
+    "diff.algorithm",
+    "diff.noprefix",
+    "diff.mnemonicprefix",
+    "status.",
+    "user.name",
+    "user.email",
+    "init.defaultbranch",
+    "safe.directory",
+    "core.autocrlf",
+)
+_SUBCOMMAND_ALIASES = {"stage": "add"}
+# Subcommands whose operands may name files (revisions checked as paths are harmless).
+_READS_PATHS = frozenset("show log diff blame grep ls-files ls-tree cat-file".split())
+_READ_ONLY = frozenset(
+    """status log diff show blame rev-parse ls-files ls-tree cat-file describe shortlog grep
+    count-objects merge-base name-rev for-each-ref version help whatchanged show-ref check-
+    ignore""".split()
+)
+# Options that run programs or write files even on reading subcommands.
+_RUNS_OR_WRITES = ("--ext-diff", "--open-files-in-pager", "--output", "-O")
+_BRANCH_WRITES = (
+    "-d",
+    "-D",
+    "-m",
+    "-M",
+    "-c",
+    "-C",
+    "-f",
+    "-u",
+    "-t",
+    "--delete",
+    "--move",
+    "--copy",
+    "--force",
+    "--set-upstream-to",
+    "--unset-upstream",
+    "--edit-description",
+    "--track",
+    "--create-reflog",
+)
+
+
+def _normalise(words: list[Word], inv: Invocation, result: Unwrapped) -> list[list[Word]]:
+    aliases: dict[str, str] = {}
+    i = 1
+    while i < len(words):
+        text = words[i].text
+        if not text.startswith("-"):
+            break
+        name, has_value, value = text.partition("=")
+        if text.startswith("-c") and len(text) > 2:
+            name, has_value, value = "-c", "=", text[2:]
+        hit = find_option(name, _VALUE_OPTIONS)
+        if hit is not None:
+            name = hit.name
+            if not has_value:
+                value = words[i + 1].text if i + 1 < len(words) else ""
+                i += 1
+        if name == "-C":
+            inv.cwd = posixpath.normpath(posixpath.join(inv.cwd, value)) if inv.cwd else None
+        if name in ("-c", "--config-env"):
+            key, _, setting = value.partition("=")
+            key = key.lower()
+            if key.startswith("alias."):
+                aliases[key[len("alias.") :]] = setting
+                inv.problems.append("defines a git alias on the command line")
+            elif not key.startswith(_HARMLESS_CONFIG):
+                inv.escalates = f"sets git configuration ({key}) that can run programs"
+        if text.startswith("--exec-path="):
+            inv.escalates = "changes where git finds its programs"
+        i += 1
+    if i >= len(words):
+        return [[words[0]]]
+    sub, rest = words[i], words[i + 1 :]
+    expansion = aliases.get(sub.text.lower())
+    if expansion is not None:
+        if expansion.startswith("!"):
+            result.scripts.append(expansion[1:])  # a shell alias: its text runs
+        else:
+            expanded = [Word(part) for part in expansion.split()]
+            if expanded:
+                sub, rest = expanded[0], [*expanded[1:], *rest]
+    sub = Word(_SUBCOMMAND_ALIASES.get(sub.text, sub.text), sub.dynamic, sub.expands)
+    texts = [w.text for w in rest]
+    if "--help" in texts[: texts.index("--") if "--" in texts else None] or texts == ["-h"]:
+        return [[words[0], Word("help"), sub]]  # only shows the manual
+    return [[words[0], sub, *rest]]
+
+
+def _writes(args: list[Word], texts: list[str]) -> list[Write]:
+    if not texts:
+        return []
+    sub, rest = texts[0], args[1:]
+    writes = [Write(w) for w in values_of(rest, ("--output",))]
+    if sub in ("rm", "mv") and not has_flag(texts[1:], ("--cached",)):
+        writes += [Write(w, recursive=True) for w in operands_of(rest)]
+    elif sub == "restore":
+        writes += [Write(w) for w in operands_of(rest, ("-s", "--source"))]
+    elif sub == "checkout" and "--" in texts:
+        writes += [Write(w) for w in args[texts.index("--") + 1 :]]
+    return writes
+
+
+def _guard(args: list[Word], texts: list[str], out: Effects) -> None:
+    out.read_only = out.read_only and _read_only(texts)
+
+
+def _read_only(texts: list[str]) -> bool:
+    if not texts:
+        return True
+    sub, rest = texts[0], texts[1:]
+    positional = [t for t in rest if not t.startswith("-")]
+    if any(find_option(t, _RUNS_OR_WRITES) for t in rest):
+        return False
+    if sub in _READ_ONLY:
+        return True
+    if sub == "branch":
+        listing = has_flag(rest, ("-l", "--list"))
+        return not has_flag(rest, _BRANCH_WRITES) and (listing or not positional)
+    if sub == "tag":
+        listing = has_flag(rest, ("-l", "--list"))
+        return listing or (not positional and not has_flag(rest, ("-d", "--delete")))
+    if sub == "remote":
+        return not positional or positional[0] in ("show", "get-url")
+    if sub == "stash":
+        return bool(positional) and positional[0] in ("list", "show")
+    if sub == "config":
+        return has_flag(rest, ("--get", "--get-all", "--get-regexp", "--list", "-l"))
+    if sub == "reflog":
+        return not positional or positional[0] == "show"
+    return False
+
+
+def _reads(args: list[Word], texts: list[str]) -> list[Word]:
+    """Paths a reading git command may show: operands, and the path of `REV:path`."""
+    if not args or args[0].text not in _READS_PATHS:
+        return []
+    paths: list[Word] = []
+    for word in operands_of(args[1:], ("-e", "-f", "--format", "--pretty", "-n", "-C")):
+        revision, colon, path = word.text.partition(":")
+        paths.append(Word(path, word.dynamic) if colon and revision and path else word)
+    return [w for w in paths if not is_special_file(w.text)]
+
+
+PROGRAMS = (
+    Program(
+        names=("git",),
+        dashed="git-",
+        normalise=_normalise,
+        read_only=True,
+        reads=_reads,
+        writes=_writes,
+        guard=_guard,
+    ),
+)
