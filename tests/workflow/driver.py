@@ -10,12 +10,12 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 from plangate.agents import load_agent
 from plangate.model.anthropic import RetryPolicy
 from plangate.model.factory import provider_for
 from plangate.workflow.approvals import ScriptedApprovals
+from plangate.workflow.events import Shown
 from plangate.workflow.session import Session
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def main() -> None:
     )
     holder: dict[str, Session] = {}
 
-    def on_event(kind: str, _data: dict[str, Any]) -> None:
+    def on_event(_event: Shown) -> None:
         session = holder.get("session")
         if kill_at and session is not None and session.log.seq >= kill_at:
             os.kill(os.getpid(), signal.SIGKILL)

@@ -39,7 +39,11 @@ def start(
         provider(server.base_url, model, thinking),
         ScriptedApprovals(),
         model=model_table().get(model),
-        on_event=(lambda kind, data: seen.append((kind, data))) if seen is not None else None,
+        on_event=(
+            (lambda e: seen.append((e.type, e.model_dump(exclude={"type"}))))
+            if seen is not None
+            else None
+        ),
     )
 
 
@@ -218,7 +222,7 @@ def test_a_turn_recorded_before_a_restart_is_followed_up_not_prefilled(
     with ScriptedServer([ScriptedTurn(text="Thinking aloud, no tool.")]) as server:
         session = start(seed_agent, workspace, server)
         # Simulate a crash right after the model's turn was recorded.
-        session.on_event = lambda kind, data: None
+        session.on_event = lambda event: None
         original = session._follow_up
         session._follow_up = lambda done: session.pause("killed")  # type: ignore[method-assign]
         asyncio.run(session.run())

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from plangate.lsp.approvals import LspApprovals
     from plangate.lsp.protocol import SessionSummary
     from plangate.lsp.server import PlanGateServer
+    from plangate.workflow.events import Shown
     from plangate.workflow.session import Session
 
 OUTPUT_KINDS = {"text", "thinking", "output", "retry", "tool_started", "tool_result", "refusal"}
@@ -112,7 +113,7 @@ class SessionManager:
             session_id=session_id,
             api_key=self.server.api_key,
             base_url=self.server.base_url,
-            on_event=lambda kind, data: self._event(approvals.session_id, kind, data),
+            on_event=lambda event: self._event(approvals.session_id, event),
         )
         approvals.session_id = session.state.id
         live = Live(session, approvals)
@@ -274,9 +275,10 @@ class SessionManager:
 
         self.server.spawn(begin())
 
-    def _event(self, session_id: str, kind: str, data: dict[str, Any]) -> None:
+    def _event(self, session_id: str, event: Shown) -> None:
         if not session_id:  # while Session.start builds it: nothing to tell the client yet
             return
+        kind, data = event.type, event.model_dump(mode="json")
         if kind == "denied":
             self._denied(session_id, data)
         if kind == "status":

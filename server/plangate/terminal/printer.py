@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import TextIO
 
 from plangate.model.catalog import ModelInfo
 from plangate.model.usage import Usage
 from plangate.terminal.style import Style
+from plangate.workflow.events import Shown
 from plangate.workflow.state import SessionState
 
 
@@ -25,7 +26,9 @@ class Printer:
             self._in_text = False
         print(text, file=self.out, flush=True)
 
-    def __call__(self, kind: str, data: dict[str, Any]) -> None:
+    def __call__(self, event: Shown) -> None:
+        """Show one event of the session."""
+        kind, data = event.type, event.model_dump(mode="json")
         s = self.style
         if kind == "text":
             self.out.write(data["text"])

@@ -22,6 +22,7 @@ from plangate.tools.changes import ApplyError, ProposedChange, apply_once
 from plangate.tools.ledger import FileStamp
 from plangate.workflow.approvals import question
 from plangate.workflow.core import SessionCore
+from plangate.workflow.events import ChangeApplied, Denied, OutputStreamed, ToolStarted
 from plangate.workflow.gate import refusal
 from plangate.workflow.state import Status
 
@@ -59,7 +60,7 @@ class Calls(SessionCore):
                 error=True,
             )
             return
-        self._emit("tool_started", {"id": call_id, "name": name})
+        self._emit(ToolStarted(id=call_id, name=name))
         tool = self.tools.get(name)
         refused = refusal(self.state.status, tool, call["input"], self.policy) if tool else None
         if refused is not None:
@@ -120,10 +121,7 @@ class Calls(SessionCore):
     def _denied(self, call: dict[str, Any], record: dict[str, Any] | None) -> None:
         """An attempt a deny rule refused, for the editor to show where it was aimed."""
         if record is not None:
-            self._emit(
-                "denied",
-                {**record, "tool": call["name"], "phase": self.state.phase, "at": time.time()},
-            )
+            self._emit(Denied(**record, tool=call["name"], phase=self.state.phase, at=time.time()))
 
     def confirmer(self, key: str) -> Confirm:
         """How a tool asks the user about an 'ask' command: each question recorded under `key`
@@ -159,7 +157,7 @@ class Calls(SessionCore):
             policy=self.policy,
             ledger=self.ledger,
             confirm=self.confirmer(call_id),
-            on_output=lambda stream, text: self.on_event("output", {"text": text}),
+            on_output=lambda stream, text: self.on_event(OutputStreamed(text=text)),
             phase_files=phase_files,
             network=self.agent.network,
         )
@@ -204,7 +202,7 @@ class Calls(SessionCore):
             target = apply_once(change, self.workspace, self.policy)
         except ApplyError as exc:
             return ToolResult(text=f"The change could not be applied: {exc}", is_error=True)
-        self._emit("applied", {"id": call_id, "path": change.path})
+        self._emit(ChangeApplied(id=call_id, path=change.path))
         stamp = FileStamp.of(target)
         if stamp is None:
             return ToolResult(text=applied)

@@ -6,12 +6,9 @@ them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel
 
 from plangate.agents import Agent
 from plangate.layout import Layout
@@ -24,10 +21,19 @@ from plangate.tools import Tool, tools_for
 from plangate.tools.ledger import FileStamp, ReadLedger, ReadRecord
 from plangate.workflow.approvals import Answer, Approvals, Question
 from plangate.workflow.checkpoints import Checkpoints
-from plangate.workflow.events import EventLog
+from plangate.workflow.events import (
+    Answered,
+    Asked,
+    EventLog,
+    MessageAdded,
+    SessionEvent,
+    Shown,
+    StatusChanged,
+    ToolFinished,
+)
 from plangate.workflow.state import TERMINAL, Status, replay
 
-EventSink = Callable[[str, dict[str, Any]], None]
+EventSink = Callable[[Shown], None]
 
 
 class SessionCore:
@@ -53,7 +59,7 @@ class SessionCore:
         self.log = log
         self.model = model
         self.budget_usd = budget_usd
-        self.on_event = on_event or (lambda _kind, _data: None)
+        self.on_event = on_event or (lambda _event: None)
         self.validation_commands = validation_commands or []
         self.policy = Policy(agent.permission, self.workspace)
         self.tools: dict[str, Tool[Any]] = {tool.name: tool for tool in tools_for(agent)}
@@ -68,10 +74,11 @@ class SessionCore:
         """Where a session's events live."""
         return Layout(workspace).events(session_id)
 
-    def _emit(self, kind: str, data: dict[str, Any]) -> None:
-        event = self.log.append(kind, json.loads(json.dumps(data, default=_jsonable)))
+    def _emit(self, event: SessionEvent) -> None:
+        """Record `event` durably, fold it into the state, and show it."""
+        self.log.append(event)
         self.state.apply(event)
-        self.on_event(kind, event.data)
+        self.on_event(event)
 
     def _question_id(self, prefix: str) -> str:
         """The id of the open question with this prefix (asked again after a restart), or a
@@ -86,30 +93,20 @@ class SessionCore:
         if known is not None:
             return known
         if q.id not in self.state.questions:
-            self._emit("question", q.model_dump(mode="json"))
+            self._emit(Asked.model_validate(q.model_dump()))
         answer = await self.approvals.ask(self.state.questions[q.id])
         if answer.choice not in q.choices:
             raise ValueError(f"answer {answer.choice!r} is not one of {', '.join(q.choices)}")
-        self._emit("answer", {"id": q.id, "answer": answer.model_dump()})
+        self._emit(Answered(id=q.id, answer=answer))
         return answer
 
     def _user(self, text: str) -> None:
-        self._emit("message", {"role": "user", "content": text})
+        self._emit(MessageAdded(role="user", content=text))
 
     def pause(self, reason: str) -> None:
         """Stop for now; `resume` continues exactly here."""
         if self.state.status not in TERMINAL and self.state.status is not Status.PAUSED:
-            self._emit("status", {"status": Status.PAUSED, "reason": reason})
+            self._emit(StatusChanged(status=Status.PAUSED, reason=reason))
 
     def _result(self, call_id: str, text: str, *, error: bool = False, **extra: Any) -> None:
-        self._emit("tool_result", {"id": call_id, "text": text, "is_error": error, **extra})
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, set | frozenset):
-        return sorted(value)
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"cannot record {type(value).__name__}")
+        self._emit(ToolFinished(id=call_id, text=text, is_error=error, **extra))

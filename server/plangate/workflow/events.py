@@ -1,7 +1,10 @@
-"""The append-only event log of a session: one fsync'd JSON line per event.
+"""What happens in a session, as typed events, and the append-only log they are kept in.
 
-Everything else (status, plan, conversation, pending question) is derived by replaying it, so
-a process killed at any moment resumes exactly where the user was.
+Everything else (status, plan, conversation, pending question) is derived by replaying the
+log, so a process killed at any moment resumes exactly where the user was. On disk each event
+is one fsync'd JSON line, `{"seq", "at", "type", "data"}`, the shape logs have always had: old
+logs replay unchanged. Front doors receive the same typed events (`SessionEvent`), plus the
+streamed ones that are shown but not kept (`Streamed`).
 """
 
 from __future__ import annotations
@@ -10,18 +13,246 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from plangate.model.usage import Usage
+from plangate.workflow.approvals import Answer, Question
+from plangate.workflow.plan import Plan
+from plangate.workflow.status import PhaseStatus, Status
 
 
-class Event(BaseModel):
-    """One thing that happened: a type and its data."""
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Started(_Event):
+    """A session began."""
+
+    type: Literal["started"] = "started"
+    id: str
+    agent: str
+    task: str
+    model: str
+
+
+class StatusChanged(_Event):
+    """The session moved to `status` (for `phase`, with a reason when it stopped)."""
+
+    type: Literal["status"] = "status"
+    status: Status
+    reason: str = ""
+    phase: int | None = None
+
+
+class MessageAdded(_Event):
+    """A message of the conversation (the user's task, the engine's word to the model)."""
+
+    type: Literal["message"] = "message"
+    role: Literal["user", "assistant"]
+    content: str | list[dict[str, Any]]
+
+
+class ModelTurned(_Event):
+    """A complete model turn: its message (empty when all of it was cut off) and usage."""
+
+    type: Literal["model_turn"] = "model_turn"
+    message: dict[str, Any]
+    usage: Usage
+    stop_reason: str = ""
+    model: str = ""
+    prompt_chars: int = 0  # size of the conversation sent, to estimate the next prompt
+
+
+class ToolStarted(_Event):
+    """A tool call began to run."""
+
+    type: Literal["tool_started"] = "tool_started"
+    id: str
+    name: str
+
+
+class ToolFinished(_Event):
+    """A tool call's result, as the model will see it."""
+
+    type: Literal["tool_result"] = "tool_result"
+    id: str
+    text: str
+    is_error: bool = False
+    read: dict[str, Any] | None = None  # the file the agent now knows (for the edit tool)
+
+
+class ChangeApplied(_Event):
+    """A proposed change is on disk."""
+
+    type: Literal["applied"] = "applied"
+    id: str
+    path: str
+
+
+class Asked(Question):
+    """A question was put to the user (the question's own fields, flat, as on disk)."""
+
+    model_config = ConfigDict(frozen=True)
+    type: Literal["question"] = "question"
+
+    @property
+    def question(self) -> Question:
+        """The question itself."""
+        return Question.model_validate(self.model_dump(exclude={"type"}))
+
+
+class Answered(_Event):
+    """The user answered question `id`."""
+
+    type: Literal["answer"] = "answer"
+    id: str
+    answer: Answer
+
+
+class PlanProposed(_Event):
+    """The model proposed (or revised) the plan."""
+
+    type: Literal["plan"] = "plan"
+    plan: Plan
+    version: int
+
+
+class PhaseChanged(_Event):
+    """Phase `index` moved to `status`."""
+
+    type: Literal["phase"] = "phase"
+    index: int
+    status: PhaseStatus
+    summary: str = ""
+    attempt: int | None = None
+
+
+class Checkpointed(_Event):
+    """A snapshot of the workspace before a phase."""
+
+    type: Literal["checkpoint"] = "checkpoint"
+    phase: int
+    commit: str
+
+
+class RolledBack(_Event):
+    """A phase's changes were undone."""
+
+    type: Literal["rollback"] = "rollback"
+    phase: int
+    paths: list[str]
+
+
+class Validated(_Event):
+    """The results of a phase's checks."""
+
+    type: Literal["validation"] = "validation"
+    phase: int
+    attempt: int
+    results: list[dict[str, Any]]
+
+
+class Denied(_Event):
+    """An attempt a deny rule refused, with the decision (rule, reason) that refused it."""
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+    type: Literal["denied"] = "denied"
+    kind: str
+    target: str
+    tool: str
+    phase: int = 0
+    at: float = 0.0
+
+
+class ContextManaged(_Event):
+    """Old tool results cleared to fit the window, or a turn lost to a full window."""
+
+    type: Literal["context"] = "context"
+    elided: list[str] = []
+    before: int = 0
+    after: int = 0
+    exceeded: str = ""
+    usage: Usage | None = None
+
+
+class Refused(_Event):
+    """The model declined, with the API's stop_details."""
+
+    type: Literal["refusal"] = "refusal"
+    category: str | None = None
+    explanation: str = ""
+
+
+SessionEvent = Annotated[
+    Started
+    | StatusChanged
+    | MessageAdded
+    | ModelTurned
+    | ToolStarted
+    | ToolFinished
+    | ChangeApplied
+    | Asked
+    | Answered
+    | PlanProposed
+    | PhaseChanged
+    | Checkpointed
+    | RolledBack
+    | Validated
+    | Denied
+    | ContextManaged
+    | Refused,
+    Field(discriminator="type"),
+]
+_EVENT: TypeAdapter[SessionEvent] = TypeAdapter(SessionEvent)
+
+
+class TextStreamed(_Event):
+    """A piece of the model's answer, as it streams (shown, not kept)."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class ThinkingStreamed(_Event):
+    """A piece of the model's summarised thinking (shown, not kept)."""
+
+    type: Literal["thinking"] = "thinking"
+    text: str
+
+
+class RetryScheduled(_Event):
+    """A failed turn will be retried after `delay` seconds (shown, not kept)."""
+
+    type: Literal["retry"] = "retry"
+    message: str
+    delay: float
+
+
+class OutputStreamed(_Event):
+    """Output of a running command (shown, not kept)."""
+
+    type: Literal["output"] = "output"
+    text: str
+
+
+Streamed = TextStreamed | ThinkingStreamed | RetryScheduled | OutputStreamed
+Shown = SessionEvent | Streamed  # what a front door's event sink receives
+
+
+class LoggedEvent(BaseModel):
+    """One line of the log: a number, a time, and the event."""
 
     seq: int
     at: float
     type: str
     data: dict[str, Any]
+
+    @property
+    def event(self) -> SessionEvent:
+        """The typed event."""
+        return _EVENT.validate_python({**self.data, "type": self.type})
 
 
 class EventLog:
@@ -31,18 +262,18 @@ class EventLog:
         self.path = path
         self._seq = 0
 
-    def read(self) -> list[Event]:
+    def read(self) -> list[LoggedEvent]:
         """Every event written so far; a torn last line (a crash mid-write) is ignored."""
         if not self.path.exists():
             return []
-        events: list[Event] = []
+        events: list[LoggedEvent] = []
         good = 0  # bytes of complete, valid lines
         with self.path.open("rb") as handle:
             for line in handle:
                 if not line.endswith(b"\n"):
                     break  # the write was cut short: the event never happened
                 try:
-                    events.append(Event.model_validate_json(line))
+                    events.append(LoggedEvent.model_validate_json(line))
                 except ValueError:
                     break
                 good += len(line)
@@ -57,16 +288,17 @@ class EventLog:
         """The number of the last event written or read."""
         return self._seq
 
-    def append(self, type: str, data: dict[str, Any]) -> Event:
-        """Write one event durably and return it."""
+    def append(self, event: SessionEvent) -> LoggedEvent:
+        """Write one event durably and return its line."""
         self._seq += 1
-        event = Event(seq=self._seq, at=time.time(), type=type, data=data)
+        data = event.model_dump(mode="json", exclude={"type"}, exclude_none=False)
+        logged = LoggedEvent(seq=self._seq, at=time.time(), type=event.type, data=data)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(event.model_dump(mode="json"), separators=(",", ":")) + "\n"
+        line = json.dumps(logged.model_dump(mode="json"), separators=(",", ":")) + "\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line.encode("utf-8"))
             os.fsync(fd)
         finally:
             os.close(fd)
-        return event
+        return logged

@@ -13,6 +13,14 @@ from pydantic import BaseModel, Field, ValidationError
 from plangate.layout import Layout
 from plangate.workflow.approvals import question
 from plangate.workflow.checks import Checks
+from plangate.workflow.events import (
+    Checkpointed,
+    PhaseChanged,
+    PlanProposed,
+    RolledBack,
+    StatusChanged,
+    Validated,
+)
 from plangate.workflow.plan import PLAN_TOOL_DESCRIPTION, Plan, render_markdown
 from plangate.workflow.state import PhaseStatus, Status
 from plangate.workflow.validation import summarize
@@ -77,8 +85,8 @@ class Phases(Checks):
                 error=True,
             )
             return
-        self._emit("plan", {"plan": plan.model_dump(), "version": self.state.plan_version + 1})
-        self._emit("status", {"status": Status.PLAN_PROPOSED})
+        self._emit(PlanProposed(plan=plan, version=self.state.plan_version + 1))
+        self._emit(StatusChanged(status=Status.PLAN_PROPOSED))
         self._write_plan()
 
     def _open_call(self, name: str) -> dict[str, Any] | None:
@@ -110,32 +118,31 @@ class Phases(Checks):
                 "The user approved the plan. Each phase starts only when the user approves "
                 "it; you will be told."
             )
-            next_status = {"status": Status.AWAITING_PHASE, "phase": max(1, state.phase)}
+            next_status = StatusChanged(status=Status.AWAITING_PHASE, phase=max(1, state.phase))
         elif answer.choice == "revise":
             text = (
                 f"The user asks for changes to the plan:\n{answer.feedback}\nRevise it and "
                 "call propose_plan again."
             )
-            next_status = {"status": Status.ANALYSING}
+            next_status = StatusChanged(status=Status.ANALYSING)
         else:
             text = f"The user rejected the plan. {answer.feedback}".strip()
-            next_status = {
-                "status": Status.CANCELLED,
-                "reason": f"plan rejected: {answer.feedback}".strip(": "),
-            }
+            next_status = StatusChanged(
+                status=Status.CANCELLED, reason=f"plan rejected: {answer.feedback}".strip(": ")
+            )
         if call is not None:
             self._result(call_id, text)
             self._close_others(call_id)
         else:
             self._user(text)
-        self._emit("status", next_status)
+        self._emit(next_status)
 
     async def _ask_phase(self) -> None:
         state = self.state
         assert state.plan is not None
         index = state.phase
         if index > len(state.plan.phases):
-            self._emit("status", {"status": Status.COMPLETED, "reason": "every phase is done"})
+            self._emit(StatusChanged(status=Status.COMPLETED, reason="every phase is done"))
             self._write_plan()
             return
         phase = state.plan.phases[index - 1]
@@ -153,8 +160,8 @@ class Phases(Checks):
             commit = await asyncio.to_thread(
                 self.checkpoints.snapshot, f"before phase {index}: {phase.name}"
             )
-            self._emit("checkpoint", {"phase": index, "commit": commit})
-            self._emit("phase", {"index": index, "status": PhaseStatus.RUNNING, "attempt": 1})
+            self._emit(Checkpointed(phase=index, commit=commit))
+            self._emit(PhaseChanged(index=index, status=PhaseStatus.RUNNING, attempt=1))
             files = ", ".join(phase.files) or "none declared"
             self._user(
                 f"Phase {index} ({phase.name}) is approved. Implement only this phase: "
@@ -163,27 +170,26 @@ class Phases(Checks):
             )
             last = index == len(state.plan.phases) and phase.name.lower().startswith("doc")
             self._emit(
-                "status", {"status": Status.DOCUMENTING if last else Status.RUNNING, "phase": index}
+                StatusChanged(status=Status.DOCUMENTING if last else Status.RUNNING, phase=index)
             )
         elif answer.choice == "revise":
             self._user(
                 f"The user wants phase {index} ({phase.name}) revised:\n"
                 f"{answer.feedback}\nCall propose_plan with the revised plan."
             )
-            self._emit("status", {"status": Status.ANALYSING})
+            self._emit(StatusChanged(status=Status.ANALYSING))
         elif answer.choice == "skip":
-            self._emit("phase", {"index": index, "status": PhaseStatus.SKIPPED})
+            self._emit(PhaseChanged(index=index, status=PhaseStatus.SKIPPED))
             self._user(f"The user skipped phase {index} ({phase.name}).")
-            self._emit("status", {"status": Status.AWAITING_PHASE, "phase": index + 1})
+            self._emit(StatusChanged(status=Status.AWAITING_PHASE, phase=index + 1))
         elif answer.choice == "rollback":
             self._rollback_latest(index)
         else:
             self._emit(
-                "status",
-                {
-                    "status": Status.CANCELLED,
-                    "reason": f"phase {index} rejected: {answer.feedback}".strip(": "),
-                },
+                StatusChanged(
+                    status=Status.CANCELLED,
+                    reason=f"phase {index} rejected: {answer.feedback}".strip(": "),
+                )
             )
         self._write_plan()
 
@@ -204,8 +210,8 @@ class Phases(Checks):
         if commit is None:
             raise ValueError(f"phase {index} has no checkpoint")
         paths = self.checkpoints.restore(commit)
-        self._emit("rollback", {"phase": index, "paths": paths})
-        self._emit("phase", {"index": index, "status": PhaseStatus.ROLLED_BACK})
+        self._emit(RolledBack(phase=index, paths=paths))
+        self._emit(PhaseChanged(index=index, status=PhaseStatus.ROLLED_BACK))
         self._user(
             f"The user rolled back phase {index}: its changes are undone "
             f"({', '.join(paths) or 'no files'})."
@@ -227,14 +233,13 @@ class Phases(Checks):
             summary=summary if isinstance(summary, str) and summary.strip() else "(no summary)"
         )
         self._emit(
-            "phase",
-            {
-                "index": self.state.phase,
-                "status": PhaseStatus.VALIDATING,
-                "summary": params.summary,
-            },
+            PhaseChanged(
+                index=self.state.phase,
+                status=PhaseStatus.VALIDATING,
+                summary=params.summary,
+            )
         )
-        self._emit("status", {"status": Status.VALIDATING, "phase": self.state.phase})
+        self._emit(StatusChanged(status=Status.VALIDATING, phase=self.state.phase))
 
     async def _validate(self) -> None:
         state = self.state
@@ -243,12 +248,11 @@ class Phases(Checks):
         attempt = state.attempts.get(index, 1)
         results = await self._run_checks(index, attempt)
         self._emit(
-            "validation",
-            {
-                "phase": index,
-                "attempt": attempt,
-                "results": [r.model_dump(mode="json") for r in results],
-            },
+            Validated(
+                phase=index,
+                attempt=attempt,
+                results=[r.model_dump(mode="json") for r in results],
+            )
         )
         call = self._open_call("complete_phase")
         failed = [r for r in results if not r.passed]
@@ -264,10 +268,8 @@ class Phases(Checks):
                 f"{MAX_FIX_ATTEMPTS}):\n{summary}\n\n{details}\n\nFix it within "
                 "this phase, then call complete_phase again.",
             )
-            self._emit(
-                "phase", {"index": index, "status": PhaseStatus.RUNNING, "attempt": attempt + 1}
-            )
-            self._emit("status", {"status": self._running(index), "phase": index})
+            self._emit(PhaseChanged(index=index, status=PhaseStatus.RUNNING, attempt=attempt + 1))
+            self._emit(StatusChanged(status=self._running(index), phase=index))
             return
         answer = await self._ask(
             question(
@@ -284,8 +286,8 @@ class Phases(Checks):
                 f"Validation failed:\n{summary}\n\n{details}\n\nThe user "
                 f"asks you to try again. {answer.feedback}".strip(),
             )
-            self._emit("phase", {"index": index, "status": PhaseStatus.RUNNING, "attempt": 1})
-            self._emit("status", {"status": self._running(index), "phase": index})
+            self._emit(PhaseChanged(index=index, status=PhaseStatus.RUNNING, attempt=1))
+            self._emit(StatusChanged(status=self._running(index), phase=index))
         elif answer.choice == "accept":
             self._finish_phase(
                 call,
@@ -294,14 +296,14 @@ class Phases(Checks):
             )
         elif answer.choice == "rollback":
             self._phase_feedback(call, "The user rolled this phase back.")
-            self._emit("phase", {"index": index, "status": PhaseStatus.FAILED})
+            self._emit(PhaseChanged(index=index, status=PhaseStatus.FAILED))
             self.rollback(index)
-            self._emit("status", {"status": Status.AWAITING_PHASE, "phase": index})
+            self._emit(StatusChanged(status=Status.AWAITING_PHASE, phase=index))
         else:
             self._phase_feedback(call, "The user stopped the session.")
-            self._emit("phase", {"index": index, "status": PhaseStatus.FAILED})
+            self._emit(PhaseChanged(index=index, status=PhaseStatus.FAILED))
             self._emit(
-                "status", {"status": Status.FAILED, "reason": f"validation failed in phase {index}"}
+                StatusChanged(status=Status.FAILED, reason=f"validation failed in phase {index}")
             )
         self._write_plan()
 
@@ -321,6 +323,6 @@ class Phases(Checks):
     def _finish_phase(self, call: dict[str, Any] | None, index: int, text: str) -> None:
         assert self.state.plan is not None
         self._phase_feedback(call, text + "\nWait for the user to approve the next phase.")
-        self._emit("phase", {"index": index, "status": PhaseStatus.DONE})
-        self._emit("status", {"status": Status.AWAITING_PHASE, "phase": index + 1})
+        self._emit(PhaseChanged(index=index, status=PhaseStatus.DONE))
+        self._emit(StatusChanged(status=Status.AWAITING_PHASE, phase=index + 1))
         self._write_plan()

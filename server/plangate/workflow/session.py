@@ -20,7 +20,7 @@ from plangate.model.types import (
     Provider,
 )
 from plangate.workflow.approvals import Approvals
-from plangate.workflow.events import EventLog
+from plangate.workflow.events import EventLog, MessageAdded, Started, StatusChanged
 from plangate.workflow.phases import Phases
 from plangate.workflow.state import TERMINAL, SessionState, Status
 from plangate.workflow.turns import Turns
@@ -44,11 +44,9 @@ class Session(Turns, Phases):
         log = EventLog(cls.log_path(workspace.resolve(), session_id))
         session = cls(agent, workspace, provider, approvals, log, **kwargs)
         model_id = session.model.id if session.model else (agent.model_id or "")
-        session._emit(
-            "started", {"id": session_id, "agent": agent.name, "task": task, "model": model_id}
-        )
-        session._emit("message", {"role": "user", "content": task})
-        session._emit("status", {"status": Status.ANALYSING})
+        session._emit(Started(id=session_id, agent=agent.name, task=task, model=model_id))
+        session._emit(MessageAdded(role="user", content=task))
+        session._emit(StatusChanged(status=Status.ANALYSING))
         return session
 
     @classmethod
@@ -70,13 +68,13 @@ class Session(Turns, Phases):
     def cancel(self, reason: str = "cancelled by the user") -> None:
         """Stop the session for good (a finished session keeps how it ended)."""
         if self.state.status not in TERMINAL:
-            self._emit("status", {"status": Status.CANCELLED, "reason": reason})
+            self._emit(StatusChanged(status=Status.CANCELLED, reason=reason))
 
     async def resume(self) -> SessionState:
         """Continue a paused session where it stopped."""
         if self.state.status is Status.PAUSED:
             self._emit(
-                "status", {"status": self.state.resume_to or Status.ANALYSING, "reason": "resumed"}
+                StatusChanged(status=self.state.resume_to or Status.ANALYSING, reason="resumed")
             )
         return await self.run()
 

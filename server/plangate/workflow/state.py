@@ -2,46 +2,32 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel
 
 from plangate.model.usage import Usage, UsageLedger
 from plangate.workflow.approvals import Answer, Question
-from plangate.workflow.events import Event
+from plangate.workflow.events import (
+    Answered,
+    Asked,
+    ChangeApplied,
+    Checkpointed,
+    ContextManaged,
+    LoggedEvent,
+    MessageAdded,
+    ModelTurned,
+    PhaseChanged,
+    PlanProposed,
+    SessionEvent,
+    Started,
+    StatusChanged,
+    ToolFinished,
+    ToolStarted,
+    Validated,
+)
 from plangate.workflow.plan import Plan
-
-
-class Status(StrEnum):
-    """Where a session is."""
-
-    ANALYSING = "analysing"
-    PLAN_PROPOSED = "plan proposed"
-    AWAITING_PHASE = "awaiting phase approval"
-    RUNNING = "running"
-    VALIDATING = "validating"
-    DOCUMENTING = "documenting"
-    COMPLETED = "completed"
-    PAUSED = "paused"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-
-TERMINAL = frozenset({Status.COMPLETED, Status.CANCELLED, Status.FAILED})
-
-
-class PhaseStatus(StrEnum):
-    """Where a phase is."""
-
-    PENDING = "pending"
-    AWAITING = "awaiting approval"
-    RUNNING = "running"
-    VALIDATING = "validating"
-    DONE = "done"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    ROLLED_BACK = "rolled back"
+from plangate.workflow.status import TERMINAL, PhaseStatus, Status
 
 
 class SessionState(BaseModel):
@@ -114,111 +100,97 @@ class SessionState(BaseModel):
         """Usage of every model turn so far."""
         return self.usage.total
 
-    def apply(self, event: Event) -> None:
+    def apply(self, event: SessionEvent) -> None:
         """Fold one event into the state."""
-        data = event.data
-        handler = getattr(self, f"_on_{event.type}", None)
-        if handler is not None:
-            handler(data)
+        match event:
+            case Started():
+                self.id, self.agent, self.task, self.model = (
+                    event.id,
+                    event.agent,
+                    event.task,
+                    event.model,
+                )
+            case StatusChanged():
+                if event.status is Status.PAUSED and self.status is not Status.PAUSED:
+                    self.resume_to = self.status
+                self.status, self.reason = event.status, event.reason
+                if event.phase is not None:
+                    self.phase = event.phase
+            case MessageAdded():
+                self._add_message(event.role, event.content)
+            case ModelTurned():
+                self._model_turned(event)
+            case ContextManaged():
+                self.elided.update(event.elided)
+                if event.exceeded:
+                    self.context_exceeded += 1
+                    self.usage.add(event.usage or Usage(), phase=str(self.phase or "plan"))
+            case ToolStarted():
+                self.started.add(event.id)
+            case ToolFinished():
+                self.results[event.id] = {"text": event.text, "is_error": event.is_error}
+                if event.read:
+                    self.reads[event.read["path"]] = event.read["stamp"]
+            case ChangeApplied():
+                self.applied.add(event.id)
+            case Asked():
+                self.questions[event.id] = event.question
+            case Answered():
+                self.answers[event.id] = event.answer
+                question = self.questions.get(event.id)
+                if question and question.kind == "permission" and event.answer.choice == "session":
+                    self.allowed.add(question.command or "")
+            case PlanProposed():
+                self.plan, self.plan_version = event.plan, event.version
+                # A revision after some phases ran keeps what those phases did.
+                kept = {i: s for i, s in self.phases.items() if i < self.phase}
+                self.phases = {
+                    i: kept.get(i, PhaseStatus.PENDING)
+                    for i in range(1, len(event.plan.phases) + 1)
+                }
+            case PhaseChanged():
+                self.phases[event.index] = event.status
+                if event.summary:
+                    self.summaries[event.index] = event.summary
+                if event.status is PhaseStatus.RUNNING and event.attempt is not None:
+                    self.attempts[event.index] = event.attempt
+            case Checkpointed():
+                self.checkpoints[event.phase] = event.commit
+            case Validated():
+                self.validations.setdefault(event.phase, []).append(event.results)
+            case _:
+                pass  # shown to the user, nothing to keep (rollback, denied, refusal)
 
-    def _on_started(self, data: dict[str, Any]) -> None:
-        self.id, self.agent, self.task, self.model = (
-            data["id"],
-            data["agent"],
-            data["task"],
-            data["model"],
-        )
-
-    def _on_status(self, data: dict[str, Any]) -> None:
-        status = Status(data["status"])
-        if status is Status.PAUSED:
-            self.resume_to = self.status if self.status is not Status.PAUSED else self.resume_to
-        self.status = status
-        self.reason = data.get("reason", "")
-        if "phase" in data:
-            self.phase = data["phase"]
-
-    def _on_message(self, data: dict[str, Any]) -> None:
-        content = data["content"]
+    def _add_message(self, role: str, content: str | list[dict[str, Any]]) -> None:
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
-        if self.messages and self.messages[-1]["role"] == data["role"] == "user":
+        if self.messages and self.messages[-1]["role"] == role == "user":
             self.messages[-1] = {
                 "role": "user",
                 "content": [*self.messages[-1]["content"], *blocks],
             }
         else:
-            self.messages.append({"role": data["role"], "content": blocks})
+            self.messages.append({"role": role, "content": blocks})
 
-    def _on_model_turn(self, data: dict[str, Any]) -> None:
-        usage = Usage.model_validate(data["usage"])
-        if data["message"]["content"]:  # a turn that was all cut off leaves no message
-            self._on_message(data["message"])
-            if data.get("model"):
-                self.producers[len(self.messages) - 1] = data["model"]
-        self.usage.add(usage, phase=str(self.phase or "plan"))
+    def _model_turned(self, event: ModelTurned) -> None:
+        if event.message["content"]:  # a turn that was all cut off leaves no message
+            self._add_message("assistant", event.message["content"])
+            if event.model:
+                self.producers[len(self.messages) - 1] = event.model
+        self.usage.add(event.usage, phase=str(self.phase or "plan"))
         self.turns += 1
-        self.last_stop_reason = data.get("stop_reason", "")
-        self.last_prompt_tokens = usage.prompt_tokens
-        self.last_prompt_chars = data.get("prompt_chars", 0)
+        self.last_stop_reason = event.stop_reason
+        self.last_prompt_tokens = event.usage.prompt_tokens
+        self.last_prompt_chars = event.prompt_chars
         self.context_exceeded = 0
-        cut = data.get("stop_reason") == "max_tokens"
-        self.truncations = self.truncations + 1 if cut else 0
-
-    def _on_context(self, data: dict[str, Any]) -> None:
-        self.elided.update(data.get("elided", []))
-        if data.get("exceeded"):
-            self.context_exceeded += 1
-            self.usage.add(Usage.model_validate(data["usage"]), phase=str(self.phase or "plan"))
-
-    def _on_tool_started(self, data: dict[str, Any]) -> None:
-        self.started.add(data["id"])
-
-    def _on_tool_result(self, data: dict[str, Any]) -> None:
-        self.results[data["id"]] = {"text": data["text"], "is_error": data["is_error"]}
-        if data.get("read"):
-            self.reads[data["read"]["path"]] = data["read"]["stamp"]
-
-    def _on_applied(self, data: dict[str, Any]) -> None:
-        self.applied.add(data["id"])
-
-    def _on_question(self, data: dict[str, Any]) -> None:
-        question = Question.model_validate(data)
-        self.questions[question.id] = question
-
-    def _on_answer(self, data: dict[str, Any]) -> None:
-        answer = Answer.model_validate(data["answer"])
-        self.answers[data["id"]] = answer
-        question = self.questions.get(data["id"])
-        if question is not None and question.kind == "permission" and answer.choice == "session":
-            self.allowed.add(question.command or "")
-
-    def _on_plan(self, data: dict[str, Any]) -> None:
-        self.plan = Plan.model_validate(data["plan"])
-        self.plan_version = data["version"]
-        # A revision after some phases ran keeps what those phases did.
-        kept = {i: s for i, s in self.phases.items() if i < self.phase}
-        self.phases = {
-            i: kept.get(i, PhaseStatus.PENDING) for i in range(1, len(self.plan.phases) + 1)
-        }
-
-    def _on_phase(self, data: dict[str, Any]) -> None:
-        index = data["index"]
-        self.phases[index] = PhaseStatus(data["status"])
-        if data.get("summary"):
-            self.summaries[index] = data["summary"]
-        if data["status"] == PhaseStatus.RUNNING and data.get("attempt") is not None:
-            self.attempts[index] = data["attempt"]
-
-    def _on_checkpoint(self, data: dict[str, Any]) -> None:
-        self.checkpoints[data["phase"]] = data["commit"]
-
-    def _on_validation(self, data: dict[str, Any]) -> None:
-        self.validations.setdefault(data["phase"], []).append(data["results"])
+        self.truncations = self.truncations + 1 if event.stop_reason == "max_tokens" else 0
 
 
-def replay(events: list[Event]) -> SessionState:
-    """The state after `events`."""
+def replay(events: list[LoggedEvent]) -> SessionState:
+    """The state after the logged `events`."""
     state = SessionState()
-    for event in events:
-        state.apply(event)
+    for logged in events:
+        state.apply(logged.event)
     return state
+
+
+__all__ = ["TERMINAL", "PhaseStatus", "SessionState", "Status", "replay"]

@@ -26,6 +26,17 @@ from plangate.model.types import (
 from plangate.model.usage import Usage
 from plangate.workflow.approvals import question
 from plangate.workflow.core import SessionCore
+from plangate.workflow.events import (
+    ContextManaged,
+    MessageAdded,
+    ModelTurned,
+    PhaseChanged,
+    Refused,
+    RetryScheduled,
+    StatusChanged,
+    TextStreamed,
+    ThinkingStreamed,
+)
 from plangate.workflow.phases import workflow_tools
 from plangate.workflow.state import PhaseStatus, Status
 
@@ -100,7 +111,7 @@ class Turns(SessionCore):
         )
         if not fit.elided and not state.context_exceeded:
             return request
-        self._emit("context", {"elided": fit.elided, "before": fit.before, "after": fit.after})
+        self._emit(ContextManaged(elided=fit.elided, before=fit.before, after=fit.after))
         return self._request()
 
     async def _model_turn(self) -> None:
@@ -130,11 +141,11 @@ class Turns(SessionCore):
             request = await self._fit(self._request())
             async for event in self.provider.stream_turn(request):
                 if isinstance(event, TextDelta):
-                    self.on_event("text", {"text": event.text})
+                    self.on_event(TextStreamed(text=event.text))
                 elif isinstance(event, ThinkingDelta):
-                    self.on_event("thinking", {"text": event.text})
+                    self.on_event(ThinkingStreamed(text=event.text))
                 elif isinstance(event, RetryWait):
-                    self.on_event("retry", {"message": event.message, "delay": event.delay})
+                    self.on_event(RetryScheduled(message=event.message, delay=event.delay))
                 elif isinstance(event, TurnDone):
                     done = event
         except ModelUnavailable as exc:
@@ -144,7 +155,7 @@ class Turns(SessionCore):
             self._context_exceeded(str(exc), Usage())
             return
         except ModelRequestError as exc:
-            self._emit("status", {"status": Status.FAILED, "reason": str(exc)})
+            self._emit(StatusChanged(status=Status.FAILED, reason=str(exc)))
             return
         assert done is not None
         if done.stop_reason == "model_context_window_exceeded":
@@ -155,14 +166,13 @@ class Turns(SessionCore):
             return
         content = _kept_content(done.message["content"])
         self._emit(
-            "model_turn",
-            {
-                "message": {"role": "assistant", "content": content},
-                "usage": done.usage.model_dump(),
-                "stop_reason": done.stop_reason,
-                "model": self.model.id if self.model else state.model,
-                "prompt_chars": len(json.dumps(request.messages)),
-            },
+            ModelTurned(
+                message={"role": "assistant", "content": content},
+                usage=done.usage,
+                stop_reason=done.stop_reason,
+                model=self.model.id if self.model else state.model,
+                prompt_chars=len(json.dumps(request.messages)),
+            )
         )
         self._follow_up(done)
 
@@ -172,14 +182,14 @@ class Turns(SessionCore):
         if self.state.context_exceeded >= MAX_CONTEXT_RETRIES:
             self.pause(f"{why}, and clearing old tool results did not help")
             return
-        self._emit("context", {"exceeded": why, "usage": usage.model_dump()})
+        self._emit(ContextManaged(exceeded=why, usage=usage))
 
     def _refused(self, done: TurnDone) -> None:
         """The model declined: the user sees why, and the session waits for them."""
         details = done.stop_details or {}
         category = details.get("category")
         explanation = details.get("explanation") or done.text.strip()[:300]
-        self._emit("refusal", {"category": category, "explanation": explanation})
+        self._emit(Refused(category=category, explanation=explanation))
         label = f" ({category})" if category else ""
         self.pause(
             f"the model refused{label}: {explanation or 'no explanation given'}. "
@@ -217,8 +227,7 @@ class Turns(SessionCore):
             )
             if nudges >= MAX_NUDGES:
                 self._emit(
-                    "status",
-                    {"status": Status.FAILED, "reason": "the model did not propose a plan"},
+                    StatusChanged(status=Status.FAILED, reason="the model did not propose a plan")
                 )
             else:
                 self._user(
@@ -227,14 +236,13 @@ class Turns(SessionCore):
                 )
         else:  # a phase's work ended in text: treat it as the phase's completion
             self._emit(
-                "phase",
-                {
-                    "index": state.phase,
-                    "status": PhaseStatus.VALIDATING,
-                    "summary": done.text[:2000],
-                },
+                PhaseChanged(
+                    index=state.phase,
+                    status=PhaseStatus.VALIDATING,
+                    summary=done.text[:2000],
+                )
             )
-            self._emit("status", {"status": Status.VALIDATING, "phase": state.phase})
+            self._emit(StatusChanged(status=Status.VALIDATING, phase=state.phase))
 
     def _send_results(self) -> None:
         calls = [b for b in self.state.messages[-1]["content"] if b["type"] == "tool_use"]
@@ -249,7 +257,7 @@ class Turns(SessionCore):
             if result["is_error"]:
                 block["is_error"] = True
             blocks.append(block)
-        self._emit("message", {"role": "user", "content": blocks})
+        self._emit(MessageAdded(role="user", content=blocks))
 
 
 def _without_thinking(message: dict[str, Any]) -> dict[str, Any]:
