@@ -123,121 +123,6 @@ _VALUE_OPTIONS: dict[str, frozenset[str]] = {
     ),
 }
 _ELEVATE = frozenset({"sudo", "doas"})
-_PACKAGE_RUNNERS = frozenset({"npm", "pnpm", "yarn", "bun"})
-_NPM_COMMANDS = frozenset(
-    [
-        "access",
-        "adduser",
-        "audit",
-        "bugs",
-        "cache",
-        "ci",
-        "completion",
-        "config",
-        "dedupe",
-        "deprecate",
-        "diff",
-        "dist-tag",
-        "docs",
-        "doctor",
-        "edit",
-        "exec",
-        "explain",
-        "explore",
-        "find-dupes",
-        "fund",
-        "get",
-        "help",
-        "help-search",
-        "hook",
-        "init",
-        "install",
-        "install-ci-test",
-        "install-test",
-        "link",
-        "ll",
-        "login",
-        "logout",
-        "ls",
-        "org",
-        "outdated",
-        "owner",
-        "pack",
-        "ping",
-        "pkg",
-        "prefix",
-        "profile",
-        "prune",
-        "publish",
-        "query",
-        "rebuild",
-        "repo",
-        "restart",
-        "root",
-        "run",
-        "run-script",
-        "sbom",
-        "search",
-        "set",
-        "shrinkwrap",
-        "star",
-        "stars",
-        "start",
-        "stop",
-        "team",
-        "test",
-        "token",
-        "undeprecate",
-        "uninstall",
-        "unpublish",
-        "unstar",
-        "update",
-        "version",
-        "view",
-        "whoami",
-        "i",
-        "it",
-        "t",
-        "tst",
-        "x",
-        "add",
-        "rm",
-        "un",
-        "r",
-    ]
-)
-_NPM_ALIASES = {
-    "i": "install",
-    "t": "test",
-    "tst": "test",
-    "x": "exec",
-    "run-script": "run",
-    "add": "install",
-    "rm": "uninstall",
-    "un": "uninstall",
-    "r": "uninstall",
-    "it": "install-test",
-}
-_NPM_VALUE_OPTIONS = frozenset(
-    {
-        "--registry",
-        "--prefix",
-        "-w",
-        "--workspace",
-        "--tag",
-        "--otp",
-        "--access",
-        "--userconfig",
-        "--globalconfig",
-        "--cache",
-        "--loglevel",
-        "--scope",
-        "-C",
-        "--dir",
-        "--filter",
-        "--cwd",
-    }
-)
 
 
 def unwrap(command: SimpleCommand) -> Unwrapped:
@@ -347,10 +232,13 @@ def _unwrap_one(
     if program == "find":
         _find(rest, result, inv, pending, escalates)
         return
+    spec = lookup(program)
     _interpreter(program, rest, inv)
-    readings = normalise(words, inv, result)
+    readings = [words]
+    if spec is not None and spec.normalise is not None:
+        readings = spec.normalise(words, inv, result)
     inv.argv = readings[0]
-    if program in _PACKAGE_RUNNERS and _exec_payload(inv, result, pending):
+    if spec is not None and spec.runs is not None and spec.runs(inv, result, pending):
         return
     result.invocations.append(inv)
     for reading in readings[1:]:
@@ -517,69 +405,3 @@ def _interpreter(program: str, rest: list[Word], inv: Invocation) -> None:
         inv.problems.append(f"runs inline {program} code")
     elif program in _INTERPRETERS and texts and not texts[0].startswith("-"):
         inv.problems.append("runs a script file")
-
-
-def _exec_payload(inv: Invocation, result: Unwrapped, pending: Pending) -> bool:
-    """`npm exec -- cmd`, `pnpm exec cmd`, `yarn dlx cmd`, `bun x cmd`: check cmd too."""
-    if len(inv.argv) < 2 or inv.argv[1].text not in ("exec", "x", "dlx"):
-        return False
-    tail = inv.argv[2:]
-    inline = _inline_script("npx", tail)
-    if inline is not None:
-        result.script_from([inline], inv)
-        return True
-    start = next((j for j, w in enumerate(tail) if not w.text.startswith("-")), None)
-    if start is not None:
-        pending.append((tail[start:], inv.escalates))
-    result.invocations.append(inv)
-    return True
-
-
-def normalise(words: list[Word], inv: Invocation, result: Unwrapped) -> list[list[Word]]:
-    """Move git's, npm's and docker's subcommand next to the program; strip global options.
-
-    Returns every reading of the command line that is plausible: npm's option parser lets an
-    unknown `--option` swallow the next word, so `npm --foo test publish` may run publish.
-    """
-    program = words[0].text
-    if program in ("npm", "pnpm", "yarn", "bun"):
-        return _npm(words)
-    spec = lookup(program)
-    if spec is not None and spec.normalise is not None:
-        return spec.normalise(words, inv, result)
-    return [words]
-
-
-def _npm_command(token: str) -> str | None:
-    if token in _NPM_COMMANDS:
-        return _NPM_ALIASES.get(token, token)
-    # npm accepts any unambiguous abbreviation of a command: `npm publ` is `npm publish`.
-    matches = {c for c in _NPM_COMMANDS if c.startswith(token) and c not in _NPM_ALIASES}
-    return matches.pop() if len(token) >= 2 and len(matches) == 1 else None
-
-
-def _npm(words: list[Word]) -> list[list[Word]]:
-    readings: list[list[Word]] = []
-    i = 1
-    swallowed = False  # the previous word is an unknown option that may take this one
-    while i < len(words) and len(readings) < 2:
-        word = words[i]
-        text = word.text
-        if text in _NPM_VALUE_OPTIONS:
-            i += 2
-            swallowed = False
-            continue
-        if text.startswith("-"):
-            swallowed = text.startswith("--") and "=" not in text
-            i += 1
-            continue
-        command = _npm_command(text)
-        if command is not None:
-            readings.append([words[0], Word(command, word.dynamic, word.expands), *words[i + 1 :]])
-            if not swallowed:
-                break
-        elif not swallowed:
-            break
-        swallowed = False
-        i += 1
-    return readings or [words]

@@ -9,12 +9,13 @@ tuple of `base.Program`; this registry indexes them by name for `commands.unwrap
 
 from __future__ import annotations
 
-from plangate.permissions.programs import docker, git
+from plangate.permissions.programs import docker, git, npm
 from plangate.permissions.programs.base import Program
 
 PROGRAMS: tuple[Program, ...] = (
     *docker.PROGRAMS,
     *git.PROGRAMS,
+    *npm.PROGRAMS,
 )
 
 
