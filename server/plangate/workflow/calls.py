@@ -15,6 +15,7 @@ from plangate.layout import Layout
 from plangate.model.context import (
     truncate_tool_result,
 )
+from plangate.model.types import ToolCall
 from plangate.permissions import Action, Decision
 from plangate.tools import Tool, ToolContext
 from plangate.tools.base import Confirm, ToolResult
@@ -32,7 +33,7 @@ REPEAT_LIMIT = 3
 class Calls(SessionCore):
     """Running the tools."""
 
-    def _repeated(self, call: dict[str, Any]) -> bool:
+    def _repeated(self, call: ToolCall) -> bool:
         """The same tool with the same input as the previous calls, REPEAT_LIMIT times in a row."""
         calls = [
             b
@@ -41,15 +42,15 @@ class Calls(SessionCore):
             for b in m["content"]
             if b["type"] == "tool_use"
         ]
-        index = next(i for i, b in enumerate(calls) if b["id"] == call["id"])
+        index = next(i for i, b in enumerate(calls) if b["id"] == call.id)
         recent = calls[max(0, index - REPEAT_LIMIT + 1) : index + 1]
-        key = (call["name"], json.dumps(call["input"], sort_keys=True))
+        key = (call.name, json.dumps(call.input, sort_keys=True))
         return len(recent) == REPEAT_LIMIT and all(
             (b["name"], json.dumps(b["input"], sort_keys=True)) == key for b in recent
         )
 
-    async def _execute(self, call: dict[str, Any]) -> None:
-        call_id, name = call["id"], call["name"]
+    async def _execute(self, call: ToolCall) -> None:
+        call_id, name = call.id, call.name
         if call_id in self.state.started and name == "bash":
             # It was running when PlanGate stopped: running it again could repeat its effects.
             self._result(
@@ -62,7 +63,7 @@ class Calls(SessionCore):
             return
         self._emit(ToolStarted(id=call_id, name=name))
         tool = self.tools.get(name)
-        refused = refusal(self.state.status, tool, call["input"], self.policy) if tool else None
+        refused = refusal(self.state.status, tool, call.input, self.policy) if tool else None
         if refused is not None:
             self._denied(call, self._deny_record(call))
             self._result(call_id, refused, error=True)
@@ -74,7 +75,7 @@ class Calls(SessionCore):
                     f"loop:{call_id}#1",
                     f"The agent called {name} with the same input {REPEAT_LIMIT} times in a row. "
                     "Let it continue?",
-                    command=json.dumps(call["input"])[:500],
+                    command=json.dumps(call.input)[:500],
                 )
             )
             if answer.choice == "stop":
@@ -92,7 +93,7 @@ class Calls(SessionCore):
         if name in ("write", "edit"):
             await self._propose_change(call, tool, ctx)
             return
-        result = await tool.run(call["input"], ctx)
+        result = await tool.run(call.input, ctx)
         self._denied(call, result.data.get("denied"))
         text = truncate_tool_result(result.text, Layout(self.workspace).results(self.state.id))
         extra: dict[str, Any] = {}
@@ -103,14 +104,14 @@ class Calls(SessionCore):
                 extra["read"] = {"path": path, "stamp": record.stamp.model_dump()}
         self._result(call_id, text, error=result.is_error, **extra)
 
-    def _deny_record(self, call: dict[str, Any]) -> dict[str, Any] | None:
+    def _deny_record(self, call: ToolCall) -> dict[str, Any] | None:
         """What a deny rule says of a call refused before it ran (None: no rule denies it)."""
-        tool = self.tools.get(call["name"])
-        if call["name"] == "bash":
-            kind, target = "command", str(call["input"].get("command", ""))
+        tool = self.tools.get(call.name)
+        if call.name == "bash":
+            kind, target = "command", str(call.input.get("command", ""))
             decision = self.policy.check_bash(target)
         elif tool is not None and tool.permission == "edit":
-            kind, target = "edit", str(call["input"].get("file_path", ""))
+            kind, target = "edit", str(call.input.get("file_path", ""))
             decision = self.policy.check_edit(target)
         else:
             return None
@@ -118,10 +119,10 @@ class Calls(SessionCore):
             return None
         return {"kind": kind, "target": target, **decision.to_json()}
 
-    def _denied(self, call: dict[str, Any], record: dict[str, Any] | None) -> None:
+    def _denied(self, call: ToolCall, record: dict[str, Any] | None) -> None:
         """An attempt a deny rule refused, for the editor to show where it was aimed."""
         if record is not None:
-            self._emit(Denied(**record, tool=call["name"], phase=self.state.phase, at=time.time()))
+            self._emit(Denied(**record, tool=call.name, phase=self.state.phase, at=time.time()))
 
     def confirmer(self, key: str) -> Confirm:
         """How a tool asks the user about an 'ask' command: each question recorded under `key`
@@ -162,15 +163,13 @@ class Calls(SessionCore):
             network=self.agent.network,
         )
 
-    async def _propose_change(
-        self, call: dict[str, Any], tool: Tool[Any], ctx: ToolContext
-    ) -> None:
-        call_id = call["id"]
+    async def _propose_change(self, call: ToolCall, tool: Tool[Any], ctx: ToolContext) -> None:
+        call_id = call.id
         asked = self.state.questions.get(f"edit:{call_id}#1")
         if asked is not None and asked.change is not None:
             change = asked.change  # replay the proposal the user saw, never a new one
         else:
-            result = await tool.run(call["input"], ctx)
+            result = await tool.run(call.input, ctx)
             if result.is_error:
                 self._denied(call, result.data.get("denied"))
                 self._result(call_id, result.text, error=True)

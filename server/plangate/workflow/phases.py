@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, Field, ValidationError
 
 from plangate.layout import Layout
+from plangate.model.types import ToolCall
 from plangate.workflow.approvals import question
 from plangate.workflow.checks import Checks
 from plangate.workflow.events import (
@@ -64,23 +65,23 @@ class Phases(Checks):
         statuses = {i: s.value for i, s in self.state.phases.items()}
         path.write_text(render_markdown(self.state.plan, statuses), encoding="utf-8")
 
-    def _propose(self, call: dict[str, Any]) -> None:
+    def _propose(self, call: ToolCall) -> None:
         if self.state.status is not Status.ANALYSING:
             self._result(
-                call["id"],
+                call.id,
                 "The plan is already approved; work on the approved phase "
                 "and call complete_phase when it is done.",
                 error=True,
             )
             return
         try:
-            plan = Plan.model_validate(call["input"]).with_documentation()
+            plan = Plan.model_validate(call.input).with_documentation()
         except ValidationError as exc:
             errors = "\n".join(
                 f"- {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
             )
             self._result(
-                call["id"],
+                call.id,
                 f"The plan is invalid:\n{errors}\nFix it and call propose_plan again.",
                 error=True,
             )
@@ -89,14 +90,14 @@ class Phases(Checks):
         self._emit(StatusChanged(status=Status.PLAN_PROPOSED))
         self._write_plan()
 
-    def _open_call(self, name: str) -> dict[str, Any] | None:
-        return next((c for c in self.state.open_tool_calls if c["name"] == name), None)
+    def _open_call(self, name: str) -> ToolCall | None:
+        return next((c for c in self.state.open_tool_calls if c.name == name), None)
 
     def _close_others(self, keep: str) -> None:
         for call in self.state.open_tool_calls:
-            if call["id"] != keep:
+            if call.id != keep:
                 self._result(
-                    call["id"], "Not run: it came after a step that needed the user.", error=True
+                    call.id, "Not run: it came after a step that needed the user.", error=True
                 )
 
     async def _ask_plan(self) -> None:
@@ -112,7 +113,7 @@ class Phases(Checks):
                 document=str(self._plan_path()),
             )
         )
-        call_id = call["id"] if call else ""
+        call_id = call.id if call else ""
         if answer.choice == "approve":
             text = (
                 "The user approved the plan. Each phase starts only when the user approves "
@@ -219,15 +220,15 @@ class Phases(Checks):
         self._write_plan()
         return paths
 
-    def _complete(self, call: dict[str, Any]) -> None:
+    def _complete(self, call: ToolCall) -> None:
         if self.state.status not in (Status.RUNNING, Status.DOCUMENTING):
             self._result(
-                call["id"],
+                call.id,
                 "No phase is running: propose the plan and wait for the user to approve a phase.",
                 error=True,
             )
             return
-        summary = call["input"].get("summary")
+        summary = call.input.get("summary")
         # A missing or odd summary must not stop the phase: the model gets on with validation.
         params = CompletePhase(
             summary=summary if isinstance(summary, str) and summary.strip() else "(no summary)"
@@ -314,13 +315,13 @@ class Phases(Checks):
         last = index == len(phases) and phases[-1].name.lower().startswith("doc")
         return Status.DOCUMENTING if last else Status.RUNNING
 
-    def _phase_feedback(self, call: dict[str, Any] | None, text: str) -> None:
+    def _phase_feedback(self, call: ToolCall | None, text: str) -> None:
         if call is not None:
-            self._result(call["id"], text)
+            self._result(call.id, text)
         else:
             self._user(text)
 
-    def _finish_phase(self, call: dict[str, Any] | None, index: int, text: str) -> None:
+    def _finish_phase(self, call: ToolCall | None, index: int, text: str) -> None:
         assert self.state.plan is not None
         self._phase_feedback(call, text + "\nWait for the user to approve the next phase.")
         self._emit(PhaseChanged(index=index, status=PhaseStatus.DONE))

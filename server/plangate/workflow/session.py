@@ -101,10 +101,10 @@ class Session(Turns, Phases):
 
     async def _run_tools(self) -> None:
         for call in self.state.open_tool_calls:
-            if call["name"] == "propose_plan":
+            if call.name == "propose_plan":
                 self._propose(call)
                 return
-            if call["name"] == "complete_phase":
+            if call.name == "complete_phase":
                 self._complete(call)
                 return
             await self._execute(call)

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from plangate.model.types import ToolCall
 from plangate.model.usage import Usage, UsageLedger
 from plangate.workflow.approvals import Answer, Question
 from plangate.workflow.events import (
@@ -77,23 +78,26 @@ class SessionState(BaseModel):
         return None
 
     @property
-    def open_tool_calls(self) -> list[dict[str, Any]]:
-        """Tool calls of the last assistant message that have no result yet."""
+    def last_tool_calls(self) -> list[ToolCall]:
+        """The tool calls of the last message, if it is the model's."""
         if not self.messages or self.messages[-1]["role"] != "assistant":
             return []
         return [
-            block
+            ToolCall(block["id"], block["name"], block["input"])
             for block in self.messages[-1]["content"]
-            if block["type"] == "tool_use" and block["id"] not in self.results
+            if block["type"] == "tool_use"
         ]
+
+    @property
+    def open_tool_calls(self) -> list[ToolCall]:
+        """Tool calls of the last assistant message that have no result yet."""
+        return [call for call in self.last_tool_calls if call.id not in self.results]
 
     @property
     def tool_calls_answered(self) -> bool:
         """The last assistant message called tools and every call has its result."""
-        if not self.messages or self.messages[-1]["role"] != "assistant":
-            return False
-        calls = [b for b in self.messages[-1]["content"] if b["type"] == "tool_use"]
-        return bool(calls) and all(c["id"] in self.results for c in calls)
+        calls = self.last_tool_calls
+        return bool(calls) and all(call.id in self.results for call in calls)
 
     @property
     def total_usage(self) -> Usage:

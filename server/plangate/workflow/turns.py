@@ -245,13 +245,12 @@ class Turns(SessionCore):
             self._emit(StatusChanged(status=Status.VALIDATING, phase=state.phase))
 
     def _send_results(self) -> None:
-        calls = [b for b in self.state.messages[-1]["content"] if b["type"] == "tool_use"]
         blocks = []
-        for call in calls:
-            result = self.state.results[call["id"]]
+        for call in self.state.last_tool_calls:
+            result = self.state.results[call.id]
             block: dict[str, Any] = {
                 "type": "tool_result",
-                "tool_use_id": call["id"],
+                "tool_use_id": call.id,
                 "content": result["text"] or "(no output)",
             }
             if result["is_error"]:
