@@ -229,9 +229,6 @@ def _unwrap_one(
         inv.problems.append("defines an alias")
         result.invocations.append(inv)
         return
-    if program == "find":
-        _find(rest, result, inv, pending, escalates)
-        return
     spec = lookup(program)
     _interpreter(program, rest, inv)
     readings = [words]
@@ -355,36 +352,6 @@ def _shell(rest: list[Word], result: Unwrapped, inv: Invocation) -> None:
     else:
         result.reads_stdin_script = True
         inv.problems.append("runs commands a shell reads from its input")
-    result.invocations.append(inv)
-
-
-def _find(
-    rest: list[Word],
-    result: Unwrapped,
-    inv: Invocation,
-    pending: Pending,
-    escalates: str | None,
-) -> None:
-    """`find -exec cmd {} ;` runs cmd once per file: check it as a command of its own."""
-    i = 0
-    kept: list[Word] = [inv.argv[0]]
-    while i < len(rest):
-        text = rest[i].text
-        if text in ("-exec", "-execdir", "-ok", "-okdir"):
-            j = i + 1
-            payload: list[Word] = []
-            while j < len(rest) and rest[j].text not in (";", "+"):
-                word = rest[j]
-                payload.append(Word(DYNAMIC, dynamic=True) if "{}" in word.text else word)
-                j += 1
-            if payload:
-                pending.append((payload, escalates))
-            kept.append(Word(text))
-            i = j + 1
-            continue
-        kept.append(rest[i])
-        i += 1
-    inv.argv = kept
     result.invocations.append(inv)
 
 

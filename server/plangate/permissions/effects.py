@@ -29,7 +29,7 @@ _READ_ONLY = frozenset(
     stat du df cut tr diff cmp basename dirname realpath readlink whoami id uname true false
     test [ jq sha256sum sha1sum sha512sum md5sum cksum nl seq cd pushd popd column comm
     paste fold rev tac od hexdump strings printenv locale nproc uptime free date sort uniq
-    find env command hostname expr sleep :""".split()
+    env command hostname expr sleep :""".split()
 )
 # Options that take a separate value, for programs whose operands are files they read. Only
 # options known to take a value: a wrong entry would hide the file after it from the check.
@@ -116,7 +116,7 @@ _READ_VALUE_OPTIONS: dict[str, tuple[str, ...]] = {
 }
 _READS_FILES = frozenset(
     """cat less more wc file diff cmp comm sha256sum sha1sum sha512sum md5sum cksum readlink
-    realpath cd pushd find egrep fgrep""".split()
+    realpath cd pushd egrep fgrep""".split()
 ) | frozenset(_READ_VALUE_OPTIONS)
 _PATTERN_FIRST = frozenset({"grep", "egrep", "fgrep", "rg", "jq"})
 _CHMOD_FLAGS = (
@@ -300,12 +300,6 @@ def _read_only_guards(program: str, args: list[Word], texts: list[str], out: Eff
         out.writes += [Write(w) for w in operands[1:2]]
     elif program == "tree":
         out.writes += [Write(w) for w in values_of(args, ("-o",))]
-    elif program == "find":
-        for index, text in enumerate(texts[:-1]):
-            if text in ("-fprint", "-fprint0", "-fls", "-fprintf"):
-                out.writes.append(Write(args[index + 1]))
-        if "-delete" in texts:
-            out.read_only = False
     elif program == "rg":
         if any(t.startswith("--pre") for t in texts):
             out.read_only = False
@@ -320,14 +314,7 @@ def _read_only_guards(program: str, args: list[Word], texts: list[str], out: Eff
 
 
 def _read_operands(program: str, args: list[Word], texts: list[str]) -> list[Word]:
-    if program == "find":
-        operands = []
-        for word in args:  # the starting points come before the first expression
-            if word.text.startswith(("-", "(", "!")):
-                break
-            operands.append(word)
-    else:
-        operands = operands_of(args, _READ_VALUE_OPTIONS.get(program, ()))
+    operands = operands_of(args, _READ_VALUE_OPTIONS.get(program, ()))
     if program in _PATTERN_FIRST and not has_flag(texts, ("-e", "-f", "--regexp", "--file")):
         operands = operands[1:]
     return [w for w in operands if not is_special_file(w.text)]

@@ -9,11 +9,12 @@ tuple of `base.Program`; this registry indexes them by name for `commands.unwrap
 
 from __future__ import annotations
 
-from plangate.permissions.programs import docker, git, npm
+from plangate.permissions.programs import docker, find, git, npm
 from plangate.permissions.programs.base import Program
 
 PROGRAMS: tuple[Program, ...] = (
     *docker.PROGRAMS,
+    *find.PROGRAMS,
     *git.PROGRAMS,
     *npm.PROGRAMS,
 )
