@@ -9,8 +9,6 @@ are checked against the edit rules exactly like the edit tool, so `cp x .env` is
 
 from __future__ import annotations
 
-import re
-
 from plangate.permissions.invocation import (
     Effects,
     Invocation,
@@ -19,7 +17,7 @@ from plangate.permissions.invocation import (
     operands_of,
     values_of,
 )
-from plangate.permissions.options import find_option, has_flag
+from plangate.permissions.options import has_flag
 from plangate.permissions.programs import lookup
 from plangate.permissions.words import Word
 
@@ -119,43 +117,6 @@ _READS_FILES = frozenset(
     realpath cd pushd egrep fgrep""".split()
 ) | frozenset(_READ_VALUE_OPTIONS)
 _PATTERN_FIRST = frozenset({"grep", "egrep", "fgrep", "rg", "jq"})
-_CHMOD_FLAGS = (
-    "-R",
-    "-c",
-    "-f",
-    "-v",
-    "--recursive",
-    "--changes",
-    "--silent",
-    "--quiet",
-    "--verbose",
-    "--preserve-root",
-    "--no-preserve-root",
-    "--dereference",
-    "--no-dereference",
-    "-h",
-    "-H",
-    "-L",
-    "-P",
-)
-_COPY_VALUES = (
-    "-t",
-    "--target-directory",
-    "-S",
-    "--suffix",
-    "-m",
-    "--mode",
-    "-o",
-    "--owner",
-    "-g",
-    "--group",
-    "-e",
-    "--rsh",
-)
-_SED_SCRIPT = ("-e", "-f", "--expression", "--file")
-_SED_WRITE = re.compile(r"(?:^|[;{}\n/])\s*[wW]\s+([^\s;}]+)")
-_AWK_WRITE = re.compile(r">>?\s*\"([^\"]+)\"")
-_SED_IN_PLACE = re.compile(r"-[A-Za-z]*i")
 # Variables a read-only command may be given without losing that status; any other one
 # (LESSOPEN, PAGER, GIT_EXTERNAL_DIFF, ...) can make it run or write something.
 _HARMLESS_VARIABLES = frozenset(
@@ -179,87 +140,6 @@ def _harmless_variable(name: str) -> bool:
     return name in _HARMLESS_VARIABLES or name.startswith("LC_")
 
 
-def _copy_targets(args: list[Word], moves: bool) -> list[Write]:
-    target_dir = values_of(args, ("-t", "--target-directory"))
-    operands = operands_of(args, _COPY_VALUES)
-    writes: list[Write] = []
-    if target_dir:
-        sources, dest = operands, target_dir[0]
-    elif len(operands) >= 2:
-        sources, dest = operands[:-1], operands[-1]
-    else:
-        return [Write(w, recursive=moves) for w in operands]
-    writes.append(Write(dest))
-    for source in sources:
-        name = source.text.rstrip("/").rsplit("/", 1)[-1]
-        joined = f"{dest.text.rstrip('/')}/{name}"
-        writes.append(Write(Word(joined, dest.dynamic or source.dynamic), recursive=True))
-        if moves:
-            writes.append(Write(source, recursive=True))
-    return writes
-
-
-def _sed_writes(args: list[Word]) -> list[Write]:
-    texts = [w.text for w in args]
-    scripts = values_of(args, _SED_SCRIPT)
-    operands = operands_of(args, (*_SED_SCRIPT, "-l", "--line-length", "-s"))
-    if not scripts and operands:
-        scripts, operands = [operands[0]], operands[1:]
-    writes = [Write(Word(m.group(1))) for s in scripts for m in _SED_WRITE.finditer(s.text)]
-    in_place = any(
-        find_option(t, ("--in-place",)) or (not t.startswith("--") and _SED_IN_PLACE.match(t))
-        for t in texts
-        if t.startswith("-")
-    )
-    if in_place:
-        writes += [Write(w) for w in operands]
-    return writes
-
-
-def _file_writes(program: str, args: list[Word], texts: list[str]) -> list[Write]:
-    """The files a (non read-only) program writes, as far as its options tell."""
-    if program == "tee":
-        return [Write(w) for w in operands_of(args)]
-    if program in ("cp", "install", "rsync"):
-        return _copy_targets(args, moves=False)
-    if program == "mv":
-        return _copy_targets(args, moves=True)
-    if program == "ln":
-        operands = operands_of(args, ("-t", "--target-directory", "-S", "--suffix"))
-        writes = [Write(w) for w in values_of(args, ("-t", "--target-directory"))]
-        if len(operands) >= 2:
-            writes.append(Write(operands[-1]))
-        elif operands:  # `ln TARGET`: the link is made here, named after the target
-            writes.append(Write(Word(operands[0].text.rstrip("/").rsplit("/", 1)[-1])))
-        return writes
-    if program in ("rm", "rmdir", "unlink", "shred", "srm"):
-        return [Write(w, recursive=True) for w in operands_of(args)]
-    if program == "touch":
-        return [Write(w) for w in operands_of(args, ("-d", "-t", "-r", "--date", "--reference"))]
-    if program == "truncate":
-        return [Write(w) for w in operands_of(args, ("-s", "-r", "--size", "--reference"))]
-    if program in ("mkdir", "mkfifo", "mknod"):
-        return [Write(w) for w in operands_of(args, ("-m", "--mode", "--context"))]
-    if program in ("chmod", "chown", "chgrp"):
-        # A chmod mode may look like an option (`chmod -w f`): only known flags are options.
-        operands = [w for w in args if find_option(w.text, _CHMOD_FLAGS) is None]
-        operands = [w for w in operands if not w.text.startswith("--reference")]
-        recursive = has_flag(texts, ("-R", "--recursive"))
-        has_reference = any(t.startswith("--ref") for t in texts)
-        return [Write(w, recursive) for w in (operands if has_reference else operands[1:])]
-    if program == "sed":
-        return _sed_writes(args)
-    if program in ("awk", "gawk", "mawk", "nawk"):
-        return [Write(Word(m.group(1))) for w in args for m in _AWK_WRITE.finditer(w.text)]
-    if program == "dd":
-        return [Write(Word(w.text[3:], w.dynamic)) for w in args if w.text.startswith("of=")]
-    if program == "curl":
-        return [Write(w) for w in values_of(args, ("-o", "--output"))]
-    if program == "wget":
-        return [Write(w) for w in values_of(args, ("-O", "--output-document"))]
-    return []
-
-
 def effects(inv: Invocation) -> Effects:
     """The files `inv` writes and reads, and whether it is a read-only command."""
     program = inv.program
@@ -274,8 +154,6 @@ def effects(inv: Invocation) -> Effects:
     )
     if spec is not None and spec.writes is not None:
         out.writes = spec.writes(args, texts)
-    else:
-        out.writes = _file_writes(program, args, texts)
     if spec is not None and spec.guard is not None:
         spec.guard(args, texts, out)
     else:

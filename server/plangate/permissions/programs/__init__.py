@@ -9,14 +9,17 @@ tuple of `base.Program`; this registry indexes them by name for `commands.unwrap
 
 from __future__ import annotations
 
-from plangate.permissions.programs import docker, find, git, npm
+from plangate.permissions.programs import curl, docker, files, find, git, npm, sed
 from plangate.permissions.programs.base import Program
 
 PROGRAMS: tuple[Program, ...] = (
+    *curl.PROGRAMS,
     *docker.PROGRAMS,
+    *files.PROGRAMS,
     *find.PROGRAMS,
     *git.PROGRAMS,
     *npm.PROGRAMS,
+    *sed.PROGRAMS,
 )
 
 
