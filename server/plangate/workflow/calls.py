@@ -21,6 +21,7 @@ from plangate.tools import Tool, ToolContext
 from plangate.tools.base import Confirm, ToolResult
 from plangate.tools.changes import ApplyError, ProposedChange, apply_once
 from plangate.tools.ledger import FileStamp
+from plangate.workflow import prompts
 from plangate.workflow.approvals import question
 from plangate.workflow.core import SessionCore
 from plangate.workflow.events import ChangeApplied, Denied, OutputStreamed, ToolStarted
@@ -53,13 +54,7 @@ class Calls(SessionCore):
         call_id, name = call.id, call.name
         if call_id in self.state.started and name == "bash":
             # It was running when PlanGate stopped: running it again could repeat its effects.
-            self._result(
-                call_id,
-                "This command was interrupted when PlanGate restarted; it "
-                "may or may not have completed. Check its effects before running it "
-                "again.",
-                error=True,
-            )
+            self._result(call_id, prompts.INTERRUPTED, error=True)
             return
         self._emit(ToolStarted(id=call_id, name=name))
         tool = self.tools.get(name)
@@ -79,15 +74,10 @@ class Calls(SessionCore):
                 )
             )
             if answer.choice == "stop":
-                self._result(
-                    call_id,
-                    "Stopped by the user: this exact call was repeated "
-                    f"{REPEAT_LIMIT} times. Try something different. {answer.feedback}",
-                    error=True,
-                )
+                self._result(call_id, prompts.repeated(REPEAT_LIMIT, answer.feedback), error=True)
                 return
         if tool is None:
-            self._result(call_id, f"Unknown tool {name!r}.", error=True)
+            self._result(call_id, prompts.unknown_tool(name), error=True)
             return
         ctx = self._context(call_id)
         if name in ("write", "edit"):
@@ -192,15 +182,16 @@ class Calls(SessionCore):
             )
         )
         if answer.choice == "reject":
-            text = f"The user rejected the change to {change.path}. {answer.feedback}".strip()
-            return ToolResult(text=text, is_error=True)
-        applied = f"Applied the change to {change.path}. {answer.feedback}".strip()
+            return ToolResult(
+                text=prompts.change_rejected(change.path, answer.feedback), is_error=True
+            )
+        applied = prompts.change_applied(change.path, answer.feedback)
         if call_id in self.state.applied:
             return ToolResult(text=applied)
         try:
             target = apply_once(change, self.workspace, self.policy)
         except ApplyError as exc:
-            return ToolResult(text=f"The change could not be applied: {exc}", is_error=True)
+            return ToolResult(text=prompts.change_failed(str(exc)), is_error=True)
         self._emit(ChangeApplied(id=call_id, path=change.path))
         stamp = FileStamp.of(target)
         if stamp is None:

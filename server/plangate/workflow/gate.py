@@ -13,6 +13,7 @@ from typing import Any
 
 from plangate.permissions import Action, Policy
 from plangate.tools import Tool
+from plangate.workflow import prompts
 from plangate.workflow.state import Status
 
 OPEN = frozenset({Status.RUNNING, Status.DOCUMENTING})  # a phase the user approved is running
@@ -28,26 +29,9 @@ def refusal(
     # Before the plan is approved, the way forward is to propose it; later, to approve a phase.
     before_plan = status is Status.ANALYSING
     if tool.permission == "edit":
-        if before_plan:
-            return (
-                f"Refused: {tool.name} changes files, and nothing may change before the user "
-                "approves the plan. Finish the analysis and call propose_plan."
-            )
-        return (
-            f"Refused: {tool.name} changes files, and files change only in a phase the user "
-            "approved."
-        )
+        return prompts.refused_edit(tool.name, before_plan)
     if tool.name == "bash":
         decision = policy.check_bash(str(raw.get("command", "")))
         if decision.action is not Action.ALLOW or not decision.read_only:
-            where = "before the plan is approved" if before_plan else "outside an approved phase"
-            advice = (
-                " Use read, grep, glob and list to analyse, then call propose_plan."
-                if before_plan
-                else ""
-            )
-            return (
-                f"Refused: {where} only read-only commands run (this one is "
-                f"'{decision.action.value}': {decision.reason}).{advice}"
-            )
+            return prompts.refused_command(decision.action.value, decision.reason, before_plan)
     return None

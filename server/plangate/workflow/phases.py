@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from plangate.layout import Layout
 from plangate.model.types import ToolCall
+from plangate.workflow import prompts
 from plangate.workflow.approvals import question
 from plangate.workflow.checks import Checks
 from plangate.workflow.events import (
@@ -67,12 +68,7 @@ class Phases(Checks):
 
     def _propose(self, call: ToolCall) -> None:
         if self.state.status is not Status.ANALYSING:
-            self._result(
-                call.id,
-                "The plan is already approved; work on the approved phase "
-                "and call complete_phase when it is done.",
-                error=True,
-            )
+            self._result(call.id, prompts.PLAN_ALREADY_APPROVED, error=True)
             return
         try:
             plan = Plan.model_validate(call.input).with_documentation()
@@ -80,11 +76,7 @@ class Phases(Checks):
             errors = "\n".join(
                 f"- {'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()
             )
-            self._result(
-                call.id,
-                f"The plan is invalid:\n{errors}\nFix it and call propose_plan again.",
-                error=True,
-            )
+            self._result(call.id, prompts.plan_invalid(errors), error=True)
             return
         self._emit(PlanProposed(plan=plan, version=self.state.plan_version + 1))
         self._emit(StatusChanged(status=Status.PLAN_PROPOSED))
@@ -96,9 +88,7 @@ class Phases(Checks):
     def _close_others(self, keep: str) -> None:
         for call in self.state.open_tool_calls:
             if call.id != keep:
-                self._result(
-                    call.id, "Not run: it came after a step that needed the user.", error=True
-                )
+                self._result(call.id, prompts.NOT_RUN_AFTER_QUESTION, error=True)
 
     async def _ask_plan(self) -> None:
         state = self.state
@@ -115,19 +105,13 @@ class Phases(Checks):
         )
         call_id = call.id if call else ""
         if answer.choice == "approve":
-            text = (
-                "The user approved the plan. Each phase starts only when the user approves "
-                "it; you will be told."
-            )
+            text = prompts.PLAN_APPROVED
             next_status = StatusChanged(status=Status.AWAITING_PHASE, phase=max(1, state.phase))
         elif answer.choice == "revise":
-            text = (
-                f"The user asks for changes to the plan:\n{answer.feedback}\nRevise it and "
-                "call propose_plan again."
-            )
+            text = prompts.plan_revision(answer.feedback)
             next_status = StatusChanged(status=Status.ANALYSING)
         else:
-            text = f"The user rejected the plan. {answer.feedback}".strip()
+            text = prompts.plan_rejected(answer.feedback)
             next_status = StatusChanged(
                 status=Status.CANCELLED, reason=f"plan rejected: {answer.feedback}".strip(": ")
             )
@@ -163,25 +147,19 @@ class Phases(Checks):
             )
             self._emit(Checkpointed(phase=index, commit=commit))
             self._emit(PhaseChanged(index=index, status=PhaseStatus.RUNNING, attempt=1))
-            files = ", ".join(phase.files) or "none declared"
             self._user(
-                f"Phase {index} ({phase.name}) is approved. Implement only this phase: "
-                f"{phase.goal}. Files: {files}. {answer.feedback} When it is done, call "
-                "complete_phase with a summary.".replace("  ", " ")
+                prompts.phase_approved(index, phase.name, phase.goal, phase.files, answer.feedback)
             )
             last = index == len(state.plan.phases) and phase.name.lower().startswith("doc")
             self._emit(
                 StatusChanged(status=Status.DOCUMENTING if last else Status.RUNNING, phase=index)
             )
         elif answer.choice == "revise":
-            self._user(
-                f"The user wants phase {index} ({phase.name}) revised:\n"
-                f"{answer.feedback}\nCall propose_plan with the revised plan."
-            )
+            self._user(prompts.phase_revision(index, phase.name, answer.feedback))
             self._emit(StatusChanged(status=Status.ANALYSING))
         elif answer.choice == "skip":
             self._emit(PhaseChanged(index=index, status=PhaseStatus.SKIPPED))
-            self._user(f"The user skipped phase {index} ({phase.name}).")
+            self._user(prompts.phase_skipped(index, phase.name))
             self._emit(StatusChanged(status=Status.AWAITING_PHASE, phase=index + 1))
         elif answer.choice == "rollback":
             self._rollback_latest(index)
@@ -201,7 +179,7 @@ class Phases(Checks):
             if i < before and self.state.phases.get(i) in (PhaseStatus.DONE, PhaseStatus.FAILED)
         ]
         if not done:
-            self._user("Nothing to roll back yet.")
+            self._user(prompts.NOTHING_TO_ROLL_BACK)
             return
         self.rollback(done[-1])
 
@@ -213,20 +191,13 @@ class Phases(Checks):
         paths = self.checkpoints.restore(commit)
         self._emit(RolledBack(phase=index, paths=paths))
         self._emit(PhaseChanged(index=index, status=PhaseStatus.ROLLED_BACK))
-        self._user(
-            f"The user rolled back phase {index}: its changes are undone "
-            f"({', '.join(paths) or 'no files'})."
-        )
+        self._user(prompts.rolled_back(index, paths))
         self._write_plan()
         return paths
 
     def _complete(self, call: ToolCall) -> None:
         if self.state.status not in (Status.RUNNING, Status.DOCUMENTING):
-            self._result(
-                call.id,
-                "No phase is running: propose the plan and wait for the user to approve a phase.",
-                error=True,
-            )
+            self._result(call.id, prompts.NO_PHASE_RUNNING, error=True)
             return
         summary = call.input.get("summary")
         # A missing or odd summary must not stop the phase: the model gets on with validation.
@@ -259,15 +230,12 @@ class Phases(Checks):
         failed = [r for r in results if not r.passed]
         summary = summarize(results) if results else "no checks found"
         if not failed:
-            self._finish_phase(call, index, f"Phase {index} is done. Validation:\n{summary}")
+            self._finish_phase(call, index, prompts.phase_done(index, summary))
             return
         details = "\n\n".join(f"$ {r.check.command}\n{r.output_tail[-3000:]}" for r in failed)
         if attempt < MAX_FIX_ATTEMPTS:
             self._phase_feedback(
-                call,
-                f"Validation failed (attempt {attempt} of "
-                f"{MAX_FIX_ATTEMPTS}):\n{summary}\n\n{details}\n\nFix it within "
-                "this phase, then call complete_phase again.",
+                call, prompts.validation_failed(attempt, MAX_FIX_ATTEMPTS, summary, details)
             )
             self._emit(PhaseChanged(index=index, status=PhaseStatus.RUNNING, attempt=attempt + 1))
             self._emit(StatusChanged(status=self._running(index), phase=index))
@@ -282,26 +250,18 @@ class Phases(Checks):
             )
         )
         if answer.choice == "retry":
-            self._phase_feedback(
-                call,
-                f"Validation failed:\n{summary}\n\n{details}\n\nThe user "
-                f"asks you to try again. {answer.feedback}".strip(),
-            )
+            self._phase_feedback(call, prompts.validation_retry(summary, details, answer.feedback))
             self._emit(PhaseChanged(index=index, status=PhaseStatus.RUNNING, attempt=1))
             self._emit(StatusChanged(status=self._running(index), phase=index))
         elif answer.choice == "accept":
-            self._finish_phase(
-                call,
-                index,
-                f"The user accepted phase {index} although validation failed:\n{summary}",
-            )
+            self._finish_phase(call, index, prompts.accepted_despite_failure(index, summary))
         elif answer.choice == "rollback":
-            self._phase_feedback(call, "The user rolled this phase back.")
+            self._phase_feedback(call, prompts.PHASE_ROLLED_BACK)
             self._emit(PhaseChanged(index=index, status=PhaseStatus.FAILED))
             self.rollback(index)
             self._emit(StatusChanged(status=Status.AWAITING_PHASE, phase=index))
         else:
-            self._phase_feedback(call, "The user stopped the session.")
+            self._phase_feedback(call, prompts.SESSION_STOPPED)
             self._emit(PhaseChanged(index=index, status=PhaseStatus.FAILED))
             self._emit(
                 StatusChanged(status=Status.FAILED, reason=f"validation failed in phase {index}")
@@ -323,7 +283,7 @@ class Phases(Checks):
 
     def _finish_phase(self, call: ToolCall | None, index: int, text: str) -> None:
         assert self.state.plan is not None
-        self._phase_feedback(call, text + "\nWait for the user to approve the next phase.")
+        self._phase_feedback(call, text + prompts.WAIT_FOR_NEXT_PHASE)
         self._emit(PhaseChanged(index=index, status=PhaseStatus.DONE))
         self._emit(StatusChanged(status=Status.AWAITING_PHASE, phase=index + 1))
         self._write_plan()

@@ -24,6 +24,7 @@ from plangate.model.types import (
     TurnRequest,
 )
 from plangate.model.usage import Usage
+from plangate.workflow import prompts
 from plangate.workflow.approvals import question
 from plangate.workflow.core import SessionCore
 from plangate.workflow.events import (
@@ -52,26 +53,11 @@ MAX_TRUNCATIONS = 3  # cut answers in a row before the session stops spending on
 THINKING = ("thinking", "redacted_thinking")
 
 
-RULES = """
-
----
-PlanGate enforces this workflow; the tools tell you when something is refused and why:
-1. Analyse first with read-only tools (read, grep, glob, list, read-only bash commands). Files
-   cannot be changed and other commands do not run until the user approves your plan.
-2. Propose the plan with the propose_plan tool. The user approves, asks for revisions, or rejects.
-3. Phases run one at a time, each only after the user approves it. Work only on the approved
-   phase; call complete_phase with a summary when it is done. Its files are validated (tests,
-   type checks, build, lint) and failures come back to you to fix.
-4. write and edit propose changes the user reviews; the result tells you if they were applied.
-5. Denied commands and paths are final; significant commands are shown to the user first.
-"""
-
-
 class Turns(SessionCore):
     """The model's side of the conversation."""
 
     def _system(self) -> str:
-        return self.agent.prompt + RULES
+        return self.agent.prompt + prompts.RULES
 
     def _tool_specs(self) -> list[dict[str, Any]]:
         return [tool.spec() for tool in self.tools.values()] + workflow_tools()
@@ -203,15 +189,7 @@ class Turns(SessionCore):
                 f"the model's answers were cut by the output limit {MAX_TRUNCATIONS} times in a row"
             )
         elif done.truncated:
-            self._user(
-                "Your answer was cut by the output limit"
-                + (
-                    "; its last tool call was incomplete and did not run"
-                    if done.stop_reason == "max_tokens" and not done.tool_calls
-                    else ""
-                )
-                + ". Continue, and split large changes into several smaller edits."
-            )
+            self._user(prompts.cut_off(done.stop_reason == "max_tokens" and not done.tool_calls))
         elif not done.tool_calls:
             self._no_tool_calls(done)
 
@@ -223,17 +201,14 @@ class Turns(SessionCore):
                 1
                 for q in state.messages
                 if q["role"] == "user"
-                and any("Call propose_plan" in b.get("text", "") for b in q["content"])
+                and any(prompts.PROPOSE_PLAN_NUDGE in b.get("text", "") for b in q["content"])
             )
             if nudges >= MAX_NUDGES:
                 self._emit(
                     StatusChanged(status=Status.FAILED, reason="the model did not propose a plan")
                 )
             else:
-                self._user(
-                    "Call propose_plan with your plan when your analysis is done; "
-                    "nothing can be changed before the user approves it."
-                )
+                self._user(prompts.PROPOSE_PLAN_NUDGE)
         else:  # a phase's work ended in text: treat it as the phase's completion
             self._emit(
                 PhaseChanged(

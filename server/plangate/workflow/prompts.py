@@ -1,0 +1,192 @@
+"""Every text the engine sends the model, in one place to review.
+
+The engine's rules reach the model three ways: the rules appended to the agent's prompt, the
+results of its tool calls, and short user turns. Their wording matters (the model acts on it),
+so they live here, named for the moment they are sent.
+"""
+
+from __future__ import annotations
+
+RULES = """
+
+---
+PlanGate enforces this workflow; the tools tell you when something is refused and why:
+1. Analyse first with read-only tools (read, grep, glob, list, read-only bash commands). Files
+   cannot be changed and other commands do not run until the user approves your plan.
+2. Propose the plan with the propose_plan tool. The user approves, asks for revisions, or rejects.
+3. Phases run one at a time, each only after the user approves it. Work only on the approved
+   phase; call complete_phase with a summary when it is done. Its files are validated (tests,
+   type checks, build, lint) and failures come back to you to fix.
+4. write and edit propose changes the user reviews; the result tells you if they were applied.
+5. Denied commands and paths are final; significant commands are shown to the user first.
+"""
+
+# ---------------------------------------------------------------- turns
+
+PROPOSE_PLAN_NUDGE = (
+    "Call propose_plan with your plan when your analysis is done; "
+    "nothing can be changed before the user approves it."
+)
+
+
+def cut_off(tool_call_lost: bool) -> str:
+    """After an answer cut by the output limit."""
+    lost = "; its last tool call was incomplete and did not run" if tool_call_lost else ""
+    return (
+        f"Your answer was cut by the output limit{lost}. Continue, and split large changes "
+        "into several smaller edits."
+    )
+
+
+# ---------------------------------------------------------------- tool calls
+
+
+def refused_edit(tool: str, before_plan: bool) -> str:
+    """The plan gate refused a tool that changes files."""
+    if before_plan:
+        return (
+            f"Refused: {tool} changes files, and nothing may change before the user approves "
+            "the plan. Finish the analysis and call propose_plan."
+        )
+    return f"Refused: {tool} changes files, and files change only in a phase the user approved."
+
+
+def refused_command(action: str, reason: str, before_plan: bool) -> str:
+    """The plan gate refused a command that is not read-only (or needs asking)."""
+    where = "before the plan is approved" if before_plan else "outside an approved phase"
+    advice = (
+        " Use read, grep, glob and list to analyse, then call propose_plan." if before_plan else ""
+    )
+    return (
+        f"Refused: {where} only read-only commands run (this one is '{action}': {reason}).{advice}"
+    )
+
+
+INTERRUPTED = (
+    "This command was interrupted when PlanGate restarted; it may or may not have completed. "
+    "Check its effects before running it again."
+)
+NOT_RUN_AFTER_QUESTION = "Not run: it came after a step that needed the user."
+
+
+def repeated(times: int, feedback: str) -> str:
+    """The user stopped a call the model repeated."""
+    return (
+        f"Stopped by the user: this exact call was repeated {times} times. Try something "
+        f"different. {feedback}"
+    )
+
+
+def unknown_tool(name: str) -> str:
+    """A call to a tool the agent does not have."""
+    return f"Unknown tool {name!r}."
+
+
+def change_rejected(path: str, feedback: str) -> str:
+    """The user rejected a proposed change."""
+    return f"The user rejected the change to {path}. {feedback}".strip()
+
+
+def change_applied(path: str, feedback: str) -> str:
+    """The user applied a proposed change."""
+    return f"Applied the change to {path}. {feedback}".strip()
+
+
+def change_failed(error: str) -> str:
+    """A change the user accepted could not be written."""
+    return f"The change could not be applied: {error}"
+
+
+# ---------------------------------------------------------------- the plan
+
+PLAN_ALREADY_APPROVED = (
+    "The plan is already approved; work on the approved phase and call complete_phase when it "
+    "is done."
+)
+PLAN_APPROVED = (
+    "The user approved the plan. Each phase starts only when the user approves it; you will be "
+    "told."
+)
+
+
+def plan_invalid(errors: str) -> str:
+    """propose_plan's input did not validate."""
+    return f"The plan is invalid:\n{errors}\nFix it and call propose_plan again."
+
+
+def plan_revision(feedback: str) -> str:
+    """The user asks for a revised plan."""
+    return (
+        f"The user asks for changes to the plan:\n{feedback}\nRevise it and call propose_plan "
+        "again."
+    )
+
+
+def plan_rejected(feedback: str) -> str:
+    """The user rejected the plan."""
+    return f"The user rejected the plan. {feedback}".strip()
+
+
+# ---------------------------------------------------------------- phases
+
+NO_PHASE_RUNNING = "No phase is running: propose the plan and wait for the user to approve a phase."
+NOTHING_TO_ROLL_BACK = "Nothing to roll back yet."
+PHASE_ROLLED_BACK = "The user rolled this phase back."
+SESSION_STOPPED = "The user stopped the session."
+WAIT_FOR_NEXT_PHASE = "\nWait for the user to approve the next phase."
+
+
+def phase_approved(index: int, name: str, goal: str, files: list[str], feedback: str) -> str:
+    """A phase may start."""
+    listed = ", ".join(files) or "none declared"
+    return (
+        f"Phase {index} ({name}) is approved. Implement only this phase: {goal}. Files: "
+        f"{listed}. {feedback} When it is done, call complete_phase with a summary."
+    ).replace("  ", " ")
+
+
+def phase_revision(index: int, name: str, feedback: str) -> str:
+    """The user wants a phase revised before it starts."""
+    return (
+        f"The user wants phase {index} ({name}) revised:\n{feedback}\n"
+        "Call propose_plan with the revised plan."
+    )
+
+
+def phase_skipped(index: int, name: str) -> str:
+    """The user skipped a phase."""
+    return f"The user skipped phase {index} ({name})."
+
+
+def rolled_back(index: int, paths: list[str]) -> str:
+    """The user rolled a phase back."""
+    undone = ", ".join(paths) or "no files"
+    return f"The user rolled back phase {index}: its changes are undone ({undone})."
+
+
+# ---------------------------------------------------------------- validation
+
+
+def phase_done(index: int, summary: str) -> str:
+    """A phase passed its checks."""
+    return f"Phase {index} is done. Validation:\n{summary}"
+
+
+def validation_failed(attempt: int, attempts: int, summary: str, details: str) -> str:
+    """A phase failed its checks and the model may fix it."""
+    return (
+        f"Validation failed (attempt {attempt} of {attempts}):\n{summary}\n\n{details}\n\n"
+        "Fix it within this phase, then call complete_phase again."
+    )
+
+
+def validation_retry(summary: str, details: str, feedback: str) -> str:
+    """The user asks for another try after the attempts ran out."""
+    return (
+        f"Validation failed:\n{summary}\n\n{details}\n\nThe user asks you to try again. {feedback}"
+    ).strip()
+
+
+def accepted_despite_failure(index: int, summary: str) -> str:
+    """The user accepted a phase that fails its checks."""
+    return f"The user accepted phase {index} although validation failed:\n{summary}"
