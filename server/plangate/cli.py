@@ -309,7 +309,7 @@ def _decide(policy: Policy, request: Any) -> dict[str, Any]:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from plangate.lsp.server import serve
+    from plangate.lsp.app import serve
 
     serve(args.tcp)
     return 0

@@ -12,7 +12,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
-from plangate.lsp.server import plain
+from plangate.lsp.params import plain
 from plangate.model.scripted import ScriptedServer
 from tests.workflow.scenario import Model, make_workspace
 

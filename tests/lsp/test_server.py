@@ -11,7 +11,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 from pytest_lsp import LanguageClient, client_capabilities
 
-from plangate.lsp.server import plain
+from plangate.lsp.params import plain
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from tests.lsp.conftest import Harness
 from tests.workflow.scenario import plan_input

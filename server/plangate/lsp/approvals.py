@@ -12,7 +12,7 @@ from lsprotocol import types
 from plangate.workflow.approvals import Answer, Question
 
 if TYPE_CHECKING:
-    from plangate.lsp.server import PlanGateServer
+    from plangate.lsp.ports import Editor
     from plangate.tools.changes import ProposedChange
 
 ALLOW_ONCE, ALLOW_SESSION, DENY = "Allow once", "Allow for this session", "Deny"
@@ -48,7 +48,7 @@ class LspApprovals:
 
     person = True
 
-    def __init__(self, server: PlanGateServer) -> None:
+    def __init__(self, server: Editor) -> None:
         self.server = server
         self.session_id = ""
         self.pending: Question | None = None
@@ -107,7 +107,7 @@ class LspApprovals:
             chosen = await self.server.window_show_message_request_async(params)
             if chosen is None or chosen.title != APPLY:
                 return Answer(choice="reject", feedback="The user rejected the change.")
-        uri = (self.server.sessions.workspace_of(self.session_id) / change.path).as_uri()
+        uri = (self.server.workspace_of(self.session_id) / change.path).as_uri()
         was_open = uri in self.server.workspace.text_documents
         edit = self.workspace_edit(question, change, annotated)
         result = await self.server.workspace_apply_edit_async(
@@ -135,7 +135,7 @@ class LspApprovals:
 
         verb = "create" if change.kind is ChangeKind.CREATE else "change"
         index = question.phase_index
-        plan = self.server.sessions.get(self.session_id).session.state.plan
+        plan = self.server.plan_of(self.session_id)
         if not index or plan is None or not 0 < index <= len(plan.phases):
             return f"{verb} {change.path}"
         return f"Phase {index} · {plan.phases[index - 1].name}: {verb} {change.path}"
@@ -146,7 +146,7 @@ class LspApprovals:
         """The change as documentChanges, annotated so VS Code opens its Refactor Preview."""
         from plangate.tools.changes import ChangeKind
 
-        root = self.server.sessions.workspace_of(self.session_id)
+        root = self.server.workspace_of(self.session_id)
         uri = (root / change.path).as_uri()
         annotation = "plangate" if annotated else None
         document = self.server.workspace.text_documents.get(uri)

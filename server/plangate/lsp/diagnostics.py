@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lsprotocol import types
-
-if TYPE_CHECKING:
-    from pygls.lsp.server import LanguageServer
 
 PHASE_HEADING = re.compile(r"^## Phase (?P<n>\d+): ")
 MAX_ATTEMPTS = 20  # per document: the newest ones
@@ -20,8 +18,8 @@ MAX_ATTEMPTS = 20  # per document: the newest ones
 class DiagnosticStore:
     """The union of every producer's diagnostics, published per document."""
 
-    def __init__(self, server: LanguageServer) -> None:
-        self.server = server
+    def __init__(self, publish: Callable[[types.PublishDiagnosticsParams], None]) -> None:
+        self.publish = publish  # textDocument/publishDiagnostics
         self._by_uri: dict[str, dict[str, list[types.Diagnostic]]] = {}
 
     def set(self, uri: str, producer: str, diagnostics: list[types.Diagnostic]) -> None:
@@ -41,9 +39,7 @@ class DiagnosticStore:
         return [d for found in self._by_uri.get(uri, {}).values() for d in found]
 
     def _publish(self, uri: str) -> None:
-        self.server.text_document_publish_diagnostics(
-            types.PublishDiagnosticsParams(uri=uri, diagnostics=self.get(uri))
-        )
+        self.publish(types.PublishDiagnosticsParams(uri=uri, diagnostics=self.get(uri)))
 
 
 def line_range(line: int, text: str = "") -> types.Range:

@@ -9,14 +9,14 @@ import logging
 import logging.handlers
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-if TYPE_CHECKING:
-    from pygls.lsp.server import LanguageServer
+# window/logMessage (the server's `window_log_message`).
+Send = Callable[[types.LogMessageParams], None]
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 LEVELS = {
@@ -35,9 +35,9 @@ def log_file() -> Path:
 class ClientLogHandler(logging.Handler):
     """Sends records to the client as `window/logMessage`, from whichever thread logged them."""
 
-    def __init__(self, server: LanguageServer) -> None:
+    def __init__(self, send: Send) -> None:
         super().__init__(logging.INFO)
-        self.server = server
+        self.send = send
         self.loop: asyncio.AbstractEventLoop | None = None
         self.loop_thread: int | None = None
 
@@ -55,7 +55,7 @@ class ClientLogHandler(logging.Handler):
 
     def _send(self, params: types.LogMessageParams) -> None:
         with contextlib.suppress(Exception):  # no client (yet, or any more)
-            self.server.window_log_message(params)
+            self.send(params)
 
     def bind(self) -> None:
         """Remember the event loop's thread (call from it, once the server runs)."""
@@ -73,9 +73,10 @@ class ClientErrors(logging.Filter):
         return not isinstance(error, JsonRpcException) or error.code == -32603
 
 
-def configure(server: LanguageServer) -> ClientLogHandler:
-    """Route the `plangate` loggers; third-party chatter (pygls logs whole messages, the API
-    key in `initializationOptions` included) stays at warnings, and off the client."""
+def configure(send: Send) -> ClientLogHandler:
+    """Route the `plangate` loggers (to the client through `send`); third-party chatter (pygls
+    logs whole messages, the API key in `initializationOptions` included) stays at warnings,
+    and off the client."""
     stderr = logging.StreamHandler()
     stderr.setFormatter(logging.Formatter(FORMAT))
     logging.basicConfig(level=logging.INFO, handlers=[stderr])
@@ -83,7 +84,7 @@ def configure(server: LanguageServer) -> ClientLogHandler:
     logging.getLogger("pygls.protocol.json_rpc").addFilter(ClientErrors())
     logging.getLogger("httpx2").setLevel(logging.WARNING)  # a line per model request
     ours = logging.getLogger("plangate")
-    client = ClientLogHandler(server)
+    client = ClientLogHandler(send)
     client.setFormatter(logging.Formatter("%(message)s"))
     ours.addHandler(client)
     path = log_file()

@@ -17,8 +17,8 @@ from plangate.lsp.errors import UNKNOWN_AGENT, UNKNOWN_SESSION, server_error
 # The engine is imported on first use (the server starts before it is needed).
 if TYPE_CHECKING:
     from plangate.lsp.approvals import LspApprovals
+    from plangate.lsp.ports import Host
     from plangate.lsp.protocol import SessionSummary
-    from plangate.lsp.server import PlanGateServer
     from plangate.workflow.events import Shown
     from plangate.workflow.session import Session
 
@@ -38,7 +38,7 @@ class Live:
 class SessionManager:
     """Starts sessions in the background and finds them again by id."""
 
-    def __init__(self, server: PlanGateServer) -> None:
+    def __init__(self, server: Host) -> None:
         self.server = server
         self.live: dict[str, Live] = {}
         self._tokens: dict[str, str] = {}

@@ -13,17 +13,17 @@ from plangate.tools import ToolContext, tools_for
 from plangate.workflow.calls import run_unattached
 
 if TYPE_CHECKING:
-    from plangate.lsp.server import PlanGateServer
+    from plangate.lsp.sessions import SessionManager
 
 
-async def execute(ls: PlanGateServer, request: ExecuteToolParams) -> dict[str, Any]:
+async def execute(sessions: SessionManager, request: ExecuteToolParams) -> dict[str, Any]:
     """The tool's result, as the model would have seen it."""
-    live = ls.sessions.get(request.session_id) if request.session_id else None
+    live = sessions.get(request.session_id) if request.session_id else None
     if live is not None:
         agent, workspace = live.session.agent, live.session.workspace
     else:
-        workspace = ls.sessions.folder(request.workspace_folder)
-        agent = ls.sessions.agent(request.agent or DEFAULT_AGENT, workspace)
+        workspace = sessions.folder(request.workspace_folder)
+        agent = sessions.agent(request.agent or DEFAULT_AGENT, workspace)
     tools = {tool.name: tool for tool in tools_for(agent)}
     tool = tools.get(request.tool)
     if tool is None:

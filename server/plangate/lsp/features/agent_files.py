@@ -1,0 +1,84 @@
+"""Agent files in the editor: diagnostics when opened and as they are typed, quick fixes,
+hover on frontmatter keys, completion of tool names and actions (the work is in
+`lsp/agentfiles.py`, imported on first use: it needs the agents package)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lsprotocol import types
+
+if TYPE_CHECKING:
+    from plangate.lsp.server import PlanGateServer
+
+
+def _is_agent_file(uri: str) -> bool:
+    from plangate.lsp import agentfiles
+
+    return agentfiles.is_agent_file(uri)
+
+
+def _diagnostics(ls: PlanGateServer, uri: str) -> None:
+    from plangate.lsp import agentfiles
+
+    text = ls.workspace.get_text_document(uri).source
+    ls.diagnostics.set(uri, "agent file", agentfiles.diagnostics(uri, text))
+
+
+def opened(ls: PlanGateServer, uri: str) -> bool:
+    """An agent file gets its diagnostics (and no other opener looks at it)."""
+    if not _is_agent_file(uri):
+        return False
+    _diagnostics(ls, uri)
+    return True
+
+
+def did_change(ls: PlanGateServer, params: types.DidChangeTextDocumentParams) -> None:
+    """Agent files are checked as they are typed."""
+    if _is_agent_file(params.text_document.uri):
+        _diagnostics(ls, params.text_document.uri)
+
+
+def code_action(ls: PlanGateServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """Quick fixes: a retired or unknown model becomes one PlanGate knows; a sampling key the
+    API no longer accepts is removed."""
+    from plangate.lsp import agentfiles
+
+    uri = params.text_document.uri
+    if not agentfiles.is_agent_file(uri):
+        return []
+    return agentfiles.quick_fixes(uri, ls.workspace.get_text_document(uri).source, params)
+
+
+def hover(ls: PlanGateServer, params: types.HoverParams) -> types.Hover | None:
+    """What a frontmatter key of an agent file means."""
+    from plangate.lsp import agentfiles
+
+    uri = params.text_document.uri
+    if not agentfiles.is_agent_file(uri):
+        return None
+    return agentfiles.hover(ls.workspace.get_text_document(uri).source, params.position)
+
+
+def completion(ls: PlanGateServer, params: types.CompletionParams) -> list[types.CompletionItem]:
+    """Tool names and allow / ask / deny in agent files."""
+    from plangate.lsp import agentfiles
+
+    uri = params.text_document.uri
+    if not agentfiles.is_agent_file(uri):
+        return []
+    return agentfiles.completions(ls.workspace.get_text_document(uri).source, params.position)
+
+
+def register(server: PlanGateServer) -> None:
+    """The agent-file handlers, and the opener for agent files."""
+    server.on_open(opened)
+    server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
+    server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )(code_action)
+    server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
+    server.feature(
+        types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" "])
+    )(completion)

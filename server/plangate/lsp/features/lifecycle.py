@@ -1,0 +1,72 @@
+"""initialize, initialized and shutdown, and the background import of the engine.
+
+Only pygls and lsprotocol load before `initialize`: the engine and the SDK take over a second
+to import, so they load in a background thread once the client has its `initialize` answer.
+Handlers import the engine lazily; `PreloadProtocol` makes every message after `initialized`
+wait for that thread, so a handler's import never crosses the thread's import locks.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.json_rpc import RPCResponse
+
+if TYPE_CHECKING:
+    from plangate.lsp.server import PlanGateServer
+
+
+class PreloadProtocol(LanguageServerProtocol):
+    """Every message after `initialized` waits for the background import to finish.
+
+    Handlers import the engine lazily; had one imported while the background thread was
+    importing the same packages, the two threads' import locks could cross and one would see a
+    partially initialized module (an ImportError seen in the LSP tests). Responses to our own
+    requests do not wait: nothing imports on their way."""
+
+    def handle_message(self, message: Any) -> None:
+        """Wait for the preload thread (while it runs), then handle as usual."""
+        preload = getattr(self._server, "preload", None)
+        if preload is not None and preload.is_alive() and not isinstance(message, RPCResponse):
+            preload.join()
+        super().handle_message(message)
+
+
+def initialize(ls: PlanGateServer, params: types.InitializeParams) -> None:
+    """The editor may hand over the API key (and, for tests, the scripted server's URL)."""
+    options = params.initialization_options or {}
+    if isinstance(options, dict):
+        ls.api_key = options.get("anthropicApiKey") or None
+        ls.base_url = options.get("anthropicBaseUrl") or None
+    if ls.client_log is not None:
+        ls.client_log.bind()
+
+
+def initialized(ls: PlanGateServer, params: types.InitializedParams) -> None:
+    """The engine and the SDK take over a second to import: load them in the background once
+    the client has its `initialize` answer (a thread started earlier would compete with the
+    answer for the GIL), so the first session does not wait for them."""
+    ls.preload = threading.Thread(target=_preload, daemon=True)
+    ls.preload.start()
+
+
+def shutdown(ls: PlanGateServer, params: None) -> None:
+    """Let the background import finish: a daemon thread stopped inside pydantic-core's Rust
+    code at interpreter exit aborts the process ("FATAL: exception not rethrown")."""
+    if ls.preload is not None:
+        ls.preload.join(timeout=30)
+
+
+def _preload() -> None:
+    import plangate.model.factory
+    import plangate.workflow.session  # noqa: F401
+
+
+def register(server: PlanGateServer) -> None:
+    """The lifecycle handlers (the server is built with `PreloadProtocol`)."""
+    server.feature(types.INITIALIZE)(initialize)
+    server.feature(types.INITIALIZED)(initialized)
+    server.feature(types.SHUTDOWN)(shutdown)

@@ -1,0 +1,208 @@
+"""The `plangate/` requests: list agents, propose a plan (start a session), answer its
+approvals, its status, list sessions, cancel, roll back a phase, run a tool through the gates.
+
+Params are validated by the models of `lsp/protocol.py` (-32602 naming the field); those and
+the engine load with the first request, not before `initialize`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from lsprotocol import types
+from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
+
+from plangate.lsp.errors import NO_PENDING_APPROVAL, server_error
+from plangate.lsp.params import dump, parse
+
+if TYPE_CHECKING:
+    from plangate.lsp.protocol import ApprovePhaseParams
+    from plangate.lsp.server import PlanGateServer
+
+
+def list_agents(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Every agent along the search path."""
+    from plangate.agents import discover
+    from plangate.lsp.protocol import AgentInfo, ListAgentsParams, ListAgentsResult
+
+    request = parse(ListAgentsParams, params)
+    folder = ls.sessions.folder(request.workspace_folder)
+    agents = [
+        AgentInfo(
+            name=a.name,
+            description=a.description,
+            mode=a.mode,
+            model=a.model,
+            resolved_model=a.model_id,
+            tools=a.tools,
+            source=str(a.source.path),
+            origin=a.source.origin.value,
+            problems=[d.display(folder) for d in a.diagnostics],
+        )
+        for a in discover(folder).agents.values()
+    ]
+    return dump(ListAgentsResult(agents=agents))
+
+
+async def propose_plan(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Start a session; answer when its plan is proposed (or it stopped before one)."""
+    from plangate.lsp.protocol import ProposePlanParams, ProposePlanResult
+
+    request = parse(ProposePlanParams, params)
+    live = ls.sessions.start(request.agent, request.task, request.workspace_folder)
+    assert live.task is not None
+    token = request.work_done_token
+    watched: set[asyncio.Future[Any]] = {live.task}
+    if token is not None:
+        ls.work_done_progress.begin(
+            token,
+            types.WorkDoneProgressBegin(
+                title="PlanGate: analysing", message=request.task[:80], cancellable=True
+            ),
+        )
+        cancelled = ls.work_done_progress.tokens.get(token)
+        if cancelled is not None:  # resolved (cancelled) when the user cancels the progress
+            watched.add(asyncio.wrap_future(cancelled))
+    waiting = asyncio.ensure_future(live.approvals.waiting.wait())
+    try:
+        done, _ = await asyncio.wait({waiting, *watched}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # $/cancelRequest: the analysis stops with the request
+        live.session.cancel("cancelled from the editor while analysing")
+        live.task.cancel()
+        raise
+    finally:
+        waiting.cancel()
+        if token is not None:
+            ls.work_done_progress.end(token, types.WorkDoneProgressEnd(message="plan proposed"))
+    if token is not None and any(
+        f is not live.task and f is not waiting and f.cancelled() for f in done
+    ):
+        live.session.cancel("cancelled from the editor while analysing")
+        live.task.cancel()
+    summary = ls.sessions.summary(live.session.state.id)
+    plan = live.session.state.plan
+    if summary.plan_uri:
+        ls.spawn(
+            ls.window_show_document_async(
+                types.ShowDocumentParams(uri=summary.plan_uri, take_focus=True)
+            )
+        )
+    return dump(
+        ProposePlanResult(
+            session_id=summary.session_id,
+            plan=plan.model_dump() if plan else None,
+            plan_uri=summary.plan_uri,
+            status=summary.status,
+        )
+    )
+
+
+async def approve(ls: PlanGateServer, request: ApprovePhaseParams) -> dict[str, Any]:
+    """Answer the pending approval the request names."""
+    from plangate.workflow.approvals import Answer
+
+    live = ls.sessions.get(request.session_id)
+    pending = live.approvals.pending
+    where = ls.sessions.pending_phase(live)
+    if pending is None or where != request.phase:
+        what = "nothing" if pending is None else f"{pending.kind} of phase {where}: {pending.title}"
+        raise server_error(
+            f"no approval of phase {request.phase} is pending (waiting for {what})",
+            NO_PENDING_APPROVAL,
+        )
+    if request.decision not in pending.choices:
+        raise JsonRpcInvalidParams(
+            f"invalid params: 'decision': must be one of {', '.join(pending.choices)}"
+        )
+    live.approvals.answer(Answer(choice=request.decision, feedback=request.feedback))
+    await asyncio.sleep(0.05)  # let the engine take the answer before we report
+    return dump(ls.sessions.summary(request.session_id))
+
+
+async def approve_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Answer the pending approval of the plan (phase 0) or a phase."""
+    from plangate.lsp.protocol import ApprovePhaseParams
+
+    return await approve(ls, parse(ApprovePhaseParams, params))
+
+
+def session_status(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """A session's state."""
+    from plangate.lsp.protocol import SessionParams
+
+    request = parse(SessionParams, params)
+    return dump(ls.sessions.summary(request.session_id))
+
+
+def list_sessions(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Sessions of the workspace folders, newest first."""
+    from plangate.lsp.protocol import ListSessionsResult
+
+    summaries = []
+    for session_id in ls.sessions.all_ids():
+        try:
+            summaries.append(ls.sessions.summary(session_id))
+        except JsonRpcServerError:
+            continue
+    return dump(ListSessionsResult(sessions=summaries))
+
+
+def cancel(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Cancel a session for good."""
+    from plangate.lsp.protocol import SessionParams
+
+    request = parse(SessionParams, params)
+    live = ls.sessions.get(request.session_id)
+    live.session.cancel("cancelled from the editor")
+    if live.task is not None:
+        live.task.cancel()
+    ls.session_changed(request.session_id)
+    return dump(ls.sessions.summary(request.session_id))
+
+
+def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Undo a phase from its checkpoint, while the session waits for the user."""
+    from plangate.lsp.protocol import RollbackParams
+
+    request = parse(RollbackParams, params)
+    live = ls.sessions.get(request.session_id)
+    busy = live.task is not None and not live.task.done() and live.approvals.pending is None
+    if busy:
+        raise server_error(
+            "the session is working; roll back when it waits for you", NO_PENDING_APPROVAL
+        )
+    try:
+        live.session.rollback(request.phase)
+    except ValueError as exc:
+        raise server_error(str(exc), NO_PENDING_APPROVAL) from exc
+    ls.session_changed(request.session_id)
+    return dump(ls.sessions.summary(request.session_id))
+
+
+async def execute_tool(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Run one tool as the agent would. Outside a running phase the plan gate applies: only
+    read-only work runs; inside one, write and edit answer once the user applied or rejected
+    the preview."""
+    from plangate.lsp.protocol import ExecuteToolParams
+    from plangate.lsp.tools import execute
+
+    return await execute(ls.sessions, parse(ExecuteToolParams, params))
+
+
+REQUESTS = {
+    "plangate/listAgents": list_agents,
+    "plangate/proposePlan": propose_plan,
+    "plangate/approvePhase": approve_phase,
+    "plangate/sessionStatus": session_status,
+    "plangate/listSessions": list_sessions,
+    "plangate/cancel": cancel,
+    "plangate/rollbackPhase": rollback_phase,
+    "plangate/executeTool": execute_tool,
+}
+
+
+def register(server: PlanGateServer) -> None:
+    """Every `plangate/` request."""
+    for method, handler in REQUESTS.items():
+        server.feature(method)(handler)

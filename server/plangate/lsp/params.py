@@ -1,0 +1,54 @@
+"""Custom params in, JSON out: pygls hands the params of `plangate/` requests over as
+namedtuples and a command's arguments as a list; the request models (protocol.py) validate
+both, and a wrong field or argument answers -32602 naming it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pygls.exceptions import JsonRpcInvalidParams
+
+# The request models (pydantic) load with the first request, not before `initialize`.
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+T = TypeVar("T", bound="BaseModel")
+
+
+def plain(value: Any) -> Any:
+    """pygls hands custom params over as namedtuples: back to plain JSON values."""
+    if hasattr(value, "_asdict"):
+        return {k: plain(v) for k, v in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def parse(model: type[T], params: Any) -> T:
+    """Validate params; -32602 naming the field when they are wrong."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(plain(params) or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "params"
+        raise JsonRpcInvalidParams(f"invalid params: '{field}': {first['msg']}") from exc
+
+
+def arguments(names: tuple[str, ...], given: tuple[Any, ...], required: int) -> dict[str, Any]:
+    """A command's positional arguments as named params (lens commands take the same fields
+    as the requests, in order); -32602 when there are too few or too many."""
+    if not required <= len(given) <= len(names):
+        expected = ", ".join(names[:required]) + (
+            f" (then optionally {', '.join(names[required:])})" if len(names) > required else ""
+        )
+        raise JsonRpcInvalidParams(
+            f"invalid params: 'arguments': expected {expected}; got {len(given)} argument(s)"
+        )
+    return {name: plain(value) for name, value in zip(names, given, strict=False)}
+
+
+def dump(model: BaseModel) -> dict[str, Any]:
+    """A result model as the client reads it (camelCase JSON)."""
+    return model.model_dump(mode="json", by_alias=True)
