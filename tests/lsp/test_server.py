@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lsprotocol import types
@@ -98,6 +99,40 @@ async def test_a_whole_session_from_the_editor(harness: Harness) -> None:
     assert any(o["kind"] == "text" for o in harness.output)
     listed = await harness.request("plangate/listSessions", {})
     assert session_id in [s["sessionId"] for s in listed["sessions"]]
+
+
+async def test_an_approval_is_replied_to_before_the_engine_goes_on(harness: Harness) -> None:
+    """approvePhase answers first (the question answered); the engine takes the answer after
+    the reply, so its sessionChanged notifications follow it. The same question cannot be
+    answered twice."""
+    proposed = await harness.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+    )
+    session_id = proposed["sessionId"]
+    await asyncio.sleep(0.3)  # what proposing the plan sent has arrived
+    seen: list[str] = []
+    protocol = harness.client.protocol
+    handle = protocol.handle_message
+
+    def record(message: Any) -> None:
+        if getattr(message, "method", None) == "plangate/sessionChanged":
+            seen.append(f"changed: {message.params.status}")
+        elif getattr(message, "id", None) in ("first", "second"):
+            seen.append(f"reply to {message.id}")
+        handle(message)
+
+    protocol.handle_message = record  # type: ignore[method-assign]
+    approve = {"sessionId": session_id, "phase": 0, "decision": "approve"}
+    first, second = await asyncio.gather(
+        protocol.send_request_async("plangate/approvePhase", approve, msg_id="first"),
+        protocol.send_request_async("plangate/approvePhase", approve, msg_id="second"),
+        return_exceptions=True,
+    )
+    assert plain(first)["pending"] is None, first
+    assert isinstance(second, JsonRpcException) and second.code == -32002, second
+    await harness.until(session_id, lambda s: (s["pending"] or {}).get("phase") == 1)
+    assert seen[0] == "reply to first", seen
+    assert any(s.startswith("changed") for s in seen), seen
 
 
 BAD_PARAMS = [

@@ -73,9 +73,24 @@ class LspApprovals:
             self.waiting.clear()
 
     def answer(self, answer: Answer) -> None:
-        """Resolve the pending approval (from a code lens or `plangate/approvePhase`)."""
-        if self._future is not None and not self._future.done():
-            self._future.set_result(answer)
+        """Answer the pending approval (from a code lens or `plangate/approvePhase`).
+
+        It stops being pending at once; the engine gets the answer on the event loop's next
+        turn, after the reply to the request that carried it: pygls sends a synchronous
+        handler's reply as it returns, and an async one's from its task's done callback, which
+        is scheduled before the engine's task can wake. So the reply goes out first, and what
+        the engine does next (status, sessionChanged, new requests) follows it."""
+        future = self._future
+        if future is None or future.done():
+            return
+        self.pending, self._future = None, None
+        self.waiting.clear()
+
+        def release() -> None:
+            if not future.done():  # the session may have been cancelled meanwhile
+                future.set_result(answer)
+
+        asyncio.get_running_loop().call_soon(release)
 
     async def _permission(self, question: Question) -> Answer:
         reason = question.decision.reason if question.decision else ""

@@ -32,7 +32,7 @@ async def approve_phase(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
         request.feedback = _plan_edits(ls, request.session_id)
         if not request.feedback and not await _revise_without_note(ls, request.phase):
             return dump(ls.sessions.summary(request.session_id))
-    return await requests.approve(ls, request)
+    return requests.approve(ls, request)
 
 
 def _plan_edits(ls: PlanGateServer, session_id: str) -> str:

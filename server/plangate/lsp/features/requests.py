@@ -98,8 +98,10 @@ async def propose_plan(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     )
 
 
-async def approve(ls: PlanGateServer, request: ApprovePhaseParams) -> dict[str, Any]:
-    """Answer the pending approval the request names."""
+def approve(ls: PlanGateServer, request: ApprovePhaseParams) -> dict[str, Any]:
+    """Answer the pending approval the request names. The reply is the session with that
+    question answered; the engine takes the answer once the reply has gone out (see
+    `LspApprovals.answer`), so what it does next reaches the client after the reply."""
     from plangate.workflow.approvals import Answer
 
     live = ls.sessions.get(request.session_id)
@@ -116,15 +118,14 @@ async def approve(ls: PlanGateServer, request: ApprovePhaseParams) -> dict[str, 
             f"invalid params: 'decision': must be one of {', '.join(pending.choices)}"
         )
     live.approvals.answer(Answer(choice=request.decision, feedback=request.feedback))
-    await asyncio.sleep(0.05)  # let the engine take the answer before we report
     return dump(ls.sessions.summary(request.session_id))
 
 
-async def approve_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+def approve_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Answer the pending approval of the plan (phase 0) or a phase."""
     from plangate.lsp.protocol import ApprovePhaseParams
 
-    return await approve(ls, parse(ApprovePhaseParams, params))
+    return approve(ls, parse(ApprovePhaseParams, params))
 
 
 def session_status(ls: PlanGateServer, params: Any) -> dict[str, Any]:
