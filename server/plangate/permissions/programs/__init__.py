@@ -9,7 +9,18 @@ tuple of `base.Program`; this registry indexes them by name for `commands.unwrap
 
 from __future__ import annotations
 
-from plangate.permissions.programs import curl, docker, files, find, git, npm, sed
+from plangate.permissions.programs import (
+    curl,
+    docker,
+    files,
+    find,
+    git,
+    grep,
+    info,
+    npm,
+    readers,
+    sed,
+)
 from plangate.permissions.programs.base import Program
 
 PROGRAMS: tuple[Program, ...] = (
@@ -18,7 +29,10 @@ PROGRAMS: tuple[Program, ...] = (
     *files.PROGRAMS,
     *find.PROGRAMS,
     *git.PROGRAMS,
+    *grep.PROGRAMS,
+    *info.PROGRAMS,
     *npm.PROGRAMS,
+    *readers.PROGRAMS,
     *sed.PROGRAMS,
 )
 

@@ -1,0 +1,83 @@
+"""Read-only programs that read the files they are given: cat, head, ls, sort, jq, ...
+
+They are allowed without asking when no rule names them, and their file operands are checked
+as reads (`cat .env` asks like a read of `.env`). The value options listed per program keep
+an option's value from being taken for a file; only options known to take a value are listed,
+since a wrong entry would hide the file after it from the check. Some options make these
+programs write: `sort -o F`, `uniq IN OUT`, `tree -o F`; `sort --compress-program` runs one.
+"""
+
+from __future__ import annotations
+
+from plangate.permissions.invocation import Effects, Write, operands_of, values_of
+from plangate.permissions.options import has_flag
+from plangate.permissions.programs.base import Program, read_operands
+from plangate.permissions.words import Word
+
+_SORT_VALUES = (
+    "-t",
+    "-k",
+    "-S",
+    "-T",
+    "--field-separator",
+    "--key",
+    "--buffer-size",
+    "--temporary-directory",
+)
+_UNIQ_VALUES = ("-f", "-s", "-w", "--skip-fields", "--skip-chars", "--check-chars")
+_TREE_VALUES = ("-L", "-P", "-I", "-o", "--filelimit")
+
+
+def _sort_guard(args: list[Word], texts: list[str], out: Effects) -> None:
+    out.writes += [Write(w) for w in values_of(args, ("-o", "--output"))]
+    if has_flag(texts, ("--compress-program",)):
+        out.read_only = False
+
+
+def _uniq_guard(args: list[Word], texts: list[str], out: Effects) -> None:
+    operands = operands_of(args, _UNIQ_VALUES)
+    out.writes += [Write(w) for w in operands[1:2]]  # `uniq IN OUT`
+
+
+def _tree_guard(args: list[Word], texts: list[str], out: Effects) -> None:
+    out.writes += [Write(w) for w in values_of(args, ("-o",))]
+
+
+def _reader(*names: str, values: tuple[str, ...] = ()) -> Program:
+    return Program(names=names, read_only=True, reads=read_operands(values))
+
+
+PROGRAMS = (
+    _reader(
+        *"""cat less more wc file diff cmp comm sha256sum sha1sum sha512sum md5sum cksum
+        readlink realpath""".split()
+    ),
+    _reader("head", values=("-n", "-c", "--lines", "--bytes")),
+    _reader("tail", values=("-n", "-c", "--lines", "--bytes", "-s", "--sleep-interval", "--pid")),
+    _reader(
+        "cut", values=("-d", "-f", "-b", "-c", "--delimiter", "--fields", "--bytes", "--characters")
+    ),
+    _reader("du", values=("-d", "-t", "-B", "--max-depth", "--threshold", "--block-size")),
+    _reader(
+        "ls",
+        values=("-I", "-w", "-T", "--ignore", "--hide", "--width", "--tabsize", "--block-size"),
+    ),
+    _reader("stat", values=("-c", "--format", "--printf")),
+    _reader("od", values=("-j", "-N", "-t", "-A", "-w")),
+    _reader("hexdump", values=("-n", "-s", "-e", "-f")),
+    _reader("nl", values=("-b", "-n", "-w", "-s", "-v", "-i")),
+    _reader("fold", values=("-w", "--width")),
+    _reader("paste", values=("-d", "--delimiters")),
+    _reader("tac", values=("-s", "--separator")),
+    _reader("strings", values=("-n", "-t", "-e")),
+    _reader("column", values=("-s", "-c", "-o")),
+    Program(names=("sort",), read_only=True, reads=read_operands(_SORT_VALUES), guard=_sort_guard),
+    Program(names=("uniq",), read_only=True, reads=read_operands(_UNIQ_VALUES), guard=_uniq_guard),
+    Program(names=("tree",), read_only=True, reads=read_operands(_TREE_VALUES), guard=_tree_guard),
+    # jq's first operand is its filter, unless the filter comes from a file (`-f`).
+    Program(
+        names=("jq",),
+        read_only=True,
+        reads=read_operands(("--arg", "--argjson", "--indent"), pattern_first=True),
+    ),
+)
