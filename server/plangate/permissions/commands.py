@@ -1,9 +1,11 @@
 """From a simple command to the programs it really runs.
 
 Normalises the command word (quotes are gone already; `/usr/bin/git` -> `git`), peels wrappers
-that run their arguments (`env`, `sudo`, `timeout`, `xargs`, `find -exec`, `bash -c`, ...),
-marks what cannot be analysed statically, and rewrites git, npm and docker invocations so
-their subcommand follows the program (`git -C . commit` -> `git commit`).
+that run their arguments (`env`, `sudo`, `timeout`, `xargs`, `bash -c`, ...), and marks what
+cannot be analysed statically (eval, source, script files, inline interpreter code). What is
+particular to one program (git's global options, npm's abbreviations, `find -exec`, ...) is
+in its module under `programs/`: this module asks the registry to normalise the command line
+(`git -C . commit` -> `git commit`) and for the commands the program runs from its arguments.
 """
 
 from __future__ import annotations
@@ -36,41 +38,26 @@ _INTERPRETERS = frozenset(
     {"node", "nodejs", "perl", "ruby", "php", "lua", "deno", "bun", "Rscript"}
 )
 
+
+def _names(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # Options that take a separate value, per wrapper; the payload starts at the first other word.
 _VALUE_OPTIONS: dict[str, frozenset[str]] = {
-    "env": frozenset({"-u", "--unset", "-C", "--chdir", "-S", "--split-string"}),
-    "sudo": frozenset(
-        {
-            "-u",
-            "-g",
-            "-C",
-            "-D",
-            "-h",
-            "-p",
-            "-r",
-            "-t",
-            "-U",
-            "-T",
-            "--user",
-            "--group",
-            "--close-from",
-            "--chdir",
-            "--host",
-            "--prompt",
-            "--role",
-            "--type",
-            "--other-user",
-            "--command-timeout",
-        }
+    "env": _names("-u --unset -C --chdir -S --split-string"),
+    "sudo": _names(
+        "-u -g -C -D -h -p -r -t -U -T --user --group --close-from --chdir --host --prompt"
+        " --role --type --other-user --command-timeout"
     ),
-    "doas": frozenset({"-u", "-C"}),
-    "nice": frozenset({"-n", "--adjustment"}),
-    "ionice": frozenset({"-c", "-n", "--class", "--classdata"}),
-    "timeout": frozenset({"-s", "--signal", "-k", "--kill-after"}),
-    "stdbuf": frozenset({"-i", "-o", "-e", "--input", "--output", "--error"}),
-    "time": frozenset({"-o", "--output", "-f", "--format"}),
-    "exec": frozenset({"-a"}),
-    "watch": frozenset({"-n", "--interval", "-d", "--differences", "-q", "--equexit"}),
+    "doas": _names("-u -C"),
+    "nice": _names("-n --adjustment"),
+    "ionice": _names("-c -n --class --classdata"),
+    "timeout": _names("-s --signal -k --kill-after"),
+    "stdbuf": _names("-i -o -e --input --output --error"),
+    "time": _names("-o --output -f --format"),
+    "exec": _names("-a"),
+    "watch": _names("-n --interval -d --differences -q --equexit"),
     "setsid": frozenset(),
     "nohup": frozenset(),
     "command": frozenset(),
@@ -79,47 +66,18 @@ _VALUE_OPTIONS: dict[str, frozenset[str]] = {
     "busybox": frozenset(),
     "chronic": frozenset(),
     "unbuffer": frozenset(),
-    "caffeinate": frozenset({"-w", "-t"}),
-    "taskset": frozenset({"-c", "--cpu-list"}),
-    "flock": frozenset({"-w", "--timeout", "-E", "--conflict-exit-code"}),
-    "script": frozenset(
-        {
-            "-E",
-            "--echo",
-            "-I",
-            "--log-in",
-            "-O",
-            "--log-out",
-            "-B",
-            "--log-io",
-            "-T",
-            "--log-timing",
-            "-m",
-            "--logging-format",
-            "-o",
-            "--output-limit",
-        }
+    "caffeinate": _names("-w -t"),
+    "taskset": _names("-c --cpu-list"),
+    "flock": _names("-w --timeout -E --conflict-exit-code"),
+    "script": _names(
+        "-E --echo -I --log-in -O --log-out -B --log-io -T --log-timing -m --logging-format"
+        " -o --output-limit"
     ),
-    "npx": frozenset({"-p", "--package"}),
-    "bunx": frozenset({"-p", "--package"}),
-    "xargs": frozenset(
-        {
-            "-I",
-            "-L",
-            "-n",
-            "-P",
-            "-s",
-            "-d",
-            "-E",
-            "-a",
-            "--max-args",
-            "--max-procs",
-            "--delimiter",
-            "--arg-file",
-            "--max-lines",
-            "--max-chars",
-            "--process-slot-var",
-        }
+    "npx": _names("-p --package"),
+    "bunx": _names("-p --package"),
+    "xargs": _names(
+        "-I -L -n -P -s -d -E -a --max-args --max-procs --delimiter --arg-file --max-lines"
+        " --max-chars --process-slot-var"
     ),
 }
 _ELEVATE = frozenset({"sudo", "doas"})
@@ -281,7 +239,7 @@ _INLINE_OPTIONS = {
 
 
 def _inline_script(program: str, rest: list[Word]) -> Word | None:
-    """The command line given to `flock -c`, `script -c`, `npx -c`, `npm exec --call`."""
+    """The command line given to `flock -c`, `script -c`, `npx -c`, `su -c`."""
     names = _INLINE_OPTIONS.get(program)
     return None if names is None else option_word(rest, names)
 
