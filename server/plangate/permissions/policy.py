@@ -6,6 +6,10 @@ are not comparable the stricter action wins (`config/**: allow` vs `**/*.env*: d
 `config/.env`: deny); on a further tie the later rule. Built-in defaults apply only when no
 rule of the agent matches. Deny is final: no wrapper, default or later rule turns a matched
 deny into less. A compound command is as strict as its strictest part.
+
+Over 350 lines, on purpose: the decision for a command is one chain (rule match, read-only
+set, run-time words, problems, escalation, writes, reads) whose order is the precedence above;
+kept in one class so that order reads top to bottom.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Each module holds everything about its programs: the options that take values, h
 command line is normalised (aliases, global options, abbreviations), what the program runs
 from its arguments, and which files it reads, writes or deletes. It exports `PROGRAMS`, a
 tuple of `base.Program`; this registry indexes them by name for `commands.unwrap` and
-`effects.effects`. Adding a program is adding its module and its line below.
+`effects.effects`. Adding a program is adding its module, importing it below and adding
+its line to `PROGRAMS`; a name claimed by two modules is an error at import.
 """
 
 from __future__ import annotations
