@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from plangate.agents import load_agent
@@ -120,6 +120,7 @@ def test_shell_like_text_gets_a_stable_decision(
 
 @SETTINGS
 @given(path=st.text(max_size=200))
+@example(path="~\x00")  # expanduser looked up a user named NUL and raised
 def test_any_path_gets_a_decision(seed_agent, tmp_path_factory, path: str) -> None:  # type: ignore[no-untyped-def]
     policy = _policy(seed_agent, tmp_path_factory)
     for check in (policy.check_edit, policy.check_read):

@@ -38,7 +38,10 @@ class Workspace:
 
     def locate(self, path: str, cwd: str | None = None) -> list[Location]:
         """The lexical location of `path` and, when different, its symlink-resolved one."""
-        expanded = posixpath.expanduser(path)
+        try:
+            expanded = posixpath.expanduser(path)
+        except ValueError:  # `~` and a NUL byte: no such user, so `~...` stays as written
+            expanded = path
         absolute = posixpath.normpath(posixpath.join(cwd or self.root, expanded))
         # `//x` survives normpath as POSIX allows it; it means `/x` on Linux.
         if absolute.startswith("//"):
