@@ -5,7 +5,8 @@ two failures the SDK does not retry, an SSE `error` event and a connection dropp
 are retried too. A retried turn is replayed cleanly: consumers drop the partial text on
 `RetryWait`, and tool calls are only emitted once the turn has completed. Nothing is ever
 continued by prefill; stop reasons and their `stop_details` are passed on to the session.
-`pause_turn` does not occur: PlanGate sends no server tools.
+`pause_turn` does not occur: PlanGate sends no server tools. (Just over 350 lines: the retry
+classification and the thinking setting belong with the one call they shape.)
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 After each phase of work PlanGate validates the workspace with the checks the project already
 uses (its test runner, linter, type checker). This module only detects those checks and parses
 what they print; the engine runs the commands through the permission engine and the bash tool.
+
+Over 350 lines because each ecosystem's detection and output parser (npm, Python, Go, Rust,
+the workspace's own config) is a few short functions that read best side by side.
 """
 
 from __future__ import annotations
