@@ -49,7 +49,7 @@ def _reader(*names: str, values: tuple[str, ...] = ()) -> Program:
 
 PROGRAMS = (
     _reader(
-        *"""cat less more wc file diff cmp comm sha256sum sha1sum sha512sum md5sum cksum
+        *"""cat rev less more wc file diff cmp comm sha256sum sha1sum sha512sum md5sum cksum
         readlink realpath""".split()
     ),
     _reader("head", values=("-n", "-c", "--lines", "--bytes")),
