@@ -13,7 +13,7 @@ from plangate.model.anthropic import RetryPolicy
 from plangate.model.factory import provider_for
 from plangate.model.scripted import ScriptedServer
 from plangate.workflow.approvals import ScriptedApprovals
-from plangate.workflow.events import EventLog
+from plangate.workflow.log import EventLog
 from plangate.workflow.session import Session
 from plangate.workflow.state import Status, replay
 

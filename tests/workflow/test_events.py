@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from plangate.workflow.events import Denied, EventLog, LoggedEvent, ModelTurned, StatusChanged
+from plangate.workflow.events import Denied, ModelTurned, StatusChanged
+from plangate.workflow.log import EventLog, LoggedEvent
 from plangate.workflow.state import PhaseStatus, Status, replay
 
 # Written by PlanGate just before events were typed (commit 47aec42): the happy path with a

@@ -148,7 +148,7 @@ class SessionManager:
         raise server_error(f"unknown session '{session_id}'", UNKNOWN_SESSION)
 
     def _reopen(self, workspace: Path, session_id: str) -> Live:
-        from plangate.workflow.events import EventLog
+        from plangate.workflow.log import EventLog
         from plangate.workflow.session import Session
         from plangate.workflow.state import TERMINAL, Status, replay
 

@@ -24,13 +24,13 @@ from plangate.workflow.checkpoints import Checkpoints
 from plangate.workflow.events import (
     Answered,
     Asked,
-    EventLog,
     MessageAdded,
     SessionEvent,
     Shown,
     StatusChanged,
     ToolFinished,
 )
+from plangate.workflow.log import EventLog
 from plangate.workflow.state import TERMINAL, Status, replay
 
 EventSink = Callable[[Shown], None]

@@ -1,18 +1,12 @@
-"""What happens in a session, as typed events, and the append-only log they are kept in.
+"""What happens in a session, as typed events.
 
-Everything else (status, plan, conversation, pending question) is derived by replaying the
-log, so a process killed at any moment resumes exactly where the user was. On disk each event
-is one fsync'd JSON line, `{"seq", "at", "type", "data"}`, the shape logs have always had: old
-logs replay unchanged. Front doors receive the same typed events (`SessionEvent`), plus the
-streamed ones that are shown but not kept (`Streamed`).
+Everything else (status, plan, conversation, pending question) is derived by replaying them
+from the session's log (`workflow/log.py`). Front doors receive the same typed events
+(`SessionEvent`), plus the streamed ones that are shown but not kept (`Streamed`).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import time
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
@@ -205,7 +199,7 @@ SessionEvent = Annotated[
     | Refused,
     Field(discriminator="type"),
 ]
-_EVENT: TypeAdapter[SessionEvent] = TypeAdapter(SessionEvent)
+EVENT: TypeAdapter[SessionEvent] = TypeAdapter(SessionEvent)
 
 
 class TextStreamed(_Event):
@@ -239,66 +233,3 @@ class OutputStreamed(_Event):
 
 Streamed = TextStreamed | ThinkingStreamed | RetryScheduled | OutputStreamed
 Shown = SessionEvent | Streamed  # what a front door's event sink receives
-
-
-class LoggedEvent(BaseModel):
-    """One line of the log: a number, a time, and the event."""
-
-    seq: int
-    at: float
-    type: str
-    data: dict[str, Any]
-
-    @property
-    def event(self) -> SessionEvent:
-        """The typed event."""
-        return _EVENT.validate_python({**self.data, "type": self.type})
-
-
-class EventLog:
-    """`.plangate/sessions/<id>/events.jsonl`."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._seq = 0
-
-    def read(self) -> list[LoggedEvent]:
-        """Every event written so far; a torn last line (a crash mid-write) is ignored."""
-        if not self.path.exists():
-            return []
-        events: list[LoggedEvent] = []
-        good = 0  # bytes of complete, valid lines
-        with self.path.open("rb") as handle:
-            for line in handle:
-                if not line.endswith(b"\n"):
-                    break  # the write was cut short: the event never happened
-                try:
-                    events.append(LoggedEvent.model_validate_json(line))
-                except ValueError:
-                    break
-                good += len(line)
-        if good < self.path.stat().st_size:
-            with self.path.open("r+b") as handle:  # drop the torn tail before appending
-                handle.truncate(good)
-        self._seq = events[-1].seq if events else 0
-        return events
-
-    @property
-    def seq(self) -> int:
-        """The number of the last event written or read."""
-        return self._seq
-
-    def append(self, event: SessionEvent) -> LoggedEvent:
-        """Write one event durably and return its line."""
-        self._seq += 1
-        data = event.model_dump(mode="json", exclude={"type"}, exclude_none=False)
-        logged = LoggedEvent(seq=self._seq, at=time.time(), type=event.type, data=data)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(logged.model_dump(mode="json"), separators=(",", ":")) + "\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-        try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        return logged

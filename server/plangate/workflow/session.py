@@ -20,7 +20,8 @@ from plangate.model.types import (
     Provider,
 )
 from plangate.workflow.approvals import Approvals
-from plangate.workflow.events import EventLog, MessageAdded, Started, StatusChanged
+from plangate.workflow.events import MessageAdded, Started, StatusChanged
+from plangate.workflow.log import EventLog, LogWriteError
 from plangate.workflow.phases import Phases
 from plangate.workflow.state import TERMINAL, SessionState, Status
 from plangate.workflow.turns import Turns
@@ -80,6 +81,17 @@ class Session(Turns, Phases):
 
     async def run(self) -> SessionState:
         """Drive the session until it completes, pauses, fails or is cancelled."""
+        try:
+            return await self._loop()
+        except LogWriteError as exc:
+            # Nothing more can be recorded (a full disk): stop here, loudly. The log holds
+            # every step until now, so the session resumes from it once there is room.
+            stopped = StatusChanged(status=Status.PAUSED, reason=f"{exc.strerror or exc}")
+            self.state.apply(stopped)
+            self.on_event(stopped)
+            return self.state
+
+    async def _loop(self) -> SessionState:
         while True:
             state = self.state
             if state.status in TERMINAL or state.status is Status.PAUSED:

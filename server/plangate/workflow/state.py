@@ -15,7 +15,6 @@ from plangate.workflow.events import (
     ChangeApplied,
     Checkpointed,
     ContextManaged,
-    LoggedEvent,
     MessageAdded,
     ModelTurned,
     PhaseChanged,
@@ -27,6 +26,7 @@ from plangate.workflow.events import (
     ToolStarted,
     Validated,
 )
+from plangate.workflow.log import LoggedEvent
 from plangate.workflow.plan import Plan
 from plangate.workflow.status import TERMINAL, PhaseStatus, Status
 
