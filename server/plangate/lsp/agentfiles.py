@@ -5,12 +5,12 @@ of tool names and actions."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from lsprotocol import types
 
 from plangate.agents.parse import KNOWN_TOOLS, parse_agent
 from plangate.diagnostics import Severity
+from plangate.lsp.params import uri_path
 from plangate.model.catalog import DEFAULT_MODEL, model_table
 
 AGENT_FILE = re.compile(r"(^|/)(agents|\.opencode/agents?|\.claude/agents)/.+\.md$")
@@ -59,7 +59,7 @@ def is_agent_file(uri: str) -> bool:
 
 def diagnostics(uri: str, text: str) -> list[types.Diagnostic]:
     """The agent file's problems, each at its key or value."""
-    path = Path(uri.removeprefix("file://"))
+    path = uri_path(uri)
     agent = parse_agent(text, path)
     lines = text.split("\n")
     out: list[types.Diagnostic] = []

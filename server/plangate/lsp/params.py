@@ -4,9 +4,11 @@ both, and a wrong field or argument answers -32602 naming it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pygls.exceptions import JsonRpcInvalidParams
+from pygls.uris import to_fs_path
 
 # The request models (pydantic) load with the first request, not before `initialize`.
 if TYPE_CHECKING:
@@ -52,3 +54,14 @@ def arguments(names: tuple[str, ...], given: tuple[Any, ...], required: int) -> 
 def dump(model: BaseModel) -> dict[str, Any]:
     """A result model as the client reads it (camelCase JSON)."""
     return model.model_dump(mode="json", by_alias=True)
+
+
+def uri_path(uri: str) -> Path:
+    """The file a `file://` URI names, percent-decoded (`my%20ws` is `my ws`; Windows drive
+    letters included). A bare path is taken as it is."""
+    if "://" not in uri:
+        return Path(uri)
+    path = to_fs_path(uri)
+    if path is None:
+        raise ValueError(f"not a file URI: {uri}")
+    return Path(path)

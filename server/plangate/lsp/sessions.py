@@ -13,6 +13,7 @@ from pygls.exceptions import JsonRpcServerError
 
 from plangate.layout import Layout
 from plangate.lsp.errors import UNKNOWN_AGENT, UNKNOWN_SESSION, server_error
+from plangate.lsp.params import uri_path
 
 # The engine is imported on first use (the server starts before it is needed).
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ class SessionManager:
             root = self.server.workspace.root_path
         except RuntimeError:
             return [Path.cwd()]
-        paths = [Path(f.uri.removeprefix("file://")) for f in folders]
+        paths = [uri_path(f.uri) for f in folders]
         if not paths and root:
             paths = [Path(root)]
         return paths or [Path.cwd()]
@@ -59,7 +60,7 @@ class SessionManager:
     def folder(self, given: str | None) -> Path:
         """The workspace a request is about."""
         if given:
-            return Path(given.removeprefix("file://")).resolve()
+            return uri_path(given).resolve()
         return self.folders()[0].resolve()
 
     def workspace_of(self, session_id: str) -> Path:

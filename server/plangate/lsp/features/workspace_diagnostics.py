@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
 from plangate.layout import DEFAULT_AGENT
 from plangate.lsp.diagnostics import line_range
+from plangate.lsp.params import uri_path
 
 if TYPE_CHECKING:
     from plangate.lsp.server import PlanGateServer
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 def opened(ls: PlanGateServer, uri: str) -> bool:
     """Any other file: an Information diagnostic when the agent may not edit it. Registered
     last, it claims every document it is given."""
-    path = Path(uri.removeprefix("file://"))
+    path = uri_path(uri)
     try:
         from plangate.agents import find_agent
         from plangate.permissions import Action, Policy
