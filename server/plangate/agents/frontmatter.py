@@ -18,6 +18,14 @@ from plangate.diagnostics import Diagnostic, Severity, SourcePos
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 KeyPath = tuple[str, ...]
+# An agent's frontmatter is a few dozen values. YAML aliases can make a small file expand
+# exponentially ("billion laughs"): reading stops past these bounds, with an error.
+MAX_FRONTMATTER = 256 * 1024  # characters
+MAX_VALUES = 10_000
+
+
+class _TooLarge(Exception):
+    pass
 
 
 @dataclass
@@ -63,7 +71,18 @@ def parse_frontmatter(text: str, file: Path) -> Frontmatter:
         )
         return result
     result.body = "".join(lines[end + 1 :])
-    _Walker(result, line_offset=1).load("".join(lines[1:end]))
+    source = "".join(lines[1:end])
+    if len(source) > MAX_FRONTMATTER:
+        result.diagnostics.append(
+            Diagnostic(
+                pos=SourcePos(file=file, line=2, column=1),
+                severity=Severity.ERROR,
+                code="frontmatter-size",
+                message=f"frontmatter is over {MAX_FRONTMATTER // 1024} KB: not read",
+            )
+        )
+        return result
+    _Walker(result, line_offset=1).load(source)
     return result
 
 
@@ -72,6 +91,7 @@ class _Walker:
         self.result = result
         self.line_offset = line_offset
         self.loader: yaml.SafeLoader | None = None
+        self.values = 0
 
     def _pos(self, mark: Any) -> SourcePos:
         return SourcePos(
@@ -122,11 +142,23 @@ class _Walker:
                 node.start_mark, "frontmatter-type", "frontmatter must be a mapping", Severity.ERROR
             )
             return
-        value = self._value(node, ())
+        try:
+            value = self._value(node, ())
+        except _TooLarge:
+            self._error(
+                node.start_mark,
+                "frontmatter-size",
+                f"frontmatter expands to more than {MAX_VALUES:,} values (YAML aliases?): not read",
+                Severity.ERROR,
+            )
+            return
         assert isinstance(value, dict)
         self.result.data = value
 
     def _value(self, node: yaml.Node, path: KeyPath) -> Any:
+        self.values += 1
+        if self.values > MAX_VALUES:
+            raise _TooLarge
         self.result.value_pos[path] = self._pos(node.start_mark)
         if isinstance(node, yaml.MappingNode):
             out: dict[str, Any] = {}
