@@ -119,6 +119,11 @@ class Tool(Generic[InputT]):
             return ToolResult(text=str(exc), is_error=True, data={"denied": exc.record})
         except ToolError as exc:
             return ToolResult(text=str(exc), is_error=True)
+        except (OSError, UnicodeError, RuntimeError, ValueError) as exc:
+            # What the file system or a file's bytes do (a symlink loop, a full disk, text that
+            # is not UTF-8) is a result the model can read, never an internal error that stops
+            # the session (and stops it again on every resume).
+            return ToolResult(text=f"{self.name} failed: {exc}", is_error=True)
 
     async def execute(self, params: InputT, ctx: ToolContext) -> ToolResult:
         """Do the work; raise ToolError for failures the model should see."""

@@ -109,7 +109,14 @@ def _read_text(path: Path, shown: str) -> str:
     data = path.read_bytes()
     if is_binary(data[:8192]):
         raise ToolError(f"{shown} is a binary file and cannot be edited as text")
-    return data.decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ToolError(
+            f"{shown} is not UTF-8 text (byte {exc.start} is not valid UTF-8): edit and write "
+            "keep files in UTF-8, so this one cannot be changed with them without changing its "
+            "encoding"
+        ) from exc
 
 
 class WriteTool(Tool[WriteInput]):
