@@ -8,10 +8,13 @@ project's own `.git` is never read or written. The `git` CLI does the work.
 from __future__ import annotations
 
 import builtins
+import contextlib
+import fcntl
 import os
 import re
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from plangate.layout import STATE_DIR, Layout
@@ -56,8 +59,25 @@ class Checkpoints:
         self.workspace = workspace.resolve()
         self.store = (store or Layout(self.workspace).checkpoints).resolve()
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """Hold the store's lock: sessions and servers on one workspace take turns, where git
+        alone fails with `index.lock: File exists` or `cannot lock ref 'HEAD'`, and two
+        `git init`s race. A file lock, so it holds across processes too."""
+        self.store.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.store.parent / f"{self.store.name}.lock", "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
     def snapshot(self, label: str) -> str:
         """Record every non-excluded file of the workspace; return the new commit id."""
+        with self._locked():
+            return self._snapshot(label)
+
+    def _snapshot(self, label: str) -> str:
         self._ensure_store()
         tree = self._write_tree()
         head = self._git("rev-parse", "--verify", "-q", "HEAD", check=False).strip()
@@ -74,6 +94,10 @@ class Checkpoints:
 
     def restore(self, checkpoint: str) -> builtins.list[str]:
         """Put the workspace back as it was at `checkpoint`; return the sorted paths changed."""
+        with self._locked():
+            return self._restore(checkpoint)
+
+    def _restore(self, checkpoint: str) -> builtins.list[str]:
         commit = self._resolve(checkpoint)
         changes = self._diff(commit)
         added = {path for status, path in changes if status == "A"}
