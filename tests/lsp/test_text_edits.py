@@ -2,22 +2,41 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 from lsprotocol import types
 
 from plangate.lsp.approvals import text_edits
 
-PIECES = ["a\n", "b\n", "def f():\n", "é😀\n", "\n", "tail", ""]
+# Besides plain lines: the characters `str.splitlines` takes for line breaks and LSP does not
+# (form feed, vertical tab, file separator, NEL, U+2028), and LSP's other breaks (\r\n, \r).
+PIECES = [
+    "a\n",
+    "b\n",
+    "def f():\n",
+    "é😀\n",
+    "\n",
+    "tail",
+    "",
+    "page\x0cbreak\n",
+    "v\x0btab\n",
+    "sep\x1c\x85\u2028\n",
+    "crlf\r\n",
+    "cr\r",
+    "\r",
+]
 lines = st.lists(st.sampled_from(PIECES), max_size=8)
 
 
 def apply(old: str, edits: list[tuple[types.Range, str]]) -> str:
-    """Apply edits the way an LSP client does: positions in UTF-16 code units of the old text."""
-    rows = old.split("\n")
+    r"""Apply edits the way an LSP client does: lines end at \n, \r\n or \r (nothing else),
+    characters are UTF-16 code units of the old text."""
+    rows, breaks = re.split(r"\r\n|\r|\n", old), re.findall(r"\r\n|\r|\n", old)
 
     def offset(position: types.Position) -> int:
-        before = sum(len(row) + 1 for row in rows[: position.line])
+        before = sum(len(rows[i]) + len(breaks[i]) for i in range(position.line))
         units = rows[position.line].encode("utf-16-le")[: position.character * 2]
         return before + len(units.decode("utf-16-le"))
 
@@ -38,3 +57,12 @@ def test_one_changed_line_is_one_small_edit() -> None:
     new = old.replace("line 50\n", "line fifty\n")
     [(where, text)] = text_edits(old, new)
     assert (where.start.line, where.end.line, text) == (50, 51, "line fifty\n")
+
+
+def test_a_form_feed_keeps_its_line() -> None:
+    """The case that lost a line: a file with a form feed, one line changed after it."""
+    old = "header\n\x0c\nsection one\nvalue = 1\n"
+    new = old.replace("value = 1", "value = 2")
+    [(where, text)] = text_edits(old, new)
+    assert (where.start.line, where.end.line, text) == (3, 4, "value = 2\n")
+    assert apply(old, text_edits(old, new)) == new

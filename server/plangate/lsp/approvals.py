@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from plangate.lsp.positions import lsp_lines, utf16_units
 from plangate.workflow.approvals import Answer, Question
 
 if TYPE_CHECKING:
@@ -20,17 +21,18 @@ APPLY, REJECT = "Apply", "Reject"
 CLOSE_WAIT_STEPS = 40  # x 50 ms
 
 
-def _end(text: str) -> types.Position:
-    """The position after the last character, in UTF-16 code units as LSP counts them."""
-    lines = text.split("\n")
-    return types.Position(line=len(lines) - 1, character=len(lines[-1].encode("utf-16-le")) // 2)
+def _end(lines: list[str]) -> types.Position:
+    """The position after the last character of the text these lines make up."""
+    if not lines or lines[-1].endswith(("\n", "\r")):
+        return types.Position(line=len(lines), character=0)
+    return types.Position(line=len(lines) - 1, character=utf16_units(lines[-1]))
 
 
 def text_edits(old: str, new: str) -> list[tuple[types.Range, str]]:
     """The changed lines only, so the Refactor Preview lists each hunk and its diff shows
     what changed rather than a whole file replaced."""
-    before, after = old.splitlines(keepends=True), new.splitlines(keepends=True)
-    end = _end(old)
+    before, after = lsp_lines(old), lsp_lines(new)
+    end = _end(before)
 
     def at(line: int) -> types.Position:
         return types.Position(line=line, character=0) if line < len(before) else end

@@ -11,6 +11,8 @@ from typing import Any
 
 from lsprotocol import types
 
+from plangate.lsp.positions import lsp_lines
+
 PHASE_HEADING = re.compile(r"^## Phase (?P<n>\d+): ")
 MAX_ATTEMPTS = 20  # per document: the newest ones
 
@@ -66,7 +68,7 @@ def attempt(record: dict[str, Any], workspace: Path, plan: Path) -> tuple[str, t
         return uri, _warning(line_range(0), message)
     line = 0
     if phase and plan.exists():
-        lines = plan.read_text().splitlines()
+        lines = [text.rstrip("\r\n") for text in lsp_lines(plan.read_text())]
         line = next(
             (
                 i
