@@ -122,14 +122,14 @@ def test_a_full_context_window_clears_and_retries_the_turn(
     with ScriptedServer(model) as server:
         session = start(seed_agent, workspace, server)
         state = asyncio.run(session.run())
-        retried = server.message_requests[2].body["messages"]
+        cut, retried = (r.body["messages"] for r in server.message_requests[1:3])
+        later = [json.dumps(r.body["messages"]) for r in server.message_requests[2:]]
     assert state.status is Status.COMPLETED, state.reason
     events = [e for e in session.log.read() if e.type == "context"]
     assert events and events[0].data["exceeded"]
-    # Nothing of the cut turn entered the conversation: the retry is the same request.
-    assert retried == server.message_requests[1].body["messages"] or len(retried) == len(
-        server.message_requests[1].body["messages"]
-    )
+    # Nothing of the cut turn entered the conversation: the retry asks the same question again.
+    assert len(retried) == len(cut) and retried[-1]["role"] == "user"
+    assert not any("Now I" in text for text in later)
 
 
 def test_a_refusal_pauses_with_its_category_and_explanation(

@@ -52,12 +52,3 @@ def with_breakpoints(
     for index in targets[:budget]:
         _mark_last_block(marked[index], mark)
     return system_blocks, marked_tools, marked
-
-
-def count_breakpoints(system: Any, tools: list[dict[str, Any]], messages: Any) -> int:
-    """How many blocks carry cache_control (for tests and assertions)."""
-    blocks: list[Any] = list(tools) + (system if isinstance(system, list) else [])
-    for message in messages:
-        if isinstance(message.get("content"), list):
-            blocks += message["content"]
-    return sum(1 for block in blocks if isinstance(block, dict) and "cache_control" in block)
