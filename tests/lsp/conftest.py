@@ -32,6 +32,16 @@ class Harness:
         self.messages: list[types.ShowMessageRequestParams] = []
         self.accept_edits = True  # False: discard previews (and press Reject in the fallback)
 
+    def open(self, uri: str, text: str, language: str = "markdown") -> None:
+        """Open a document in the client, as an editor does when the user opens a file."""
+        self.client.text_document_did_open(
+            types.DidOpenTextDocumentParams(
+                text_document=types.TextDocumentItem(
+                    uri=uri, language_id=language, version=1, text=text
+                )
+            )
+        )
+
     async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         result = await self.client.protocol.send_request_async(method, params)
         return plain(result)  # type: ignore[no-any-return]

@@ -37,16 +37,7 @@ async def test_a_whole_session_from_the_editor(harness: Harness) -> None:
 
     # The plan document's lenses: approve / revise / reject on the title.
     plan_path = Path(proposed["planUri"].removeprefix("file://"))
-    harness.client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=proposed["planUri"],
-                language_id="markdown",
-                version=1,
-                text=plan_path.read_text(),
-            )
-        )
-    )
+    harness.open(proposed["planUri"], plan_path.read_text())
     lenses = await harness.client.text_document_code_lens_async(
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=proposed["planUri"]))
     )
@@ -191,13 +182,7 @@ async def test_execute_tool_keeps_the_gates(harness: Harness) -> None:
 async def test_denied_file_gets_a_diagnostic(harness: Harness) -> None:
     env = harness.workspace / ".env"
     env.write_text("SECRET=1\n")
-    harness.client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=env.as_uri(), language_id="dotenv", version=1, text="SECRET=1\n"
-            )
-        )
-    )
+    harness.open(env.as_uri(), "SECRET=1\n", "dotenv")
     await harness.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     [diagnostic] = harness.client.diagnostics[env.as_uri()]
     assert "**/*.env*" in diagnostic.message and "backend-developer.md:25" in diagnostic.message
@@ -276,13 +261,7 @@ async def test_agent_files_diagnostics_quick_fix_hover_completion(harness: Harne
     )
     path.write_text(text)
     uri = path.as_uri()
-    harness.client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=uri, language_id="markdown", version=1, text=text
-            )
-        )
-    )
+    harness.open(uri, text)
     await harness.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     found = {
         (d.code, d.range.start.line, d.range.start.character): d
@@ -326,13 +305,7 @@ async def test_sampling_key_is_a_warning_whose_quick_fix_removes_its_line(
     text = "---\ndescription: Warm\ntemperature: 0.2\nsteps: 5\n---\nBe warm.\n"
     path.write_text(text)
     uri = path.as_uri()
-    harness.client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=uri, language_id="markdown", version=1, text=text
-            )
-        )
-    )
+    harness.open(uri, text)
     await harness.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     [ignored] = harness.client.diagnostics[uri]
     assert ignored.code == "sampling-ignored"
@@ -392,16 +365,7 @@ async def test_plan_step_on_a_denied_path_gets_a_warning(harness: Harness) -> No
     lines = path.read_text().splitlines()
     at = lines.index("- `app.py`") + 1
     lines.insert(at, "- `config/.env.local`")
-    harness.client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=proposed["planUri"],
-                language_id="markdown",
-                version=1,
-                text="\n".join(lines) + "\n",
-            )
-        )
-    )
+    harness.open(proposed["planUri"], "\n".join(lines) + "\n")
     await harness.client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
     [warning] = harness.client.diagnostics[proposed["planUri"]]
     assert warning.range.start.line == at
@@ -539,13 +503,7 @@ async def test_revise_lens_sends_the_plan_edits_or_asks_for_a_note(
     first = await harness.request("plangate/proposePlan", task)
     path = Path(first["planUri"].removeprefix("file://"))
     edited = path.read_text() + "\n- Also reject non-numbers\n"
-    harness.client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=first["planUri"], language_id="markdown", version=1, text=edited
-            )
-        )
-    )
+    harness.open(first["planUri"], edited)
     sent = await revise(first["sessionId"], "The user edited the plan document")
     assert "+- Also reject non-numbers" in sent
 
@@ -563,16 +521,7 @@ async def test_a_failed_validation_is_answered_from_its_lens(
         session_id, lambda s: (s["pending"] or {}).get("kind") == "validation"
     )
     assert summary["pending"]["phase"] == 1 and "accept" in summary["pending"]["choices"]
-    harness.client.text_document_did_open(
-        types.DidOpenTextDocumentParams(
-            text_document=types.TextDocumentItem(
-                uri=plan_uri,
-                language_id="markdown",
-                version=1,
-                text=Path(plan_uri.removeprefix("file://")).read_text(),
-            )
-        )
-    )
+    harness.open(plan_uri, Path(plan_uri.removeprefix("file://")).read_text())
     lenses = await harness.client.text_document_code_lens_async(
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=plan_uri))
     )
