@@ -211,3 +211,45 @@ def test_globs_in_read_only_commands(policy: Policy, workspace: Path) -> None:
     assert policy.check_bash("cat .e*").action is Action.ASK  # expands to .env
     (workspace / "--pre=sh").write_text("")
     assert policy.check_bash("rg foo *").action is Action.ASK  # a file name becomes an option
+
+
+@pytest.mark.parametrize(
+    ("command", "action"),
+    [
+        ("grep -rn DB_PASSWORD .", Action.ASK),  # it would print .env's lines
+        ("grep -R DB_PASSWORD", Action.ASK),  # no folder: the working folder
+        ("grep -d recurse DB_PASSWORD .", Action.ASK),
+        ("egrep -r DB_PASSWORD .", Action.ASK),
+        ("cd src && grep -r DB_PASSWORD ..", Action.ASK),
+        ("rg --hidden DB_PASSWORD", Action.ASK),
+        ("rg -uu DB_PASSWORD .", Action.ASK),
+        ('grep -r DB_PASSWORD "$DIR"', Action.ASK),  # a folder named at run time
+        ("grep -rn DB_PASSWORD src", Action.ALLOW),  # no secret under src/
+        ("grep DB_PASSWORD src/app.py", Action.ALLOW),
+        ("rg DB_PASSWORD", Action.ALLOW),  # rg leaves dot files out
+        ("rg DB_PASSWORD .", Action.ALLOW),
+    ],
+)
+def test_a_recursive_search_reads_every_file_under_its_folder(
+    policy: Policy, workspace: Path, command: str, action: Action
+) -> None:
+    (workspace / ".env").write_text("DB_PASSWORD=hunter2\n")
+    (workspace / "src").mkdir()
+    (workspace / "src" / "app.py").write_text("print(1)\n")
+    decision = policy.check_bash(command)
+    assert decision.action is action, decision.reason
+    if action is Action.ASK and "$DIR" not in command:
+        assert "`.env` too" in decision.reason and "**/.env" in decision.reason
+
+
+def test_a_recursive_search_of_a_huge_folder_asks(
+    policy: Policy, workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import plangate.permissions.policy as policy_module
+
+    monkeypatch.setattr(policy_module, "TREE_LIMIT", 3)
+    for i in range(5):
+        (workspace / f"f{i}.txt").write_text("x\n")
+    decision = policy.check_bash("grep -r x .")
+    assert decision.action is Action.ASK and "more than 3" in decision.reason
+    assert policy.check_bash("grep -r x f0.txt").action is Action.ALLOW

@@ -57,4 +57,6 @@ def effects(inv: Invocation) -> Effects:
         out.read_only = False
     if out.read_only and program.reads is not None:
         out.reads = program.reads(args, texts)
+    if out.read_only and program.trees is not None:
+        out.trees = program.trees(args, texts)
     return out

@@ -68,12 +68,21 @@ class Write:
     recursive: bool = False
 
 
+@dataclass(frozen=True)
+class Tree:
+    """A folder a command reads whole (`grep -r x dir`); `hidden`: dot files included."""
+
+    path: Word
+    hidden: bool = True
+
+
 @dataclass
 class Effects:
     """The file effects of one invocation."""
 
     writes: list[Write] = field(default_factory=list)
     reads: list[Word] = field(default_factory=list)
+    trees: list[Tree] = field(default_factory=list)
     read_only: bool = False
 
 

@@ -14,13 +14,15 @@ kept in one class so that order reads top to bottom.
 
 from __future__ import annotations
 
+import os
+import posixpath
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from plangate.layout import STATE_DIR
 from plangate.permissions.commands import unwrap
 from plangate.permissions.effects import effects
-from plangate.permissions.invocation import Effects, Invocation, Write, is_special_file
+from plangate.permissions.invocation import Effects, Invocation, Tree, Write, is_special_file
 from plangate.permissions.paths import Location, Workspace
 from plangate.permissions.patterns import (
     BashPattern,
@@ -54,6 +56,8 @@ _PATH_DEFAULTS = {
     "read": _builtin("read", "**", Action.ALLOW, "workspace files"),
     "external_directory": _builtin("external_directory", "*", Action.ASK, "outside the workspace"),
 }
+# A folder read whole (`grep -r`) with more files than this is a question: each would be checked.
+TREE_LIMIT = 20_000
 # Secrets are not sent to the model unless the user says so; examples are fine.
 _BUILTIN_READ_RULES = [
     (_builtin("read", pattern, action, "secrets"), compile_path(pattern))
@@ -259,6 +263,7 @@ class Policy:
                 reason=f"{shown} writes files: ask first",
             )
         parts += [self._read(word, inv.cwd) for word in file_effects.reads]
+        parts += [self._tree(tree, inv.cwd, shown) for tree in file_effects.trees]
         if file_effects.read_only and inv.cwd is not None:
             here = self.workspace.locate(inv.cwd)[-1]
             if not here.inside:  # `cd /etc && ls`, `git -C / log`: reading outside
@@ -310,6 +315,40 @@ class Policy:
             # No rule of the agent allows this write: a shell write is a significant command.
             return _with(decision, action=Action.ASK, reason=f"writes `{word.text}`: ask first")
         return decision
+
+    def _tree(self, tree: Tree, cwd: str | None, shown: str) -> Decision:
+        """A folder read whole: the strictest read of the files in it (the folder's own read
+        is checked with the other operands). Too many files to look at is a question."""
+        allowed = Decision(action=Action.ALLOW, rule=None, reason="", read_only=True)
+        if tree.path.dynamic:
+            return _unanalysable(f"{shown} reads every file under a folder named at run time")
+        top = self.workspace.locate(tree.path.text, cwd)[0]
+        if not top.inside:
+            return allowed  # reading outside the workspace is asked about already
+        root = posixpath.join(self.workspace.root, top.path)
+        seen = 0
+        for folder, dirs, names in os.walk(root):
+            if not tree.hidden:
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                names = [n for n in names if not n.startswith(".")]
+            for name in [*names, *(d for d in dirs if os.path.islink(posixpath.join(folder, d)))]:
+                seen += 1
+                if seen > TREE_LIMIT:
+                    return _unanalysable(
+                        f"reads every file under `{tree.path.text}`, more than {TREE_LIMIT}"
+                    )
+                path = posixpath.join(folder, name)
+                relative = posixpath.relpath(path, self.workspace.root)
+                if not os.path.islink(path) and not self.read_may_be_restricted(relative):
+                    continue
+                decision = self.check_read(relative)
+                if decision.action is not Action.ALLOW:
+                    return _with(
+                        decision,
+                        reason=f"{shown} reads every file under `{tree.path.text}`, "
+                        f"`{relative}` too: {decision.reason}",
+                    )
+        return allowed
 
     def _read(self, word: Word, cwd: str | None) -> Decision:
         if is_special_file(word.text):

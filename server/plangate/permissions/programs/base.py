@@ -1,4 +1,4 @@
-"""What a program module tells the engine: a `Program`, its names and up to six hooks.
+"""What a program module tells the engine: a `Program`, its names and up to seven hooks.
 
 The two generic stages ask the registry (`programs/__init__.py`) about a program by name and
 call the hooks it has; a hook left out means the program has nothing special there.
@@ -22,6 +22,8 @@ In `effects.effects`:
 - `read_only`: the program is in the curated read-only set (allowed when no rule names it,
   it writes nothing and nothing marks it).
 - `reads(args, texts)`: the files a read-only run reads, checked against the read rules.
+- `trees(args, texts)`: the folders a read-only run reads whole (`grep -r`); every file in
+  them is checked against the read rules.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from plangate.permissions.invocation import (
     Effects,
     Invocation,
     Pending,
+    Tree,
     Unwrapped,
     Write,
     is_special_file,
@@ -46,6 +49,7 @@ Runs = Callable[[Invocation, Unwrapped, Pending], bool]
 Writes = Callable[[list[Word], list[str]], list[Write]]
 Guard = Callable[[list[Word], list[str], Effects], None]
 Reads = Callable[[list[Word], list[str]], list[Word]]
+Trees = Callable[[list[Word], list[str]], list[Tree]]
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ class Program:
     runs: Runs | None = None
     read_only: bool = False
     reads: Reads | None = None
+    trees: Trees | None = None
     writes: Writes | None = None
     guard: Guard | None = None
 
