@@ -231,18 +231,6 @@ def test_answers_must_be_valid_choices(seed_agent: Agent, tmp_path: Path) -> Non
         run_session(seed_agent, workspace, server, approvals)
 
 
-def test_events_hold_no_secrets(
-    seed_agent: Agent, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-super-secret")
-    workspace = make_workspace(tmp_path / "ws")
-    with ScriptedServer(Model()) as server:
-        run_session(seed_agent, workspace, server, ScriptedApprovals())
-    for path in (workspace / ".plangate").rglob("*"):
-        if path.is_file():
-            assert b"sk-ant-super-secret" not in path.read_bytes(), path
-
-
 def test_budget_and_step_limit_pause(seed_agent: Agent, tmp_path: Path) -> None:
     from plangate.model.catalog import model_table
 

@@ -11,8 +11,10 @@ It is at least as strict as the real API (`api_rules`): every request is checked
 SDK's own request types and the API's rules, and what the API would reject gets the API's error.
 Each rejection is recorded in `violations`, and, when `PLANGATE_SCRIPTED_VIOLATIONS` names a
 file, appended there too, so the test suite fails on any request the API would refuse, whichever
-process sent it. Scripted turns can think (signed thinking blocks, summarised or omitted as the
-request asks) and stop with `stop_details`.
+process sent it. Given `api_key`, it answers a request without that key (`x-api-key`, or
+`authorization: Bearer`, which the SDK sends) with the API's 401, so a test can tell the key it
+set is the one that was sent. Scripted turns can think (signed thinking blocks, summarised or
+omitted as the request asks) and stop with `stop_details`.
 """
 
 from __future__ import annotations
@@ -60,8 +62,15 @@ class _QuietServer(ThreadingHTTPServer):
 class ScriptedServer:
     """The server; use as a context manager or call start() and stop()."""
 
-    def __init__(self, script: Script, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        script: Script,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        api_key: str | None = None,
+    ) -> None:
         self.script = script
+        self.api_key = api_key  # None: any key will do
         self.requests: list[RecordedRequest] = []
         self.cache = PromptCache(clock)
         self.signer = ThinkingSigner()
@@ -164,12 +173,20 @@ class _Handler(BaseHTTPRequestHandler):
             return
         path = self.path.split("?", 1)[0]
         headers = {k.lower(): v for k, v in self.headers.items()}
+        expected = self.scripted.api_key
+        sent = {headers.get("x-api-key"), headers.get("authorization", "").removeprefix("Bearer ")}
+        authenticated = expected is None or expected in sent
         for secret in ("x-api-key", "authorization"):
             if secret in headers:
                 headers[secret] = "<present>"
         record = RecordedRequest(path, body, headers)
         self.scripted.requests.append(record)
         try:
+            if not authenticated:
+                rejection = Rejection(401, "authentication_error", "invalid x-api-key")
+                self.scripted.reject(record, rejection)
+                self._error(rejection.status, rejection.type, rejection.message)
+                return
             self._answer(path, body, record)
         except OSError:
             return  # the client hung up mid-answer (a dropped stream, a killed session)

@@ -22,8 +22,21 @@ from plangate.layout import STATE_DIR, Layout
 GIT_TIMEOUT = 60
 BRANCH = "checkpoints"
 
-# Never snapshotted, restored or deleted, at any depth.
-EXCLUDES = (".git", f"{STATE_DIR}/", "node_modules/", ".venv/", "__pycache__/")
+# Never snapshotted, restored or deleted, at any depth. Dotenv files are the secrets the read
+# rules guard (permissions.policy): a copy in the store would put them in `.plangate/`, which
+# holds no secret, and keep them there after the user rotated them; the examples are no secret.
+EXCLUDES = (
+    ".git",
+    f"{STATE_DIR}/",
+    "node_modules/",
+    ".venv/",
+    "__pycache__/",
+    ".env",
+    ".env.*",
+    "!.env.example",
+    "!.env.sample",
+    "!.env.template",
+)
 
 # The project's .gitattributes must not rewrite bytes (eol conversion, filters): a snapshot
 # stores files exactly as they are and a restore writes them back exactly. info/attributes
