@@ -115,13 +115,14 @@ class Terminal:
     def approve_rest(self, timeout: float = 30) -> re.Match[str]:
         """Approve/apply every further question (commands: once) until the final status."""
         regex = re.compile(OPTIONS + "|" + FINAL)
-        while True:
+        for _ in range(100):  # a session asking forever must fail, not hang the suite
             match = self.expect(regex.pattern, timeout)
             if match.group(0).startswith("Session"):
                 final = re.match(FINAL, match.group(0), re.MULTILINE)
                 assert final is not None
                 return final
             self.send("o\n" if "[o]nce" in match.group(1) else "a\n")
+        raise AssertionError(f"still asking after 100 answers; transcript:\n{self.text[-5000:]}")
 
     def finish(self, timeout: float = 30) -> int:
         """Read to the end of the output; the exit status."""

@@ -93,6 +93,7 @@ def test_output_caps_hold_on_100_mb(ctx: ToolContext) -> None:
 def test_secrets_do_not_reach_commands(ctx: ToolContext, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-secret")
     result = run(BASH.run({"command": "env"}, ctx))
+    assert not result.is_error and "PATH=" in result.text  # the environment was printed
     assert "sk-ant-secret" not in result.text
 
 

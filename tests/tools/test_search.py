@@ -66,9 +66,14 @@ def test_read_deny_rules_hide_files(workspace: Path) -> None:
         {"read": [Rule(permission="read", pattern="tests/**", action=Action.DENY)]}, workspace
     )
     ctx = ToolContext(workspace=workspace, policy=policy)
-    assert "tests/" not in run(GREP.run({"pattern": "handler"}, ctx)).text
-    assert "tests/test_app.py" not in run(GLOB.run({"pattern": "**/*.py"}, ctx)).text
-    assert "test_app.py" not in run(LIST.run({}, ctx)).text
+    # Each still answers, with everything but the denied files.
+    found = run(GREP.run({"pattern": "handler"}, ctx))
+    assert "src/app.py:1:def handler():" in found.text and "tests/" not in found.text
+    globbed = run(GLOB.run({"pattern": "**/*.py"}, ctx))
+    assert "src/app.py" in globbed.text and "src/db.py" in globbed.text
+    assert "tests/test_app.py" not in globbed.text
+    listed = run(LIST.run({}, ctx))
+    assert "app.py" in listed.text and "test_app.py" not in listed.text
 
 
 def test_glob_newest_first(ctx: ToolContext, workspace: Path) -> None:
