@@ -2,7 +2,8 @@
 
 The whole output goes to a file under `.plangate/outputs/`; the model gets the head and the tail
 (about 30,000 characters) and the file's path. On timeout or cancel the process group is
-terminated, then killed, children and grandchildren included.
+terminated, then killed, children and grandchildren included. If PlanGate itself dies, even by
+SIGKILL, the command dies with it (`reaper.py`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plangate.tools.base import OutputSink
+from plangate.tools.reaper import REAPER, die_with_parent
 
 HEAD_CHARS = 15_000
 TAIL_CHARS = 15_000
@@ -89,8 +91,27 @@ async def run_command(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
+        preexec_fn=die_with_parent(),
         env=env,
     )
+    REAPER.watch(process.pid)
+    try:
+        return await _supervise(process, log_path, timeout, on_output, started)
+    finally:
+        # Whatever the command left behind in its group goes too, however this ended.
+        _kill_group(process.pid, signal.SIGKILL)
+        REAPER.release(process.pid)
+
+
+async def _supervise(
+    process: asyncio.subprocess.Process,
+    log_path: Path,
+    timeout: float,
+    on_output: OutputSink | None,
+    started: float,
+) -> Completed:
+    """Stream `process`'s output to the log and the sink until it ends, times out or is
+    cancelled (then its group is terminated, then killed)."""
     capture = _Capture()
     timed_out = cancelled = False
     with log_path.open("w", encoding="utf-8", errors="replace") as log:
@@ -134,8 +155,6 @@ async def run_command(
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
         exit_code = await process.wait()
-        # Whatever the main process left behind in its group goes too.
-        _kill_group(process.pid, signal.SIGKILL)
     completed = Completed(
         exit_code=None if timed_out or cancelled else exit_code,
         output=capture.render(),
