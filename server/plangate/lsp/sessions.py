@@ -23,7 +23,16 @@ if TYPE_CHECKING:
     from plangate.workflow.events import Shown
     from plangate.workflow.session import Session
 
-OUTPUT_KINDS = {"text", "thinking", "output", "retry", "tool_started", "tool_result", "refusal"}
+OUTPUT_KINDS = {
+    "text",
+    "thinking",
+    "output",
+    "retry",
+    "tool_started",
+    "tool_result",
+    "refusal",
+    "interrupted",
+}
 CHANGE_KINDS = {"status", "phase", "plan", "validation", "applied", "rollback", "model_turn"}
 
 
@@ -294,6 +303,14 @@ class SessionManager:
             )
             self.server.protocol.notify(
                 "plangate/output", {"sessionId": session_id, "kind": kind, "text": str(text)}
+            )
+        if kind == "interrupted":
+            # Work lost to a restart is news the user should not have to find in the output.
+            self.server.protocol.notify(
+                types.WINDOW_SHOW_MESSAGE,
+                types.ShowMessageParams(
+                    type=types.MessageType.Warning, message=f"PlanGate: {data['message']}"
+                ),
             )
         if kind in CHANGE_KINDS:
             self.session_changed(session_id)

@@ -55,6 +55,8 @@ class Printer:
             self._in_text = not data["text"].endswith("\n")
         elif kind == "retry":
             self._line(s(f"  ... {data['message']}", "yellow"))
+        elif kind == "interrupted":
+            self._line(s(f"  interrupted: {data['message']}", "yellow"))
         elif kind == "status":
             phase = f" (phase {data['phase']})" if data.get("phase") else ""
             reason = f": {data['reason']}" if data.get("reason") else ""

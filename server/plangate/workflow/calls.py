@@ -24,7 +24,13 @@ from plangate.tools.ledger import FileStamp
 from plangate.workflow import prompts
 from plangate.workflow.approvals import question
 from plangate.workflow.core import SessionCore
-from plangate.workflow.events import ChangeApplied, Denied, OutputStreamed, ToolStarted
+from plangate.workflow.events import (
+    ChangeApplied,
+    Denied,
+    Interrupted,
+    OutputStreamed,
+    ToolStarted,
+)
 from plangate.workflow.gate import refusal
 from plangate.workflow.state import Status
 
@@ -52,8 +58,17 @@ class Calls(SessionCore):
 
     async def _execute(self, call: ToolCall) -> None:
         call_id, name = call.id, call.name
-        if call_id in self.state.started and name == "bash":
+        if call_id in self.state.started and name == "bash" and not self._asking(call_id):
             # It was running when PlanGate stopped: running it again could repeat its effects.
+            command = str(call.input.get("command", ""))
+            self._emit(
+                Interrupted(
+                    kind="bash",
+                    command=command,
+                    phase=self.state.phase,
+                    message=prompts.command_interrupted(command),
+                )
+            )
             self._result(call_id, prompts.INTERRUPTED, error=True)
             return
         self._emit(ToolStarted(id=call_id, name=name))
@@ -93,6 +108,14 @@ class Calls(SessionCore):
             if record is not None:
                 extra["read"] = {"path": path, "stamp": record.stamp.model_dump()}
         self._result(call_id, text, error=result.is_error, **extra)
+
+    def _asking(self, call_id: str) -> bool:
+        """Call `call_id` stopped at a permission question (it never ran): asked again, it runs
+        once the user answers."""
+        prefix = f"permission:{call_id}:"
+        return any(
+            qid.startswith(prefix) and qid not in self.state.answers for qid in self.state.questions
+        )
 
     def _deny_record(self, call: ToolCall) -> dict[str, Any] | None:
         """What a deny rule says of a call refused before it ran (None: no rule denies it)."""

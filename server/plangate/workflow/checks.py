@@ -8,8 +8,10 @@ import time
 from typing import Any
 
 from plangate.permissions import Action
+from plangate.workflow import prompts
 from plangate.workflow.approvals import question
 from plangate.workflow.calls import Calls
+from plangate.workflow.events import CheckStarted, Interrupted
 from plangate.workflow.validation import CheckResult, detect_checks, result_for
 
 
@@ -17,6 +19,18 @@ class Checks(Calls):
     """Running a phase's checks."""
 
     async def _run_checks(self, index: int, attempt: int) -> list[CheckResult]:
+        running = self.state.running_check
+        if running is not None and (running.phase, running.attempt) == (index, attempt):
+            # PlanGate stopped while this validation ran (its check died with it): say so,
+            # then run the checks again, as no result of theirs was recorded.
+            self._emit(
+                Interrupted(
+                    kind="check",
+                    command=running.command,
+                    phase=index,
+                    message=prompts.check_interrupted(index, attempt, running.command),
+                )
+            )
         checks = detect_checks(self.workspace, self.validation_commands)
         results: list[CheckResult] = []
         bash = self.tools.get("bash")
@@ -49,6 +63,9 @@ class Checks(Calls):
                 continue
             ctx = self._context(f"validate-{index}-{attempt}-{number}")
             ctx.confirm = _approve_all
+            self._emit(
+                CheckStarted(phase=index, attempt=attempt, number=number, command=check.command)
+            )
             started = time.monotonic()
             result = await bash.run({"command": check.command, "timeout": 600}, ctx)
             results.append(

@@ -148,6 +148,27 @@ class Validated(_Event):
     results: list[dict[str, Any]]
 
 
+class CheckStarted(_Event):
+    """Check `number` of a phase's validation began to run (the phase's `Validated` ends it)."""
+
+    type: Literal["check_started"] = "check_started"
+    phase: int
+    attempt: int
+    number: int
+    command: str
+
+
+class Interrupted(_Event):
+    """Found on resuming: a command (`kind` "bash") or a validation check ("check") was running
+    when PlanGate stopped, and has no result."""
+
+    type: Literal["interrupted"] = "interrupted"
+    kind: Literal["bash", "check"]
+    command: str
+    phase: int = 0
+    message: str
+
+
 class Denied(_Event):
     """An attempt a deny rule refused, with the decision (rule, reason) that refused it."""
 
@@ -194,6 +215,8 @@ SessionEvent = Annotated[
     | Checkpointed
     | RolledBack
     | Validated
+    | CheckStarted
+    | Interrupted
     | Denied
     | ContextManaged
     | Refused,

@@ -66,6 +66,24 @@ INTERRUPTED = (
     "This command was interrupted when PlanGate restarted; it may or may not have completed. "
     "Check its effects before running it again."
 )
+
+
+def command_interrupted(command: str) -> str:
+    """For the user: a command of the agent's was cut off by PlanGate stopping."""
+    return (
+        f"`{command}` was running when PlanGate stopped; it was killed with PlanGate and is not "
+        "run again. The agent is told it may or may not have completed."
+    )
+
+
+def check_interrupted(phase: int, attempt: int, command: str) -> str:
+    """For the user: a validation was cut off by PlanGate stopping."""
+    return (
+        f"The validation of phase {phase} (attempt {attempt}) was running `{command}` when "
+        "PlanGate stopped; it was killed with PlanGate. The phase's checks run again."
+    )
+
+
 NOT_RUN_AFTER_QUESTION = "Not run: it came after a step that needed the user."
 
 

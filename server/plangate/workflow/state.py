@@ -14,7 +14,9 @@ from plangate.workflow.events import (
     Asked,
     ChangeApplied,
     Checkpointed,
+    CheckStarted,
     ContextManaged,
+    Interrupted,
     MessageAdded,
     ModelTurned,
     PhaseChanged,
@@ -59,6 +61,7 @@ class SessionState(BaseModel):
     usage: UsageLedger = UsageLedger()
     turns: int = 0
     validations: dict[int, list[list[dict[str, Any]]]] = {}
+    running_check: CheckStarted | None = None  # a check started and its validation unfinished
     # The model that wrote each assistant message (by index): its thinking goes to no other.
     producers: dict[int, str] = {}
     last_stop_reason: str = ""
@@ -162,6 +165,12 @@ class SessionState(BaseModel):
                 self.checkpoints[event.phase] = event.commit
             case Validated():
                 self.validations.setdefault(event.phase, []).append(event.results)
+                self.running_check = None
+            case CheckStarted():
+                self.running_check = event
+            case Interrupted():
+                if event.kind == "check":
+                    self.running_check = None  # reported once: its validation starts again
             case _:
                 pass  # shown to the user, nothing to keep (rollback, denied, refusal)
 
