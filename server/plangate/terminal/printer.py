@@ -73,9 +73,12 @@ class Printer:
                 s(f"  checkpoint before phase {data['phase']}: {data['commit'][:10]}", "dim")
             )
         elif kind == "rollback":
-            self._line(
-                s(f"  rolled back phase {data['phase']}: {', '.join(data['paths'])}", "yellow")
+            text = data.get("message") or (
+                f"rolled back phase {data['phase']}: {', '.join(data['paths'])}"
             )
+            self._line(s(f"  {text}", "yellow"))
+        elif kind == "rollback_refused":
+            self._line(s(f"  {data['message']}", "red"))
         elif kind == "validation":
             self._line(
                 s(f"  validation of phase {data['phase']} (attempt {data['attempt']}):", "bold")

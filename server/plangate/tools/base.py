@@ -7,7 +7,9 @@ proposed change that whoever holds the approvals applies (see `changes.apply_cha
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
@@ -23,6 +25,8 @@ from plangate.tools.ledger import ReadLedger
 Confirm = Callable[[str, Decision], Awaitable[bool]]
 # Receives output as it is produced: (stream name, text).
 OutputSink = Callable[[str, str], None]
+# Wraps the run of a command once it is allowed: how a session sees what the command changed.
+Watch = Callable[[], AbstractAsyncContextManager[None]]
 
 
 async def _refuse(_what: str, _decision: Decision) -> bool:
@@ -42,6 +46,9 @@ class ToolContext:
     phase_files: frozenset[str] | None = None
     # Network inside the bash sandbox; the agent's config may turn it off.
     network: bool = True
+    # Entered around a command's run (not around the question before it, while the user may
+    # be editing files): the session records what the agent's own command changed.
+    watch: Watch = contextlib.nullcontext
 
     @classmethod
     def for_agent(cls, agent: Agent, workspace: Path, **kwargs: Any) -> ToolContext:

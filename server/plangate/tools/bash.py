@@ -86,14 +86,15 @@ class BashTool(Tool[BashInput]):
             raise ToolError(f"The user did not approve the command: {decision.reason}")
         sandbox = sandbox_for(ctx.workspace, ctx.policy, cwd, network=ctx.network)
         log_path = ctx.layout.outputs / f"{uuid.uuid4().hex[:12]}.log"
-        completed = await run_command(
-            [*sandbox.prefix, "bash", "-c", params.command],
-            cwd=cwd,
-            log_path=log_path,
-            timeout=params.timeout,
-            on_output=ctx.on_output,
-            env=_environment(ctx),
-        )
+        async with ctx.watch():
+            completed = await run_command(
+                [*sandbox.prefix, "bash", "-c", params.command],
+                cwd=cwd,
+                log_path=log_path,
+                timeout=params.timeout,
+                on_output=ctx.on_output,
+                env=_environment(ctx),
+            )
         status = (
             f"timed out after {params.timeout} s and was killed"
             if completed.timed_out

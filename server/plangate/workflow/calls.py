@@ -23,7 +23,6 @@ from plangate.tools.changes import ApplyError, ProposedChange, apply_once
 from plangate.tools.ledger import FileStamp
 from plangate.workflow import prompts
 from plangate.workflow.approvals import question
-from plangate.workflow.core import SessionCore
 from plangate.workflow.events import (
     ChangeApplied,
     Denied,
@@ -33,11 +32,12 @@ from plangate.workflow.events import (
 )
 from plangate.workflow.gate import refusal
 from plangate.workflow.state import Status
+from plangate.workflow.tracking import Tracking
 
 REPEAT_LIMIT = 3
 
 
-class Calls(SessionCore):
+class Calls(Tracking):
     """Running the tools."""
 
     def _repeated(self, call: ToolCall) -> bool:
@@ -95,6 +95,8 @@ class Calls(SessionCore):
             self._result(call_id, prompts.unknown_tool(name), error=True)
             return
         ctx = self._context(call_id)
+        if name == "bash":
+            ctx.watch = self._watch(call_id)  # the agent's own command: what it changes counts
         if name in ("write", "edit"):
             await self._propose_change(call, tool, ctx)
             return
@@ -189,6 +191,7 @@ class Calls(SessionCore):
                 return
             change = ProposedChange.model_validate(result.data["change"])
         outcome = await self._review(call_id, change)
+        self._track_edit(call_id, change)
         extra = {"read": outcome.data["read"]} if "read" in outcome.data else {}
         self._result(call_id, outcome.text, error=outcome.is_error, **extra)
 

@@ -2,7 +2,10 @@
 
 Like the shadow repositories of opencode and Cline, snapshots live in a separate bare git
 repository (by default `.plangate/checkpoints`) whose work tree is the workspace, so the
-project's own `.git` is never read or written. The `git` CLI does the work.
+project's own `.git` is never written (`project_head` only reads where it stands). The `git`
+CLI does the work. Besides whole snapshots, the store tells what changed between two moments
+(`tree`, `changes`), which is how a session knows what the agent's own commands changed, and
+restores chosen paths only (`restore_paths`), which is how a rollback leaves the user's work be.
 """
 
 from __future__ import annotations
@@ -10,12 +13,17 @@ from __future__ import annotations
 import builtins
 import contextlib
 import fcntl
+import hashlib
 import os
 import re
+import stat
 import subprocess
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
 
 from plangate.layout import STATE_DIR, Layout
 
@@ -58,10 +66,89 @@ _CONFIG = [
 ]
 
 _COMMIT_ID = re.compile(r"[0-9a-f]{4,64}")
+_GITLINK = "160000"
 
 
 class CheckpointError(Exception):
     """A checkpoint operation failed; the message carries git's error output."""
+
+
+class PathChange(BaseModel):
+    """One path changed between two moments: the sha256 of what it held before and after
+    (a symlink's target for a link), None where there was no file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: str  # workspace-relative, '/'-separated
+    before: str | None
+    after: str | None
+
+
+class ProjectHead(BaseModel):
+    """Where the project's own git repository stood: its HEAD commit ('' before the first
+    commit) and branch ('' when HEAD is detached)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    commit: str
+    branch: str
+
+    def describe(self) -> str:
+        """`main at 1a2b3c4d5e`, for messages."""
+        where = f"branch {self.branch}" if self.branch else "a detached HEAD"
+        return f"{where} at {self.commit[:10] or 'no commit yet'}"
+
+
+def project_head(workspace: Path) -> ProjectHead | None:
+    """The HEAD of the git repository the workspace is in, or None when it is in none (or git
+    cannot tell). Read-only: rev-parse and symbolic-ref take no lock and write nothing."""
+    # The user's own config stays (safe.directory lives there); a GIT_DIR or GIT_WORK_TREE
+    # in the server's environment must not point these at another repository.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(GIT_OPTIONAL_LOCKS="0", GIT_TERMINAL_PROMPT="0")
+
+    def git(*args: str) -> subprocess.CompletedProcess[str] | None:
+        try:
+            return subprocess.run(
+                ["git", "-c", "core.fsmonitor=false", *args],
+                cwd=workspace,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=GIT_TIMEOUT,
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+
+    inside = git("rev-parse", "--is-inside-work-tree")
+    if inside is None or inside.returncode != 0 or inside.stdout.strip() != "true":
+        return None
+    commit = git("rev-parse", "--verify", "-q", "HEAD")
+    branch = git("symbolic-ref", "-q", "HEAD")
+    if commit is None or branch is None:
+        return None
+    return ProjectHead(
+        commit=commit.stdout.strip() if commit.returncode == 0 else "",
+        branch=branch.stdout.strip().removeprefix("refs/heads/") if branch.returncode == 0 else "",
+    )
+
+
+def content_hash(path: Path) -> str | None:
+    """What `path` holds now, hashed as `PathChange` hashes it: sha256 of a file's bytes or of
+    a symlink's target; None when nothing is there. A folder or anything else gets a marker
+    that equals no hash, so it never passes for the file that was there."""
+    try:
+        info = path.lstat()
+        if stat.S_ISLNK(info.st_mode):
+            return hashlib.sha256(os.fsencode(os.readlink(path))).hexdigest()
+        if stat.S_ISREG(info.st_mode):
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        return None  # a parent is a file now: nothing at this path
+    return f"not a file ({stat.filemode(info.st_mode)})"
 
 
 class Checkpoints:
@@ -100,6 +187,74 @@ class Checkpoints:
         commit = self._git("commit-tree", tree, *parent, stdin=label).strip()
         self._git("update-ref", "-m", "checkpoint", "HEAD", commit, *([head] if head else []))
         return commit
+
+    def tree(self) -> str:
+        """The workspace as it is now, as a tree id in the store (for `changes`): cheap, since
+        the store's index is a stat cache and only files changed since are hashed."""
+        with self._locked():
+            self._ensure_store()
+            return self._write_tree()
+
+    def changes(self, old: str, new: str) -> builtins.list[PathChange]:
+        """Every path that differs between two trees or commits of the store, with the sha256
+        of its content on each side."""
+        out = self._git("diff-tree", "-r", "-z", "--no-renames", "--raw", old, new)
+        fields = out.split("\0")[:-1]
+        entries: builtins.list[tuple[str, str | None, str | None]] = []
+        for meta, path in zip(fields[0::2], fields[1::2], strict=True):
+            old_mode, new_mode, old_id, new_id = meta.lstrip(":").split(" ")[:4]
+            if _GITLINK in (old_mode, new_mode):
+                continue  # a nested repository's pointer, not a file; its files are listed
+            entries.append((path, _blob(old_mode, old_id), _blob(new_mode, new_id)))
+        hashes = self._sha256_of(oid for _, *ids in entries for oid in ids if oid)
+        return [
+            PathChange(
+                path=path,
+                before=hashes[before] if before else None,
+                after=hashes[after] if after else None,
+            )
+            for path, before, after in entries
+        ]
+
+    def hashes_at(self, checkpoint: str, paths: Iterable[str]) -> dict[str, str | None]:
+        """The sha256 of what each of `paths` held at `checkpoint` (None: no file there)."""
+        wanted = set(paths)
+        commit = self._resolve(checkpoint)
+        out = self._git("ls-tree", "-r", "-z", "--full-tree", commit)
+        blobs: dict[str, str] = {}
+        for entry in out.split("\0")[:-1]:
+            meta, path = entry.split("\t", 1)
+            mode, _, oid = meta.split(" ")
+            if path in wanted and mode != _GITLINK:
+                blobs[path] = oid
+        hashes = self._sha256_of(blobs.values())
+        return {path: hashes[blobs[path]] if path in blobs else None for path in sorted(wanted)}
+
+    def restore_paths(self, checkpoint: str, paths: Iterable[str], label: str) -> str:
+        """Put back `paths` as they were at `checkpoint`, and nothing else: a path that held no
+        file then is deleted (with folders left empty). The workspace is snapshotted first,
+        under `label`; that commit is returned, so the restore itself can be undone."""
+        with self._locked():
+            commit = self._resolve(checkpoint)
+            chosen = set(paths)
+            listed = self._git("ls-tree", "-r", "-z", "--name-only", "--full-tree", commit)
+            present = set(listed.split("\0")[:-1]) & chosen
+            gone = chosen - present
+            wanted = sorted(present)
+            self._check_not_blocked(wanted, gone)  # before anything changes, the snapshot too
+            undo = self._snapshot(label)
+            for path in sorted(gone):
+                target = self.workspace / path
+                if os.path.lexists(target) and not (target.is_dir() and not target.is_symlink()):
+                    target.unlink()
+                    self._prune_empty_parents(target.parent)
+            if wanted:
+                with self._scratch_index() as index:
+                    self._git("read-tree", commit, index=index)
+                    self._git(
+                        "checkout-index", "-f", "-z", "--stdin", index=index, stdin=_z(wanted)
+                    )
+            return undo
 
     def changed_since(self, checkpoint: str) -> builtins.list[str]:
         """Workspace-relative paths modified, added or deleted since `checkpoint`, sorted."""
@@ -233,9 +388,77 @@ class Checkpoints:
             folder.rmdir()
             folder = folder.parent
 
+    def _sha256_of(self, oids: Iterable[str]) -> dict[str, str]:
+        """sha256 of the content of each blob, streamed through `git cat-file --batch` (a
+        command's output may hold big files: none is read whole into memory)."""
+        unique = sorted(set(oids))
+        if not unique:
+            return {}
+        process = subprocess.Popen(
+            ["git", "--no-pager", *_CONFIG, "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=self._env(),
+            cwd=self.store,
+        )
+        assert process.stdin is not None and process.stdout is not None
+        feed = "".join(f"{oid}\n" for oid in unique).encode()
+
+        def write() -> None:
+            # From a thread: git answers while it reads, and a full pipe would block both.
+            assert process.stdin is not None
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.write(feed)
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.close()
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        hashes: dict[str, str] = {}
+        try:
+            for oid in unique:
+                header = process.stdout.readline().split()
+                if len(header) != 3 or header[1] != b"blob":
+                    raise CheckpointError(f"git cat-file: no blob {oid}")
+                digest, left = hashlib.sha256(), int(header[2])
+                while left:
+                    chunk = process.stdout.read(min(left, 1 << 20))
+                    if not chunk:
+                        raise CheckpointError(f"git cat-file: {oid} cut short")
+                    digest.update(chunk)
+                    left -= len(chunk)
+                process.stdout.read(1)  # the newline after the content
+                hashes[oid] = digest.hexdigest()
+        finally:
+            process.stdout.close()
+            writer.join(GIT_TIMEOUT)
+            try:
+                process.wait(GIT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        return hashes
+
     def _scratch_index(self) -> tempfile.TemporaryDirectory[str]:
         # The folder, not a file: git must create the index itself.
         return tempfile.TemporaryDirectory(prefix="index-", dir=self.store)
+
+    def _env(self) -> dict[str, str]:
+        """The environment of every git call on the store."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env.pop("XDG_CONFIG_HOME", None)
+        # Only the store's own config counts: no system, global or XDG config of the user.
+        env.update(
+            GIT_DIR=str(self.store),
+            HOME=str(self.store),
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_CONFIG_GLOBAL=os.devnull,
+            GIT_TERMINAL_PROMPT="0",
+            GIT_PAGER="cat",
+            PAGER="cat",
+        )
+        return env
 
     def _git(
         self,
@@ -250,18 +473,7 @@ class Checkpoints:
         `work_tree` is the workspace unless given; False runs without one (only `init`,
         which refuses a work tree for a bare repository).
         """
-        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
-        env.pop("XDG_CONFIG_HOME", None)
-        # Only the store's own config counts: no system, global or XDG config of the user.
-        env.update(
-            GIT_DIR=str(self.store),
-            HOME=str(self.store),
-            GIT_CONFIG_NOSYSTEM="1",
-            GIT_CONFIG_GLOBAL=os.devnull,
-            GIT_TERMINAL_PROMPT="0",
-            GIT_PAGER="cat",
-            PAGER="cat",
-        )
+        env = self._env()
         cwd = self.store
         if work_tree:
             # From the top of the work tree: git reports paths relative to its cwd.
@@ -286,6 +498,11 @@ class Checkpoints:
             message = os.fsdecode(done.stderr).strip()
             raise CheckpointError(f"git {args[0]} failed: {message}")
         return os.fsdecode(done.stdout)
+
+
+def _blob(mode: str, oid: str) -> str | None:
+    """The blob id of one side of a raw diff entry; None where that side holds no file."""
+    return None if mode == "000000" else oid
 
 
 def _z(paths: builtins.list[str] | set[str]) -> str:

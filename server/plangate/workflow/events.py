@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from plangate.model.usage import Usage
 from plangate.workflow.approvals import Answer, Question
+from plangate.workflow.checkpoints import PathChange, ProjectHead
 from plangate.workflow.plan import Plan
 from plangate.workflow.status import PhaseStatus, Status
 
@@ -124,18 +125,44 @@ class PhaseChanged(_Event):
 
 
 class Checkpointed(_Event):
-    """A snapshot of the workspace before a phase."""
+    """A snapshot of the workspace before a phase, and where the project's git HEAD was then
+    (None: not a git repository); a rollback is refused once HEAD or the branch moved."""
 
     type: Literal["checkpoint"] = "checkpoint"
     phase: int
     commit: str
+    project: ProjectHead | None = None
+
+
+class AgentChanged(_Event):
+    """What the agent changed in a phase: the paths an accepted edit wrote, or a command of
+    its own changed (tool call `id`), each with its content hash before and after. Rollback
+    undoes these paths and no others."""
+
+    type: Literal["agent_changed"] = "agent_changed"
+    id: str
+    phase: int
+    changes: list[PathChange]
 
 
 class RolledBack(_Event):
-    """A phase's changes were undone."""
+    """A phase's changes were undone: `paths` restored, or deleted where the agent had
+    created them. `undo` is the snapshot taken just before, which undoes the rollback."""
 
     type: Literal["rollback"] = "rollback"
     phase: int
+    paths: list[str]
+    undo: str = ""
+    undo_command: str = ""  # run in the workspace, it puts `paths` back as `undo` has them
+    message: str = ""  # for the user: what was undone, and how to undo that
+
+
+class RollbackRefused(_Event):
+    """A rollback was refused and changed nothing: why, and the files concerned."""
+
+    type: Literal["rollback_refused"] = "rollback_refused"
+    phase: int
+    message: str
     paths: list[str]
 
 
@@ -213,7 +240,9 @@ SessionEvent = Annotated[
     | PlanProposed
     | PhaseChanged
     | Checkpointed
+    | AgentChanged
     | RolledBack
+    | RollbackRefused
     | Validated
     | CheckStarted
     | Interrupted

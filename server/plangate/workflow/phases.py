@@ -5,6 +5,9 @@ validation and its retries, rollback, completion.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -13,17 +16,21 @@ from pydantic import BaseModel, Field, ValidationError
 from plangate.layout import Layout
 from plangate.model.types import ToolCall
 from plangate.workflow import prompts
+from plangate.workflow import rollback as undo
 from plangate.workflow.approvals import question
+from plangate.workflow.checkpoints import CheckpointError, content_hash, project_head
 from plangate.workflow.checks import Checks
 from plangate.workflow.events import (
     Checkpointed,
     PhaseChanged,
     PlanProposed,
+    RollbackRefused,
     RolledBack,
     StatusChanged,
     Validated,
 )
 from plangate.workflow.plan import PLAN_TOOL_DESCRIPTION, Plan, render_markdown
+from plangate.workflow.rollback import CannotRollBack
 from plangate.workflow.state import PhaseStatus, Status
 from plangate.workflow.validation import summarize
 
@@ -145,7 +152,8 @@ class Phases(Checks):
             commit = await asyncio.to_thread(
                 self.checkpoints.snapshot, f"before phase {index}: {phase.name}"
             )
-            self._emit(Checkpointed(phase=index, commit=commit))
+            head = await asyncio.to_thread(project_head, self.workspace)
+            self._emit(Checkpointed(phase=index, commit=commit, project=head))
             self._emit(PhaseChanged(index=index, status=PhaseStatus.RUNNING, attempt=1))
             self._user(
                 prompts.phase_approved(index, phase.name, phase.goal, phase.files, answer.feedback)
@@ -181,19 +189,93 @@ class Phases(Checks):
         if not done:
             self._user(prompts.NOTHING_TO_ROLL_BACK)
             return
-        self.rollback(done[-1])
+        # Refused, it is recorded and shown; the phase question is asked again.
+        with contextlib.suppress(CannotRollBack):
+            self.rollback(done[-1])
 
     def rollback(self, index: int) -> list[str]:
-        """Undo phase `index`'s changes from its checkpoint; the rollback is recorded."""
+        """Undo what the agent changed in phase `index`, and nothing else: the files it
+        changed go back to their checkpoint content, the files it created are deleted. The
+        workspace is snapshotted first, so the rollback can be undone (the `RolledBack` event
+        says how). Raises `CannotRollBack`, having changed nothing, when the project's git
+        branch or HEAD moved since the checkpoint or when someone else changed one of those
+        files too; the refusal is recorded."""
+        paths, command = self._roll_back(index)
+        self._rolled_back(index, paths, command)
+        return paths
+
+    def _roll_back(self, index: int) -> tuple[list[str], str]:
+        """The files of a rollback: restored and recorded, or refused (recorded, raised).
+        Returns the paths and the command that undoes the rollback."""
         commit = self.state.checkpoints.get(index)
         if commit is None:
             raise ValueError(f"phase {index} has no checkpoint")
-        paths = self.checkpoints.restore(commit)
-        self._emit(RolledBack(phase=index, paths=paths))
+        try:
+            paths, snapshot = self._undo_agent_changes(index, commit)
+        except CannotRollBack as exc:
+            self._emit(RollbackRefused(phase=index, message=str(exc), paths=exc.paths))
+            raise
+        # Files the agent had deleted: the rollback brought them back, undoing it removes them.
+        net, _ = undo.net_changes(self.state.agent_changes.get(index, []))
+        gone = [path for path in paths if net[path].after is None]
+        command = self._undo_command(snapshot, paths, gone) if snapshot else ""
+        self._emit(
+            RolledBack(
+                phase=index,
+                paths=paths,
+                undo=snapshot,
+                undo_command=command,
+                message=undo.rolled_back(index, paths, command),
+            )
+        )
+        return paths, command
+
+    def _rolled_back(self, index: int, paths: list[str], command: str) -> None:
+        """The phase's status, and the word to the model, after its files were rolled back."""
         self._emit(PhaseChanged(index=index, status=PhaseStatus.ROLLED_BACK))
-        self._user(prompts.rolled_back(index, paths))
+        self._user(prompts.rolled_back(index, paths, command))
         self._write_plan()
-        return paths
+
+    def _undo_agent_changes(self, index: int, commit: str) -> tuple[list[str], str]:
+        """Restore the paths the agent changed in phase `index` (checked first); return them
+        and the snapshot taken before ('' when there was nothing to restore)."""
+        net, conflicts = undo.net_changes(self.state.agent_changes.get(index, []))
+        paths = sorted(net)
+        then = self.state.project_heads.get(index)
+        if then is not None:
+            now = project_head(self.workspace)
+            if now != then:
+                raise CannotRollBack(undo.head_moved(index, then, now, paths), paths)
+        try:
+            at_checkpoint = self.checkpoints.hashes_at(commit, paths)
+            current = {path: content_hash(self.workspace / path) for path in paths}
+            conflicts += undo.conflicts_with(net, at_checkpoint, current)
+            if conflicts:
+                message = undo.conflicted(index, conflicts)
+                raise CannotRollBack(message, sorted(c.path for c in conflicts))
+            if not paths:
+                return [], ""
+            label = f"before rolling back phase {index}"
+            return paths, self.checkpoints.restore_paths(commit, paths, label)
+        except CheckpointError as exc:
+            raise CannotRollBack(f"Phase {index} was not rolled back: {exc}", paths) from exc
+
+    def _undo_command(self, snapshot: str, paths: list[str], gone: list[str]) -> str:
+        """The shell command, run in the workspace, that puts `paths` back as they were before
+        the rollback: git checks them out of `snapshot` (the store is a plain bare repository
+        whose work tree is the workspace), and the files the agent had deleted, which the
+        rollback brought back, are removed again."""
+        store = os.path.relpath(self.checkpoints.store, self.workspace)
+        parts = []
+        kept = [path for path in paths if path not in gone]
+        if kept:
+            parts.append(
+                f"git --literal-pathspecs --git-dir={shlex.quote(store)} --work-tree=. "
+                f"checkout {snapshot} -- {' '.join(shlex.quote(path) for path in kept)}"
+            )
+        if gone:
+            parts.append(f"rm -f -- {' '.join(shlex.quote(path) for path in gone)}")
+        return " && ".join(parts)
 
     def _complete(self, call: ToolCall) -> None:
         if self.state.status not in (Status.RUNNING, Status.DOCUMENTING):
@@ -256,9 +338,14 @@ class Phases(Checks):
         elif answer.choice == "accept":
             self._finish_phase(call, index, prompts.accepted_despite_failure(index, summary))
         elif answer.choice == "rollback":
+            try:
+                paths, command = self._roll_back(index)
+            except CannotRollBack:
+                return  # recorded and shown; the checks run again and the user chooses again
+            # The tool result first: the API wants it at the start of the next user message.
             self._phase_feedback(call, prompts.PHASE_ROLLED_BACK)
             self._emit(PhaseChanged(index=index, status=PhaseStatus.FAILED))
-            self.rollback(index)
+            self._rolled_back(index, paths, command)
             self._emit(StatusChanged(status=Status.AWAITING_PHASE, phase=index))
         else:
             self._phase_feedback(call, prompts.SESSION_STOPPED)

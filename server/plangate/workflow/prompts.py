@@ -176,10 +176,16 @@ def phase_skipped(index: int, name: str) -> str:
     return f"The user skipped phase {index} ({name})."
 
 
-def rolled_back(index: int, paths: list[str]) -> str:
-    """The user rolled a phase back."""
+def rolled_back(index: int, paths: list[str], undo_command: str) -> str:
+    """The user rolled a phase back: the agent's own changes, nobody else's."""
     undone = ", ".join(paths) or "no files"
-    return f"The user rolled back phase {index}: its changes are undone ({undone})."
+    text = (
+        f"The user rolled back phase {index}: the changes you made in it are undone "
+        f"({undone}); changes made by anyone else were kept."
+    )
+    if undo_command:
+        text += f" The rollback itself can be undone by running, in the workspace: {undo_command}"
+    return text
 
 
 # ---------------------------------------------------------------- validation

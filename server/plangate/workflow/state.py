@@ -9,7 +9,9 @@ from pydantic import BaseModel
 from plangate.model.types import ToolCall
 from plangate.model.usage import Usage, UsageLedger
 from plangate.workflow.approvals import Answer, Question
+from plangate.workflow.checkpoints import PathChange, ProjectHead
 from plangate.workflow.events import (
+    AgentChanged,
     Answered,
     Asked,
     ChangeApplied,
@@ -21,6 +23,7 @@ from plangate.workflow.events import (
     ModelTurned,
     PhaseChanged,
     PlanProposed,
+    RolledBack,
     SessionEvent,
     Started,
     StatusChanged,
@@ -50,6 +53,10 @@ class SessionState(BaseModel):
     summaries: dict[int, str] = {}
     attempts: dict[int, int] = {}
     checkpoints: dict[int, str] = {}
+    project_heads: dict[int, ProjectHead | None] = {}  # the project's git HEAD at each one
+    # Per phase, what the agent changed since its checkpoint (and not rolled back), in order.
+    agent_changes: dict[int, list[PathChange]] = {}
+    tracked: set[str] = set()  # tool_use ids whose changes are recorded in agent_changes
     messages: list[dict[str, Any]] = []
     results: dict[str, dict[str, Any]] = {}  # tool_use id -> {"text", "is_error"}
     started: set[str] = set()  # tool_use ids whose execution began
@@ -163,6 +170,13 @@ class SessionState(BaseModel):
                     self.attempts[event.index] = event.attempt
             case Checkpointed():
                 self.checkpoints[event.phase] = event.commit
+                self.project_heads[event.phase] = event.project
+                self.agent_changes[event.phase] = []  # a phase run again starts afresh
+            case AgentChanged():
+                self.agent_changes.setdefault(event.phase, []).extend(event.changes)
+                self.tracked.add(event.id)
+            case RolledBack():
+                self.agent_changes[event.phase] = []  # undone: nothing of it left to undo
             case Validated():
                 self.validations.setdefault(event.phase, []).append(event.results)
                 self.running_check = None
@@ -172,7 +186,7 @@ class SessionState(BaseModel):
                 if event.kind == "check":
                     self.running_check = None  # reported once: its validation starts again
             case _:
-                pass  # shown to the user, nothing to keep (rollback, denied, refusal)
+                pass  # shown to the user, nothing to keep (denied, refusals)
 
     def _add_message(self, role: str, content: str | list[dict[str, Any]]) -> None:
         blocks = [{"type": "text", "text": content}] if isinstance(content, str) else content
