@@ -8,6 +8,7 @@ from pygls.exceptions import JsonRpcServerError
 UNKNOWN_SESSION = -32001
 NO_PENDING_APPROVAL = -32002
 UNKNOWN_AGENT = -32003
+ROLLBACK_REFUSED = -32004  # nothing was changed: the message says why, and the files
 
 
 def server_error(message: str, code: int) -> Exception:

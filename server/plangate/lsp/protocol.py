@@ -11,7 +11,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from plangate.lsp.errors import NO_PENDING_APPROVAL, UNKNOWN_AGENT, UNKNOWN_SESSION
+from plangate.lsp.errors import (
+    NO_PENDING_APPROVAL,
+    ROLLBACK_REFUSED,
+    UNKNOWN_AGENT,
+    UNKNOWN_SESSION,
+)
 
 
 class _Params(BaseModel):
@@ -221,7 +226,13 @@ METHODS: list[Method] = [
         "request",
         RollbackParams,
         SessionSummary,
-        "Undo a phase's changes from its checkpoint (recorded in the session).",
+        "Undo what the agent changed in a phase (the files it edited go back to the phase's "
+        "checkpoint, the files it created are deleted) and nothing else: files the user "
+        "changed are kept. The workspace is snapshotted first, and the `plangate/output` "
+        "of kind `rollback` gives the git command that undoes the rollback. Refused with "
+        f"{ROLLBACK_REFUSED}, changing nothing, when the project's git branch or HEAD moved "
+        "since the phase began or when someone else changed a file the agent changed; the "
+        "message names the files.",
         {"sessionId": "20261125-120000-abc123", "phase": 2},
     ),
     Method(
@@ -286,7 +297,8 @@ def render_docs() -> str:
         "Requests go from the client to the server; notifications from the server to the "
         "client. Invalid params answer -32602 naming the field; an unknown session answers "
         f"{UNKNOWN_SESSION}, an approval that is not pending {NO_PENDING_APPROVAL}, an unknown "
-        f"agent {UNKNOWN_AGENT}. Code-lens buttons are `workspace/executeCommand` commands "
+        f"agent {UNKNOWN_AGENT}, a refused rollback {ROLLBACK_REFUSED}. Code-lens buttons are "
+        "`workspace/executeCommand` commands "
         "(`plangate.approvePhase`, `plangate.rollbackPhase`, `plangate.cancel`) taking the same "
         "arguments as the requests, in order.",
         "",

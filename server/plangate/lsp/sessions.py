@@ -34,6 +34,8 @@ OUTPUT_KINDS = {
     "interrupted",
 }
 CHANGE_KINDS = {"status", "phase", "plan", "validation", "applied", "rollback", "model_turn"}
+# What a rollback undid and how to undo it, or why it was refused: for the user to read.
+OUTPUT_KINDS |= {"rollback", "rollback_refused"}
 
 
 @dataclass

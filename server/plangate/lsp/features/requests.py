@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 
-from plangate.lsp.errors import NO_PENDING_APPROVAL, server_error
+from plangate.lsp.errors import NO_PENDING_APPROVAL, ROLLBACK_REFUSED, server_error
 from plangate.lsp.params import dump, parse
 
 if TYPE_CHECKING:
@@ -163,8 +163,11 @@ def cancel(ls: PlanGateServer, params: Any) -> dict[str, Any]:
 
 
 def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
-    """Undo a phase from its checkpoint, while the session waits for the user."""
+    """Undo what the agent changed in a phase, while the session waits for the user; a
+    refused rollback (the branch moved, someone else changed those files) is an error that
+    names the files, and the session goes on as before."""
     from plangate.lsp.protocol import RollbackParams
+    from plangate.workflow.rollback import CannotRollBack
 
     request = parse(RollbackParams, params)
     live = ls.sessions.get(request.session_id)
@@ -175,6 +178,9 @@ def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
         )
     try:
         live.session.rollback(request.phase)
+    except CannotRollBack as exc:
+        ls.session_changed(request.session_id)
+        raise server_error(str(exc), ROLLBACK_REFUSED) from exc
     except ValueError as exc:
         raise server_error(str(exc), NO_PENDING_APPROVAL) from exc
     ls.session_changed(request.session_id)

@@ -1,0 +1,62 @@
+"""plangate/rollbackPhase over stdio: a refused rollback is a clear error naming the files and
+the session goes on; an allowed one says how to undo it."""
+
+from __future__ import annotations
+
+import pytest
+from pygls.exceptions import JsonRpcException
+
+from plangate.lsp.errors import ROLLBACK_REFUSED
+from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
+from tests.lsp.conftest import Harness
+from tests.workflow.scenario import plan_input
+
+
+async def test_a_refused_rollback_is_an_error_naming_the_files_and_the_session_goes_on(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    scripted.script.steps = [  # type: ignore[union-attr]
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+        ScriptedTurn(tool_calls=[ToolUse("bash", {"command": "echo made > made.txt"}, id="t-b")]),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
+    ]
+    # Phase 1 only makes a file: its validation has nothing to check.
+    (harness.workspace / ".plangate" / "config.toml").write_text('validate = ["true"]\n')
+    proposed = await harness.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+    )
+    session_id = proposed["sessionId"]
+    for phase in (0, 1):
+        await harness.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
+        await harness.request(
+            "plangate/approvePhase",
+            {"sessionId": session_id, "phase": phase, "decision": "approve"},
+        )
+    await harness.until(session_id, lambda s: (s["pending"] or {}).get("phase") == 2)
+    made = harness.workspace / "made.txt"
+    assert made.read_text() == "made\n"
+
+    # The user changed the file the agent's command made: rolling back would lose that.
+    made.write_text("made, then edited by the user\n")
+    with pytest.raises(JsonRpcException) as error:
+        await harness.request("plangate/rollbackPhase", {"sessionId": session_id, "phase": 1})
+    assert error.value.code == ROLLBACK_REFUSED, error.value
+    assert "made.txt (changed since the agent left it)" in error.value.message
+    assert "Nothing was changed" in error.value.message
+    assert made.read_text() == "made, then edited by the user\n"
+    summary = await harness.request("plangate/sessionStatus", {"sessionId": session_id})
+    assert summary["pending"]["phase"] == 2 and summary["phases"][0]["status"] == "done"
+
+    # Once the user put it back, the rollback goes through and says how to undo it.
+    made.write_text("made\n")
+    summary = await harness.request("plangate/rollbackPhase", {"sessionId": session_id, "phase": 1})
+    assert summary["phases"][0]["status"] == "rolled back"
+    assert not made.exists()
+    await harness.until(session_id, lambda s: (s["pending"] or {}).get("phase") == 2)
+    kinds = {o["kind"]: o["text"] for o in harness.output}
+    assert "made.txt" in kinds["rollback_refused"]
+    assert "--git-dir=.plangate/checkpoints --work-tree=. checkout" in kinds["rollback"]
+    await harness.request(
+        "plangate/approvePhase", {"sessionId": session_id, "phase": 2, "decision": "skip"}
+    )
+    await harness.until(session_id, lambda s: s["status"] == "completed")
