@@ -13,15 +13,17 @@ from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from plangate.lsp.params import plain
-from plangate.model.scripted import ScriptedServer
-from tests.workflow.scenario import Model, make_workspace
+from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
+from tests.lsp.editor import Buffer, Editor, EditRefused
+from tests.workflow.scenario import Model, make_workspace, plan_input
 
 CLIENTS = ["visual-studio-code", "neovim"]
 API_KEY = "sk-ant-offline-test-key-0123456789"
 
 
 class Harness:
-    """What the client saw: notifications, edits, message requests."""
+    """What the client saw: notifications, edits, message requests; and its editor, which
+    applies the previews it accepts to its own buffers and saves them."""
 
     def __init__(self, client: LanguageClient, workspace: Path) -> None:
         self.client = client
@@ -31,9 +33,12 @@ class Harness:
         self.edits: list[types.ApplyWorkspaceEditParams] = []
         self.messages: list[types.ShowMessageRequestParams] = []
         self.accept_edits = True  # False: discard previews (and press Reject in the fallback)
+        self.editor = Editor()
+        self.refused: list[str] = []  # why the editor refused an edit it was sent
 
     def open(self, uri: str, text: str, language: str = "markdown") -> None:
         """Open a document in the client, as an editor does when the user opens a file."""
+        self.editor.buffers[uri] = Buffer(version=1, text=text)
         self.client.text_document_did_open(
             types.DidOpenTextDocumentParams(
                 text_document=types.TextDocumentItem(
@@ -41,6 +46,44 @@ class Harness:
                 )
             )
         )
+
+    def type(self, uri: str, text: str) -> None:
+        """The user edits an open document (unsaved): its whole new text, a new version."""
+        buffer = self.editor.buffers[uri]
+        buffer.version, buffer.text = buffer.version + 1, text
+        self.client.text_document_did_change(
+            types.DidChangeTextDocumentParams(
+                text_document=types.VersionedTextDocumentIdentifier(
+                    uri=uri, version=buffer.version
+                ),
+                content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+            )
+        )
+
+    def apply(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        """What the editor answers to `workspace/applyEdit`, having applied it or not."""
+        self.edits.append(params)
+        if not self.accept_edits:
+            return types.ApplyWorkspaceEditResult(applied=False)
+        try:
+            touched = self.editor.apply(params.edit)
+        except EditRefused as exc:
+            self.refused.append(str(exc))
+            return types.ApplyWorkspaceEditResult(applied=False, failure_reason=str(exc))
+        for uri in touched:  # open buffers changed: the server hears it, as from any editor
+            if uri in self.editor.buffers:
+                buffer = self.editor.buffers[uri]
+                self.client.text_document_did_change(
+                    types.DidChangeTextDocumentParams(
+                        text_document=types.VersionedTextDocumentIdentifier(
+                            uri=uri, version=buffer.version
+                        ),
+                        content_changes=[
+                            types.TextDocumentContentChangeWholeDocument(text=buffer.text)
+                        ],
+                    )
+                )
+        return types.ApplyWorkspaceEditResult(applied=True)
 
     async def request(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         result = await self.client.protocol.send_request_async(method, params)
@@ -56,6 +99,29 @@ class Harness:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"timed out; last status {summary}")
             await asyncio.sleep(0.1)
+
+
+async def run_phase_1(
+    harness: Harness, scripted: ScriptedServer, work: ScriptedTurn | None
+) -> tuple[str, str]:
+    """A session whose model plans, does `work` in phase 1, then completes it; the plan and
+    phase 1 approved. Returns the session id and the plan's URI."""
+    scripted.script.steps = [  # type: ignore[union-attr]
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+        *([work] if work is not None else []),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
+    ]
+    proposed = await harness.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+    )
+    session_id = proposed["sessionId"]
+    for phase in (0, 1):
+        await harness.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
+        await harness.request(
+            "plangate/approvePhase",
+            {"sessionId": session_id, "phase": phase, "decision": "approve"},
+        )
+    return session_id, proposed["planUri"]
 
 
 @pytest.fixture
@@ -89,8 +155,7 @@ async def client(
 
     @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
     def on_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        seen.edits.append(params)
-        return types.ApplyWorkspaceEditResult(applied=seen.accept_edits)
+        return seen.apply(params)
 
     @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
     def on_message(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:

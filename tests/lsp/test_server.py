@@ -14,8 +14,7 @@ from pytest_lsp import LanguageClient, client_capabilities
 
 from plangate.lsp.params import plain
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
-from tests.lsp.conftest import Harness
-from tests.workflow.scenario import plan_input
+from tests.lsp.conftest import Harness, run_phase_1
 
 
 async def test_list_agents(harness: Harness) -> None:
@@ -393,29 +392,6 @@ async def test_logs_reach_the_client_and_a_rotating_file_without_the_key(
             assert API_KEY.encode() not in written.read_bytes(), written
 
 
-async def _run_phase_1(
-    harness: Harness, scripted: ScriptedServer, work: ScriptedTurn | None
-) -> tuple[str, str]:
-    """A session whose model plans, does `work` in phase 1, then completes it; the plan and
-    phase 1 approved. Returns the session id and the plan's URI."""
-    scripted.script.steps = [  # type: ignore[union-attr]
-        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
-        *([work] if work is not None else []),
-        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
-    ]
-    proposed = await harness.request(
-        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
-    )
-    session_id = proposed["sessionId"]
-    for phase in (0, 1):
-        await harness.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
-        await harness.request(
-            "plangate/approvePhase",
-            {"sessionId": session_id, "phase": phase, "decision": "approve"},
-        )
-    return session_id, proposed["planUri"]
-
-
 async def test_denied_attempts_leave_warnings_on_their_targets(
     harness: Harness, scripted: ScriptedServer
 ) -> None:
@@ -425,7 +401,7 @@ async def test_denied_attempts_leave_warnings_on_their_targets(
             ToolUse("bash", {"command": "git push origin main"}, id="t-push"),
         ]
     )
-    _, plan_uri = await _run_phase_1(harness, scripted, phase_1)
+    _, plan_uri = await run_phase_1(harness, scripted, phase_1)
     env_uri = (harness.workspace / ".env").as_uri()
     for _ in range(200):  # bounded: 20 s
         if harness.client.diagnostics.get(env_uri) and harness.client.diagnostics.get(plan_uri):
@@ -452,7 +428,7 @@ async def test_execute_tool_edits_in_a_running_phase_go_through_the_preview(
             ToolUse("bash", {"command": "sleep 6"}, id="t-sleep"),  # the phase keeps running
         ]
     )
-    session_id, _ = await _run_phase_1(harness, scripted, phase_1)
+    session_id, _ = await run_phase_1(harness, scripted, phase_1)
     for _ in range(100):  # bounded: 10 s, until the agent has read app.py and sleeps
         if any(o["kind"] == "tool_started" and o["text"] == "bash" for o in harness.output):
             break
@@ -516,7 +492,7 @@ async def test_revise_lens_sends_the_plan_edits_or_asks_for_a_note(
 async def test_a_failed_validation_is_answered_from_its_lens(
     harness: Harness, scripted: ScriptedServer
 ) -> None:
-    session_id, plan_uri = await _run_phase_1(harness, scripted, None)  # changes nothing
+    session_id, plan_uri = await run_phase_1(harness, scripted, None)  # changes nothing
     summary = await harness.until(
         session_id, lambda s: (s["pending"] or {}).get("kind") == "validation"
     )

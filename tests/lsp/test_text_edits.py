@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from hypothesis import given
 from hypothesis import strategies as st
-from lsprotocol import types
 
 from plangate.lsp.approvals import text_edits
+from tests.lsp.editor import apply_text_edits as apply
 
 # Besides plain lines: the characters `str.splitlines` takes for line breaks and LSP does not
 # (form feed, vertical tab, file separator, NEL, U+2028), and LSP's other breaks (\r\n, \r).
@@ -28,22 +26,6 @@ PIECES = [
     "\r",
 ]
 lines = st.lists(st.sampled_from(PIECES), max_size=8)
-
-
-def apply(old: str, edits: list[tuple[types.Range, str]]) -> str:
-    r"""Apply edits the way an LSP client does: lines end at \n, \r\n or \r (nothing else),
-    characters are UTF-16 code units of the old text."""
-    rows, breaks = re.split(r"\r\n|\r|\n", old), re.findall(r"\r\n|\r|\n", old)
-
-    def offset(position: types.Position) -> int:
-        before = sum(len(rows[i]) + len(breaks[i]) for i in range(position.line))
-        units = rows[position.line].encode("utf-16-le")[: position.character * 2]
-        return before + len(units.decode("utf-16-le"))
-
-    result = old
-    for where, text in sorted(edits, key=lambda e: offset(e[0].start), reverse=True):
-        result = result[: offset(where.start)] + text + result[offset(where.end) :]
-    return result
 
 
 @given(lines, lines)

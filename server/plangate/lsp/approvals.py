@@ -4,15 +4,19 @@ message requests, edits are workspace-edit previews."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import difflib
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
 
+from plangate.lsp.params import uri_path
 from plangate.lsp.positions import lsp_lines, utf16_units
-from plangate.workflow.approvals import Answer, Question
+from plangate.workflow.approvals import Answer, ChangeOutdated, Question
 
 if TYPE_CHECKING:
+    from pygls.workspace import TextDocument
+
     from plangate.lsp.ports import Editor
     from plangate.tools.changes import ProposedChange
 
@@ -110,7 +114,39 @@ class LspApprovals:
         edit = workspace.workspace_edit if workspace else None
         return bool(edit and edit.document_changes and edit.change_annotation_support)
 
+    def _document(self, change: ProposedChange) -> TextDocument | None:
+        """The client's open buffer of the changed file, found by path: a client may spell
+        the URI differently (percent-encoding, drive letter case) from `Path.as_uri()`."""
+        target = self.server.workspace_of(self.session_id) / change.path
+        documents: dict[str, TextDocument] = self.server.workspace.text_documents
+        found = documents.get(target.as_uri())
+        if found is not None:
+            return found
+        for uri, document in documents.items():
+            with contextlib.suppress(ValueError):
+                if uri_path(uri) == target:
+                    return document
+        return None
+
+    def _buffer_holds_change(self, change: ProposedChange) -> bool:
+        """True when the open buffer already has the change (the user applied the preview
+        and PlanGate stopped before the answer); raise ChangeOutdated when it has other
+        unsaved text, on which the preview's ranges would land on the wrong lines."""
+        document = self._document(change)
+        if document is None:
+            return False
+        text = document.source
+        if change.new_text is not None and text == change.new_text:
+            return True
+        if text != (change.old_text or ""):
+            raise ChangeOutdated(
+                f"{change.path} has changes in the editor that the proposal was not made on."
+            )
+        return False
+
     async def _edit(self, question: Question, change: ProposedChange) -> Answer:
+        if self._buffer_holds_change(change):
+            return Answer(choice="apply")
         annotated = self._supports_annotations()
         if not annotated:
             params = types.ShowMessageRequestParams(
@@ -124,23 +160,32 @@ class LspApprovals:
             chosen = await self.server.window_show_message_request_async(params)
             if chosen is None or chosen.title != APPLY:
                 return Answer(choice="reject", feedback="The user rejected the change.")
-        uri = (self.server.workspace_of(self.session_id) / change.path).as_uri()
-        was_open = uri in self.server.workspace.text_documents
+            # The user may have typed in the file while the prompt was up.
+            if self._buffer_holds_change(change):
+                return Answer(choice="apply")
+        document = self._document(change)
+        uri = document.uri if document is not None else None
+        # Nothing awaited from the check to here: the edit carries the version checked.
         edit = self.workspace_edit(question, change, annotated)
         result = await self.server.workspace_apply_edit_async(
             types.ApplyWorkspaceEditParams(edit=edit, label=question.title)
         )
         if result.applied:
-            if not was_open:
-                await self._until_closed(uri)
+            if uri is None:
+                await self._until_closed(edit)
             return Answer(choice="apply")
         reason = f" ({result.failure_reason})" if result.failure_reason else ""
         return Answer(choice="reject", feedback=f"The user discarded the preview{reason}.")
 
-    async def _until_closed(self, uri: str) -> None:
+    async def _until_closed(self, edit: types.WorkspaceEdit) -> None:
         """A file the editor opened only to apply our edit is closed again right after the
         answer. Until that `didClose` is read, its version is a stale one: a next edit of the
         same file carrying it would be refused ("changed in the meantime")."""
+        uri = next(
+            c.text_document.uri
+            for c in edit.document_changes or []
+            if isinstance(c, types.TextDocumentEdit)
+        )
         for _ in range(CLOSE_WAIT_STEPS):
             if uri not in self.server.workspace.text_documents:
                 return
@@ -163,10 +208,10 @@ class LspApprovals:
         """The change as documentChanges, annotated so VS Code opens its Refactor Preview."""
         from plangate.tools.changes import ChangeKind
 
+        document = self._document(change)
         root = self.server.workspace_of(self.session_id)
-        uri = (root / change.path).as_uri()
+        uri = document.uri if document is not None else (root / change.path).as_uri()
         annotation = "plangate" if annotated else None
-        document = self.server.workspace.text_documents.get(uri)
         version = document.version if document is not None else None
         changes: list[Any] = []
         old = change.old_text or ""

@@ -51,6 +51,39 @@ class ApplyError(Exception):
     """The change cannot be applied (changed since, denied, or an I/O failure)."""
 
 
+class Drift(StrEnum):
+    """Where a file stands against a proposed change, before the change is shown."""
+
+    NONE = "none"  # still as it was when the change was proposed
+    APPLIED = "applied"  # already holds the change (applied before a crash, or by the editor)
+    CHANGED = "changed"  # someone else changed it: the change's ranges no longer fit
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def drift(change: ProposedChange, workspace: Path) -> Drift:
+    """Compare the file on disk with the change's base and with its result, by content.
+
+    Checked before a change is shown: a preview computed against other text would land its
+    ranges on the wrong lines, and one applied already would be applied twice."""
+    target = (workspace / change.path).resolve()
+    current = FileStamp.of(target) if not target.is_dir() else None
+    now = current.sha256 if current is not None else None
+    base = change.base.sha256 if change.base is not None else None
+    if change.kind is ChangeKind.RENAME:
+        moved = FileStamp.of((workspace / (change.new_path or change.path)).resolve())
+        if now is None and moved is not None and moved.sha256 == base:
+            return Drift.APPLIED
+    elif change.kind is ChangeKind.DELETE:
+        if now is None:
+            return Drift.APPLIED
+    elif change.new_text is not None and now == _sha(change.new_text):
+        return Drift.APPLIED
+    return Drift.NONE if now == base else Drift.CHANGED
+
+
 def unified_diff(path: str, old: str | None, new: str | None) -> str:
     """A unified diff between two texts, line endings normalised for display."""
     old_lines = (old or "").replace("\r\n", "\n").splitlines(keepends=True)
@@ -142,7 +175,6 @@ def apply_once(change: ProposedChange, workspace: Path, policy: Policy | None = 
     target = (workspace / change.path).resolve()
     if change.kind in (ChangeKind.CREATE, ChangeKind.MODIFY) and change.new_text is not None:
         current = FileStamp.of(target) if not target.is_dir() else None
-        wanted = hashlib.sha256(change.new_text.encode("utf-8")).hexdigest()
-        if current is not None and current.sha256 == wanted:
+        if current is not None and current.sha256 == _sha(change.new_text):
             return target
     return apply_change(change, workspace, policy)

@@ -52,6 +52,11 @@ class Answer(BaseModel):
     feedback: str = ""
 
 
+class ChangeOutdated(Exception):
+    """Raised by `Approvals.ask` for an edit it cannot show: the file as the front door sees
+    it (an editor's unsaved buffer, say) is no longer the text the change was computed on."""
+
+
 class Approvals(Protocol):
     """What the engine needs from whoever speaks for the user."""
 

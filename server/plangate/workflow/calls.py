@@ -4,10 +4,12 @@ user reviews. The model's calls and the editor's (`execute_tool`) take the same 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
 import uuid
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +21,17 @@ from plangate.model.types import ToolCall
 from plangate.permissions import Action, Decision
 from plangate.tools import Tool, ToolContext
 from plangate.tools.base import Confirm, ToolResult
-from plangate.tools.changes import ApplyError, ProposedChange, apply_once
+from plangate.tools.changes import ApplyError, Drift, ProposedChange, apply_once, drift
 from plangate.tools.ledger import FileStamp
 from plangate.workflow import prompts
-from plangate.workflow.approvals import question
+from plangate.workflow.approvals import ChangeOutdated, question
 from plangate.workflow.events import (
     ChangeApplied,
     Denied,
     Interrupted,
     OutputStreamed,
     ToolStarted,
+    Withdrawn,
 )
 from plangate.workflow.gate import refusal
 from plangate.workflow.state import Status
@@ -196,22 +199,57 @@ class Calls(Tracking):
         self._result(call_id, outcome.text, error=outcome.is_error, **extra)
 
     async def _review(self, call_id: str, change: ProposedChange) -> ToolResult:
-        """Ask the user about a proposed change and apply it (once) if they accept."""
+        """Ask the user about a proposed change and apply it (once) if they accept.
+
+        One review per file at a time, across the sessions of this process: a second
+        session's change to the same file is checked against the file as the first left it."""
+        async with _file_lock(self.workspace / change.path):
+            return await self._review_locked(call_id, change)
+
+    async def _review_locked(self, call_id: str, change: ProposedChange) -> ToolResult:
+        qid = f"edit:{call_id}#1"
+        if qid not in self.state.answers:
+            # Checked before every showing, a first one or one again after a restart.
+            found = drift(change, self.workspace)
+            if found is Drift.CHANGED:
+                return self._outdated(qid, change, prompts.FILE_CHANGED_ON_DISK)
+            if found is Drift.APPLIED:
+                self._withdraw(qid, "the file already holds the change")
+                return self._applied(call_id, change, "")
+            if qid in self.state.withdrawn:  # taken back before a restart: still so
+                return self._outdated(qid, change, self.state.withdrawn[qid])
         where = "" if change.in_phase is not False else " (not declared by this phase)"
-        answer = await self._ask(
-            question(
-                "edit",
-                f"edit:{call_id}#1",
-                f"Apply the change to {change.path}{where}?",
-                change=change,
-                phase_index=self.state.phase or None,
+        try:
+            answer = await self._ask(
+                question(
+                    "edit",
+                    qid,
+                    f"Apply the change to {change.path}{where}?",
+                    change=change,
+                    phase_index=self.state.phase or None,
+                )
             )
-        )
+        except ChangeOutdated as exc:
+            return self._outdated(qid, change, str(exc))
         if answer.choice == "reject":
             return ToolResult(
                 text=prompts.change_rejected(change.path, answer.feedback), is_error=True
             )
-        applied = prompts.change_applied(change.path, answer.feedback)
+        return self._applied(call_id, change, answer.feedback)
+
+    def _outdated(self, qid: str, change: ProposedChange, why: str) -> ToolResult:
+        """The change is not shown (or is taken back): the file moved on under it."""
+        self._withdraw(qid, why)
+        return ToolResult(text=prompts.change_outdated(change.path, why), is_error=True)
+
+    def _withdraw(self, qid: str, why: str) -> None:
+        """Take back question `qid`, if it was asked: it is no longer the user's to answer."""
+        if qid in self.state.questions and qid not in self.state.withdrawn:
+            self._emit(Withdrawn(id=qid, reason=why))
+
+    def _applied(self, call_id: str, change: ProposedChange, feedback: str) -> ToolResult:
+        """Write an accepted change (unless already written) and tell the model."""
+        applied = prompts.change_applied(change.path, feedback)
         if call_id in self.state.applied:
             return ToolResult(text=applied)
         try:
@@ -250,3 +288,16 @@ async def run_unattached(tool: Tool[Any], raw: dict[str, Any], ctx: ToolContext)
     if refused is not None:
         return ToolResult(text=refused, is_error=True)
     return await tool.run(raw, ctx)
+
+
+# Per event loop and file: a lock lives while someone holds or waits for it.
+_LOCKS: weakref.WeakValueDictionary[tuple[int, str], asyncio.Lock] = weakref.WeakValueDictionary()
+
+
+def _file_lock(path: Path) -> asyncio.Lock:
+    """The review lock of `path` on the running event loop."""
+    key = (id(asyncio.get_running_loop()), str(path.resolve()))
+    lock = _LOCKS.get(key)
+    if lock is None:
+        lock = _LOCKS[key] = asyncio.Lock()
+    return lock

@@ -106,6 +106,14 @@ class Answered(_Event):
     answer: Answer
 
 
+class Withdrawn(_Event):
+    """Question `id` was taken back unanswered: what it asked about no longer holds."""
+
+    type: Literal["withdrawn"] = "withdrawn"
+    id: str
+    reason: str
+
+
 class PlanProposed(_Event):
     """The model proposed (or revised) the plan."""
 
@@ -237,6 +245,7 @@ SessionEvent = Annotated[
     | ChangeApplied
     | Asked
     | Answered
+    | Withdrawn
     | PlanProposed
     | PhaseChanged
     | Checkpointed

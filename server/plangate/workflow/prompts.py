@@ -110,6 +110,17 @@ def change_applied(path: str, feedback: str) -> str:
     return f"Applied the change to {path}. {feedback}".strip()
 
 
+def change_outdated(path: str, why: str) -> str:
+    """A proposed change was not shown: the file changed under it."""
+    return (
+        f"The change to {path} was not applied and the user was not asked: {why} "
+        "Read the file again and propose the change against its current content."
+    )
+
+
+FILE_CHANGED_ON_DISK = "the file on disk changed since the change was proposed."
+
+
 def change_failed(error: str) -> str:
     """A change the user accepted could not be written."""
     return f"The change could not be applied: {error}"

@@ -30,6 +30,7 @@ from plangate.workflow.events import (
     ToolFinished,
     ToolStarted,
     Validated,
+    Withdrawn,
 )
 from plangate.workflow.log import LoggedEvent
 from plangate.workflow.plan import Plan
@@ -63,6 +64,7 @@ class SessionState(BaseModel):
     applied: set[str] = set()  # tool_use ids whose change is on disk
     questions: dict[str, Question] = {}
     answers: dict[str, Answer] = {}
+    withdrawn: dict[str, str] = {}  # questions taken back unanswered, and why
     allowed: set[str] = set()  # "allow for this session"
     reads: dict[str, dict[str, Any]] = {}  # path -> file stamp, for the edit tool's ledger
     usage: UsageLedger = UsageLedger()
@@ -83,7 +85,7 @@ class SessionState(BaseModel):
     def pending_question(self) -> Question | None:
         """A question asked and not yet answered (asked again after a restart)."""
         for qid, question in self.questions.items():
-            if qid not in self.answers:
+            if qid not in self.answers and qid not in self.withdrawn:
                 return question
         return None
 
@@ -154,6 +156,8 @@ class SessionState(BaseModel):
                 question = self.questions.get(event.id)
                 if question and question.kind == "permission" and event.answer.choice == "session":
                     self.allowed.add(question.command or "")
+            case Withdrawn():
+                self.withdrawn[event.id] = event.reason
             case PlanProposed():
                 self.plan, self.plan_version = event.plan, event.version
                 # A revision after some phases ran keeps what those phases did.

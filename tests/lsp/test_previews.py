@@ -1,0 +1,83 @@
+"""Previews against the editor's buffers: never sent on text they were not computed on, never
+sent again for a change the buffer already holds. The test client's editor applies every
+preview it gets to its own buffers, as an editor does, so a stale one would show."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
+from tests.lsp.conftest import Harness, run_phase_1
+from tests.workflow.scenario import APP, tool_results
+
+FIX = {"file_path": "app.py", "old_string": "a - b\n", "new_string": "a + b\n\n\ndef sub(a, b):\n"}
+FIXED = APP.replace("a - b\n", FIX["new_string"])
+
+
+async def _edit_result(harness: Harness, scripted: ScriptedServer) -> str:
+    """Run phase 1 with the agent's one edit of app.py; the result the model got for it."""
+    work = ScriptedTurn(
+        tool_calls=[
+            ToolUse("read", {"file_path": "app.py"}, id="t-read"),
+            ToolUse("edit", FIX, id="t-edit"),
+        ]
+    )
+    session_id, _ = await run_phase_1(harness, scripted, work)
+
+    def seen(summary: dict[str, Any]) -> bool:
+        return any(
+            "to app.py" in t for r in scripted.message_requests for t in tool_results(r.body)
+        )
+
+    await harness.until(session_id, lambda _: seen(_))
+    [text] = [
+        t for r in scripted.message_requests[-1:] for t in tool_results(r.body) if "to app.py" in t
+    ]
+    return text
+
+
+def _app_edits(harness: Harness) -> list[Any]:
+    return [e for e in harness.edits if "app.py" in str(e.edit)]
+
+
+async def test_unsaved_changes_in_the_buffer_stop_the_preview(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    uri = (harness.workspace / "app.py").as_uri()
+    harness.open(uri, APP, "python")
+    typed = "# the user's note\n" + APP  # unsaved: the file on disk is still APP
+    harness.type(uri, typed)
+    text = await _edit_result(harness, scripted)
+    assert "app.py has changes in the editor that the proposal was not made on" in text
+    assert "Read the file again" in text
+    assert _app_edits(harness) == []
+    assert harness.editor.buffers[uri].text == typed
+    assert (harness.workspace / "app.py").read_text() == APP
+
+
+async def test_a_buffer_that_holds_the_change_gets_no_second_preview(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    """The user applied the preview and PlanGate stopped before the answer: on the way back
+    the buffer has the change (unsaved). It is written once, not previewed again."""
+    uri = (harness.workspace / "app.py").as_uri()
+    harness.open(uri, FIXED, "python")
+    text = await _edit_result(harness, scripted)
+    assert text == "Applied the change to app.py."
+    assert _app_edits(harness) == []
+    assert (harness.workspace / "app.py").read_text() == FIXED
+    assert harness.editor.buffers[uri].text.count("def sub") == 1
+
+
+async def test_a_preview_is_applied_by_the_editor_exactly(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    """The file holds what the editor made of the preview (the server writes nothing more)."""
+    uri = (harness.workspace / "app.py").as_uri()
+    harness.open(uri, APP, "python")
+    text = await _edit_result(harness, scripted)
+    assert text == "Applied the change to app.py."
+    assert len(_app_edits(harness)) == 1
+    assert harness.editor.buffers[uri].text == FIXED
+    assert (harness.workspace / "app.py").read_text() == FIXED
+    assert harness.refused == []
