@@ -9,6 +9,7 @@ UNKNOWN_SESSION = -32001
 NO_PENDING_APPROVAL = -32002
 UNKNOWN_AGENT = -32003
 ROLLBACK_REFUSED = -32004  # nothing was changed: the message says why, and the files
+NOT_PAUSED = -32005  # plangate/resume of a session that is not paused
 
 
 def server_error(message: str, code: int) -> Exception:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from plangate.lsp.errors import (
     NO_PENDING_APPROVAL,
+    NOT_PAUSED,
     ROLLBACK_REFUSED,
     UNKNOWN_AGENT,
     UNKNOWN_SESSION,
@@ -222,6 +223,17 @@ METHODS: list[Method] = [
         {"sessionId": "20261125-120000-abc123"},
     ),
     Method(
+        "plangate/resume",
+        "request",
+        SessionParams,
+        SessionSummary,
+        "Run a paused session again from where it stopped (a pause's `reason` says why it "
+        "stopped: an API error, a full disk, an internal error). The session is rebuilt with "
+        "the API settings and agent file as they are now; if the cause is still there it "
+        f"pauses again with the reason. A session that is not paused answers {NOT_PAUSED}.",
+        {"sessionId": "20261125-120000-abc123"},
+    ),
+    Method(
         "plangate/rollbackPhase",
         "request",
         RollbackParams,
@@ -297,10 +309,11 @@ def render_docs() -> str:
         "Requests go from the client to the server; notifications from the server to the "
         "client. Invalid params answer -32602 naming the field; an unknown session answers "
         f"{UNKNOWN_SESSION}, an approval that is not pending {NO_PENDING_APPROVAL}, an unknown "
-        f"agent {UNKNOWN_AGENT}, a refused rollback {ROLLBACK_REFUSED}. Code-lens buttons are "
-        "`workspace/executeCommand` commands "
-        "(`plangate.approvePhase`, `plangate.rollbackPhase`, `plangate.cancel`) taking the same "
-        "arguments as the requests, in order.",
+        f"agent {UNKNOWN_AGENT}, a refused rollback {ROLLBACK_REFUSED}, a resume of a session "
+        f"that is not paused {NOT_PAUSED}. Code-lens buttons (also offered as code actions on "
+        "the plan document, for editors without lenses) are `workspace/executeCommand` "
+        "commands (`plangate.approvePhase`, `plangate.rollbackPhase`, `plangate.resume`, "
+        "`plangate.cancel`) taking the same arguments as the requests, in order.",
         "",
     ]
     for method in METHODS:

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     import threading
     from pathlib import Path
 
+    from lsprotocol import types
+
     from plangate.lsp.logs import ClientLogHandler
     from plangate.workflow.plan import Plan
 
@@ -31,6 +33,8 @@ log = logging.getLogger("plangate.lsp")
 
 # Looks at a document the editor opened; True when it was the opener's to handle.
 Opener = Callable[["PlanGateServer", str], bool]
+# The code actions a feature offers for a document (none when it is not the feature's).
+CodeActions = Callable[["PlanGateServer", "types.CodeActionParams"], list["types.CodeAction"]]
 
 
 class PlanGateServer(LanguageServer):
@@ -46,10 +50,15 @@ class PlanGateServer(LanguageServer):
         self.diagnostics = DiagnosticStore(self.text_document_publish_diagnostics)
         self.preload: threading.Thread | None = None  # the engine's import (features.lifecycle)
         self.openers: list[Opener] = []
+        self.code_actions: list[CodeActions] = []
 
     def on_open(self, opener: Opener) -> None:
         """Look at documents as they open, after the openers registered before."""
         self.openers.append(opener)
+
+    def on_code_action(self, provider: CodeActions) -> None:
+        """Offer code actions (LSP allows one handler: `features.documents` asks them all)."""
+        self.code_actions.append(provider)
 
     def spawn(self, awaitable: Awaitable[Any]) -> None:
         """Fire and forget, keeping a reference until it is done."""

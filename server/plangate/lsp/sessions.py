@@ -171,16 +171,21 @@ class SessionManager:
             self._run(live)  # it asks its pending question again
         return live
 
-    def resume(self, live: Live) -> None:
-        """Run a paused session again."""
+    def resume(self, session_id: str) -> Live:
+        """Run a paused session again from where it stopped. It is rebuilt first, so what
+        caused the pause and has been fixed since (the API key or URL the client handed
+        over, the agent file) counts; a broken agent file leaves it paused, with the error."""
         from plangate.workflow.state import Status
 
-        if live.session.state.status is Status.PAUSED:
-            live.task = asyncio.create_task(self._resume(live))
-
-    async def _resume(self, live: Live) -> None:
-        await live.session.resume()
-        self.session_changed(live.session.state.id)
+        live = self.get(session_id)
+        if live.session.state.status is not Status.PAUSED or (
+            live.task is not None and not live.task.done()
+        ):
+            return live
+        live = self._live(live.session.state.agent, live.session.workspace, session_id=session_id)
+        live.session.unpause()  # at once: the reply to the request that resumed it says so
+        self._run(live)
+        return live
 
     def all_ids(self) -> list[str]:
         """Every session of the workspace folders, newest first."""

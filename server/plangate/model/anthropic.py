@@ -297,6 +297,13 @@ class AnthropicProvider:
                     final = await stream.get_final_message()
             except Exception as exc:
                 failure = _classify(exc)
+                if isinstance(exc, anthropic.AuthenticationError | anthropic.PermissionDeniedError):
+                    # The user can fix this (a new key, access to the model): a pause, then
+                    # a resume, not a failed session.
+                    raise ModelUnavailable(
+                        f"Anthropic did not accept the API key ({exc.status_code}): {exc.message}."
+                        " Set a valid key, then resume."
+                    ) from exc
                 if failure is None:
                     if "prompt is too long" in str(exc):
                         raise PromptTooLong(f"Anthropic: {exc}") from exc

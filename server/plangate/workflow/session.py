@@ -71,12 +71,16 @@ class Session(Turns, Phases):
         if self.state.status not in TERMINAL:
             self._emit(StatusChanged(status=Status.CANCELLED, reason=reason))
 
-    async def resume(self) -> SessionState:
-        """Continue a paused session where it stopped."""
+    def unpause(self) -> None:
+        """Leave a pause for the status the session had before it (nothing runs yet)."""
         if self.state.status is Status.PAUSED:
             self._emit(
                 StatusChanged(status=self.state.resume_to or Status.ANALYSING, reason="resumed")
             )
+
+    async def resume(self) -> SessionState:
+        """Continue a paused session where it stopped."""
+        self.unpause()
         return await self.run()
 
     async def run(self) -> SessionState:

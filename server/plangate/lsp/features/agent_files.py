@@ -74,10 +74,7 @@ def register(server: PlanGateServer) -> None:
     """The agent-file handlers, and the opener for agent files."""
     server.on_open(opened)
     server.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
-    server.feature(
-        types.TEXT_DOCUMENT_CODE_ACTION,
-        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
-    )(code_action)
+    server.on_code_action(code_action)
     server.feature(types.TEXT_DOCUMENT_HOVER)(hover)
     server.feature(
         types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(trigger_characters=[" "])

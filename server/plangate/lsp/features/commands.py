@@ -85,6 +85,11 @@ def cancel(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
     return requests.cancel(ls, arguments(("sessionId",), args, 1))
 
 
+def resume(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
+    """The Resume lens and code action: sessionId."""
+    return requests.resume(ls, arguments(("sessionId",), args, 1))
+
+
 def status(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
     """The status lens: sessionId; shows where the session is."""
     return requests.session_status(ls, arguments(("sessionId",), args, 1))
@@ -94,6 +99,7 @@ COMMANDS = {
     "plangate.approvePhase": approve_phase,
     "plangate.rollbackPhase": rollback_phase,
     "plangate.cancel": cancel,
+    "plangate.resume": resume,
     "plangate.status": status,
 }
 

@@ -1,6 +1,8 @@
-"""didOpen and didClose: LSP allows one handler each, so the features that look at a document
-when it opens (agent files, plans, the files the agent may not edit) register an opener with
-`PlanGateServer.on_open`; the first one that claims the document handles it."""
+"""didOpen, didClose and codeAction: LSP allows one handler each, so the features that look at
+a document when it opens (agent files, plans, the files the agent may not edit) register an
+opener with `PlanGateServer.on_open`, the first one that claims the document handling it; and
+those with code actions (agent files' quick fixes, a plan's buttons) register a provider with
+`PlanGateServer.on_code_action`, whose actions are offered together."""
 
 from __future__ import annotations
 
@@ -26,7 +28,16 @@ def did_close(ls: PlanGateServer, params: types.DidCloseTextDocumentParams) -> N
     """Nothing to release; registered so openClose sync is advertised."""
 
 
+def code_action(ls: PlanGateServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """Every feature's code actions for the range."""
+    return [action for provider in ls.code_actions for action in provider(ls, params)]
+
+
 def register(server: PlanGateServer) -> None:
-    """didOpen and didClose."""
+    """didOpen, didClose and codeAction."""
     server.feature(types.TEXT_DOCUMENT_DID_OPEN)(did_open)
     server.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
+    server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )(code_action)

@@ -1,4 +1,5 @@
-"""initialize, initialized and shutdown, and the background import of the engine.
+"""initialize, initialized, configuration changes and shutdown, and the background import of
+the engine.
 
 Only pygls and lsprotocol load before `initialize`: the engine and the SDK take over a second
 to import, so they load in a background thread once the client has its `initialize` answer.
@@ -45,6 +46,26 @@ def initialize(ls: PlanGateServer, params: types.InitializeParams) -> None:
         ls.client_log.bind()
 
 
+def did_change_configuration(
+    ls: PlanGateServer, params: types.DidChangeConfigurationParams
+) -> None:
+    """New settings (under `plangate`, or flat): a fixed API key or URL counts for sessions
+    started or resumed from now on (`plangate/resume` rebuilds a session with them)."""
+    settings = params.settings
+    options = settings.get("plangate", settings) if isinstance(settings, dict) else None
+    if not isinstance(options, dict):
+        return
+    if "anthropicApiKey" in options:
+        ls.api_key = _text(options["anthropicApiKey"])
+    if "anthropicBaseUrl" in options:
+        ls.base_url = _text(options["anthropicBaseUrl"])
+
+
+def _text(value: Any) -> str | None:
+    """A setting's string, or None (unset, empty, or not a string at all)."""
+    return value if isinstance(value, str) and value else None
+
+
 def initialized(ls: PlanGateServer, params: types.InitializedParams) -> None:
     """The engine and the SDK take over a second to import: load them in the background once
     the client has its `initialize` answer (a thread started earlier would compete with the
@@ -69,4 +90,5 @@ def register(server: PlanGateServer) -> None:
     """The lifecycle handlers (the server is built with `PreloadProtocol`)."""
     server.feature(types.INITIALIZE)(initialize)
     server.feature(types.INITIALIZED)(initialized)
+    server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)(did_change_configuration)
     server.feature(types.SHUTDOWN)(shutdown)

@@ -65,9 +65,15 @@ def opened(ls: PlanGateServer, uri: str) -> bool:
     return True
 
 
-def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.CodeLens]:
-    """Buttons on a plan document: approve, revise, skip, reject, roll back, or the status."""
-    match = PLAN_DOCUMENT.search(params.text_document.uri)
+# A button: its title, the `plangate.*` command it runs and the command's arguments.
+Button = tuple[str, str, list[Any]]
+
+
+def _buttons(ls: PlanGateServer, uri: str) -> list[tuple[int, str, Button]]:
+    """The plan document's buttons, with the line (number and text) each belongs on: the
+    pending question's on its phase's heading, Resume on the title of a paused session, the
+    status and Roll back on each phase."""
+    match = PLAN_DOCUMENT.search(uri)
     if match is None:
         return []
     session_id = match.group("id")
@@ -75,18 +81,18 @@ def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.Co
         summary = ls.sessions.summary(session_id)
     except JsonRpcServerError:
         return []
-    document = ls.workspace.get_text_document(params.text_document.uri)
+    document = ls.workspace.get_text_document(uri)
     pending = summary.pending or {}
-    lenses: list[types.CodeLens] = []
+    found: list[tuple[int, str, Button]] = []
     for number, line in enumerate(document.lines):
         phase: int | None = None
         if line.startswith("# "):
             phase = 0
-        elif (found := PHASE_LINE.match(line)) is not None:
-            phase = int(found.group("n"))
+        elif (heading := PHASE_LINE.match(line)) is not None:
+            phase = int(heading.group("n"))
         if phase is None:
             continue
-        buttons: list[tuple[str, str, list[Any]]] = []
+        buttons: list[Button] = []
         if pending.get("phase") == phase and pending.get("kind") in LENS_LABELS:
             labels = LENS_LABELS["plan" if phase == 0 else pending["kind"]]
             for decision in pending["choices"]:
@@ -94,7 +100,11 @@ def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.Co
                     button = (labels[decision], "plangate.approvePhase")
                     buttons.append((*button, [session_id, phase, decision, ""]))
         elif phase == 0:
-            buttons.append((f"PlanGate: {summary.status}", "plangate.status", [session_id]))
+            status = f"PlanGate: {summary.status}"
+            if summary.status == "paused":
+                status += f" ({summary.reason})" if summary.reason else ""
+                buttons.append(("Resume", "plangate.resume", [session_id]))
+            buttons.append((status, "plangate.status", [session_id]))
         else:
             info = next((p for p in summary.phases if p.index == phase), None)
             status = info.status if info else "pending"
@@ -102,14 +112,40 @@ def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.Co
             buttons.append((label, "plangate.status", [session_id]))
             if status in ("done", "failed"):
                 buttons.append(("Roll back", "plangate.rollbackPhase", [session_id, phase]))
-        lenses += [
-            types.CodeLens(
-                range=line_range(number, line),
-                command=types.Command(title=t, command=c, arguments=a),
+        found += [(number, line, button) for button in buttons]
+    return found
+
+
+def code_lens(ls: PlanGateServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+    """Buttons on a plan document: approve, revise, skip, reject, roll back, resume, or the
+    status."""
+    return [
+        types.CodeLens(
+            range=line_range(number, line),
+            command=types.Command(title=title, command=command, arguments=arguments),
+        )
+        for number, line, (title, command, arguments) in _buttons(ls, params.text_document.uri)
+    ]
+
+
+def code_action(ls: PlanGateServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    """The same buttons as code actions, for editors without lenses: what the session waits
+    for (the pending question, Resume) wherever the cursor is, a phase's own (Roll back) on
+    its heading. Status labels are not actions."""
+    actions = []
+    for number, _, (title, command, arguments) in _buttons(ls, params.text_document.uri):
+        if command == "plangate.status":
+            continue
+        anywhere = command != "plangate.rollbackPhase"
+        if anywhere or params.range.start.line <= number <= params.range.end.line:
+            actions.append(
+                types.CodeAction(
+                    title=f"PlanGate: {title}",
+                    kind=types.CodeActionKind.QuickFix,
+                    command=types.Command(title=title, command=command, arguments=arguments),
+                )
             )
-            for t, c, a in buttons
-        ]
-    return lenses
+    return actions
 
 
 def _status_label(info: PhaseInfo) -> str:
@@ -123,6 +159,7 @@ def _status_label(info: PhaseInfo) -> str:
 
 
 def register(server: PlanGateServer) -> None:
-    """Code lenses, and the opener for plan documents."""
+    """Code lenses and code actions, and the opener for plan documents."""
     server.on_open(opened)
     server.feature(types.TEXT_DOCUMENT_CODE_LENS)(code_lens)
+    server.on_code_action(code_action)

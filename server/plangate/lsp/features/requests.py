@@ -1,5 +1,6 @@
 """The `plangate/` requests: list agents, propose a plan (start a session), answer its
-approvals, its status, list sessions, cancel, roll back a phase, run a tool through the gates.
+approvals, its status, list sessions, cancel, resume, roll back a phase, run a tool through
+the gates.
 
 Params are validated by the models of `lsp/protocol.py` (-32602 naming the field); those and
 the engine load with the first request, not before `initialize`.
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.exceptions import JsonRpcInvalidParams, JsonRpcServerError
 
-from plangate.lsp.errors import NO_PENDING_APPROVAL, ROLLBACK_REFUSED, server_error
+from plangate.lsp.errors import NO_PENDING_APPROVAL, NOT_PAUSED, ROLLBACK_REFUSED, server_error
 from plangate.lsp.params import dump, parse
 
 if TYPE_CHECKING:
@@ -162,6 +163,23 @@ def cancel(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     return dump(ls.sessions.summary(request.session_id))
 
 
+def resume(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Run a paused session again from where it stopped (the pause's cause fixed, or not:
+    then it pauses again, saying why)."""
+    from plangate.lsp.protocol import SessionParams
+    from plangate.workflow.state import Status
+
+    request = parse(SessionParams, params)
+    live = ls.sessions.get(request.session_id)
+    status = live.session.state.status
+    if status is not Status.PAUSED:
+        raise server_error(
+            f"session '{request.session_id}' is not paused (it is {status.value})", NOT_PAUSED
+        )
+    ls.sessions.resume(request.session_id)
+    return dump(ls.sessions.summary(request.session_id))
+
+
 def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Undo what the agent changed in a phase, while the session waits for the user; a
     refused rollback (the branch moved, someone else changed those files) is an error that
@@ -204,6 +222,7 @@ REQUESTS = {
     "plangate/sessionStatus": session_status,
     "plangate/listSessions": list_sessions,
     "plangate/cancel": cancel,
+    "plangate/resume": resume,
     "plangate/rollbackPhase": rollback_phase,
     "plangate/executeTool": execute_tool,
 }
