@@ -17,6 +17,7 @@ from plangate.lsp.params import uri_path
 
 # The engine is imported on first use (the server starts before it is needed).
 if TYPE_CHECKING:
+    from plangate.agents import Agent
     from plangate.lsp.approvals import LspApprovals
     from plangate.lsp.ports import Host
     from plangate.lsp.protocol import SessionSummary
@@ -78,7 +79,7 @@ class SessionManager:
         """The workspace of a live session."""
         return self.get(session_id).session.workspace
 
-    def agent(self, name: str, workspace: Path) -> Any:
+    def agent(self, name: str, workspace: Path) -> Agent:
         """An agent by name, or a clear error when it is unknown or broken."""
         from plangate.agents import find_agent
 
@@ -91,12 +92,12 @@ class SessionManager:
             raise server_error(f"agent '{name}' has errors: {problems}", UNKNOWN_AGENT)
         return agent
 
-    def start(self, agent_name: str, task: str, folder: str | None) -> Live:
-        """A new session, running in the background until it needs the user."""
-        workspace = self.folder(folder)
-        live = self._live(agent_name, workspace, task=task)
+    def start(self, agent: Agent, task: str, workspace: Path) -> Live:
+        """A new session of `agent` (see `agent`), running in the background until it needs
+        the user."""
+        live = self._live(agent, workspace, task=task)
         session_id = live.session.state.id
-        self.server.log(f"session {session_id} started: {agent_name} in {workspace}")
+        self.server.log(f"session {session_id} started: {agent.name} in {workspace}")
         # Its first status came before it had an id: start the analysis progress now.
         self._progress(session_id, {"status": live.session.state.status.value})
         self._run(live)
@@ -104,17 +105,19 @@ class SessionManager:
 
     def _live(
         self,
-        agent_name: str,
+        agent: Agent | str,
         workspace: Path,
         *,
         task: str | None = None,
         session_id: str | None = None,
     ) -> Live:
-        """A new session (for `task`) or a reopened one (`session_id`), wired to this server."""
+        """A new session (for `task`) or a reopened one (`session_id`), wired to this server;
+        `agent` found by name when not given."""
         from plangate.lsp.approvals import LspApprovals
         from plangate.workflow.launch import open_session  # the SDK loads on first use
 
-        agent = self.agent(agent_name, workspace)
+        if isinstance(agent, str):
+            agent = self.agent(agent, workspace)
         approvals = LspApprovals(self.server)
         # The id is known once the session exists; events before that need no client update.
         session = open_session(

@@ -1,9 +1,11 @@
-"""Agent files in the editor: diagnostics when opened and as they are typed, quick fixes,
+"""Agent files in the editor: diagnostics when opened and as they are typed (parsed off the
+event loop), quick fixes,
 hover on frontmatter keys, completion of tool names and actions (the work is in
 `lsp/agentfiles.py`, imported on first use: it needs the agents package)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -19,10 +21,21 @@ def _is_agent_file(uri: str) -> bool:
 
 
 def _diagnostics(ls: PlanGateServer, uri: str) -> None:
-    from plangate.lsp import agentfiles
+    """Parse in a worker thread: a hostile file (aliases, a huge frontmatter) must not hold up
+    the other requests. Published only if the document is still the version parsed: the
+    parse of an older version may finish after a newer one's."""
+    document = ls.workspace.get_text_document(uri)
+    version, text = document.version, document.source
 
-    text = ls.workspace.get_text_document(uri).source
-    ls.diagnostics.set(uri, "agent file", agentfiles.diagnostics(uri, text))
+    async def parse() -> None:
+        from plangate.lsp import agentfiles
+
+        found = await asyncio.to_thread(agentfiles.diagnostics, uri, text)
+        current = ls.workspace.text_documents.get(uri)
+        if current is None or current.version == version:
+            ls.diagnostics.set(uri, "agent file", found)
+
+    ls.spawn(parse())
 
 
 def opened(ls: PlanGateServer, uri: str) -> bool:

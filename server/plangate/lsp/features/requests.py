@@ -22,13 +22,14 @@ if TYPE_CHECKING:
     from plangate.lsp.server import PlanGateServer
 
 
-def list_agents(ls: PlanGateServer, params: Any) -> dict[str, Any]:
-    """Every agent along the search path."""
+async def list_agents(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """Every agent along the search path (read and parsed off the event loop)."""
     from plangate.agents import discover
     from plangate.lsp.protocol import AgentInfo, ListAgentsParams, ListAgentsResult
 
     request = parse(ListAgentsParams, params)
     folder = ls.sessions.folder(request.workspace_folder)
+    found = await asyncio.to_thread(discover, folder)
     agents = [
         AgentInfo(
             name=a.name,
@@ -41,7 +42,7 @@ def list_agents(ls: PlanGateServer, params: Any) -> dict[str, Any]:
             origin=a.source.origin.value,
             problems=[d.display(folder) for d in a.diagnostics],
         )
-        for a in discover(folder).agents.values()
+        for a in found.agents.values()
     ]
     return dump(ListAgentsResult(agents=agents))
 
@@ -51,7 +52,10 @@ async def propose_plan(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     from plangate.lsp.protocol import ProposePlanParams, ProposePlanResult
 
     request = parse(ProposePlanParams, params)
-    live = ls.sessions.start(request.agent, request.task, request.workspace_folder)
+    workspace = ls.sessions.folder(request.workspace_folder)
+    # Found and parsed off the event loop: an agent file may be large or hostile.
+    agent = await asyncio.to_thread(ls.sessions.agent, request.agent, workspace)
+    live = ls.sessions.start(agent, request.task, workspace)
     assert live.task is not None
     token = request.work_done_token
     watched: set[asyncio.Future[Any]] = {live.task}
