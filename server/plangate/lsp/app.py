@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 
 import plangate
-from plangate.lsp import logs
+from plangate.lsp import logs, stdio
 from plangate.lsp.features import (
     agent_files,
     commands,
@@ -54,4 +54,4 @@ def serve(tcp: str | None = None) -> None:
         host, _, port = tcp.rpartition(":")
         server.start_tcp(host or "127.0.0.1", int(port))
     else:
-        server.start_io()
+        stdio.start_io(server)
