@@ -22,6 +22,7 @@ from plangate.model.types import (
 from plangate.workflow.approvals import Approvals
 from plangate.workflow.events import MessageAdded, Started, StatusChanged
 from plangate.workflow.log import EventLog, LogWriteError
+from plangate.workflow.pacing import take_turn
 from plangate.workflow.phases import Phases
 from plangate.workflow.state import TERMINAL, SessionState, Status
 from plangate.workflow.turns import Turns
@@ -97,6 +98,10 @@ class Session(Turns, Phases):
 
     async def _loop(self) -> SessionState:
         while True:
+            # The last step's events on the disk first (fsync'd in a thread), then wait for this
+            # step's turn: other sessions' steps and the editor's requests go in between.
+            await self.log.durable()
+            await take_turn()
             state = self.state
             if state.status in TERMINAL or state.status is Status.PAUSED:
                 return state
