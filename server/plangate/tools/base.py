@@ -8,6 +8,8 @@ proposed change that whoever holds the approvals applies (see `changes.apply_cha
 from __future__ import annotations
 
 import contextlib
+import copy
+import functools
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -97,6 +99,17 @@ class Denied(ToolError):
 InputT = TypeVar("InputT", bound=BaseModel)
 
 
+@functools.cache
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    return model.model_json_schema()
+
+
+def json_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """`model.model_json_schema()`, built once per model: pydantic takes milliseconds to build
+    one, and every model request sends the schema of every tool (on the server's event loop)."""
+    return copy.deepcopy(_schema(model))
+
+
 class Tool(Generic[InputT]):
     """Base class: subclasses set `name`, `description`, `Input` and implement `execute`."""
 
@@ -111,7 +124,7 @@ class Tool(Generic[InputT]):
         return {
             "name": self.name,
             "description": self.description,
-            "input_schema": self.Input.model_json_schema(),
+            "input_schema": json_schema(self.Input),
         }
 
     async def run(self, raw_input: dict[str, Any], ctx: ToolContext) -> ToolResult:

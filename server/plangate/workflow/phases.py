@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from plangate.layout import Layout
 from plangate.model.types import ToolCall
+from plangate.tools.base import json_schema
 from plangate.workflow import prompts
 from plangate.workflow import rollback as undo
 from plangate.workflow.approvals import question
@@ -48,13 +49,13 @@ def workflow_tools() -> list[dict[str, Any]]:
         {
             "name": "propose_plan",
             "description": PLAN_TOOL_DESCRIPTION,
-            "input_schema": Plan.model_json_schema(),
+            "input_schema": json_schema(Plan),
         },
         {
             "name": "complete_phase",
             "description": "Finish the phase the user approved, with a summary; PlanGate then "
             "validates it. The next phase starts only when the user approves it.",
-            "input_schema": CompletePhase.model_json_schema(),
+            "input_schema": json_schema(CompletePhase),
         },
     ]
 
