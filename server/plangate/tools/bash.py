@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from pathlib import Path
@@ -84,7 +85,10 @@ class BashTool(Tool[BashInput]):
             )
         if not await ctx.allowed(params.command, decision):
             raise ToolError(f"The user did not approve the command: {decision.reason}")
-        sandbox = sandbox_for(ctx.workspace, ctx.policy, cwd, network=ctx.network)
+        # It walks the workspace for the paths to protect: not on the event loop.
+        sandbox = await asyncio.to_thread(
+            sandbox_for, ctx.workspace, ctx.policy, cwd, network=ctx.network
+        )
         log_path = ctx.layout.outputs / f"{uuid.uuid4().hex[:12]}.log"
         async with ctx.watch():
             completed = await run_command(
