@@ -31,6 +31,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("plangate.lsp")
 
+REFRESH_ROUNDS = 100  # refreshes one task sends back to back while lenses keep changing
+REFRESH_TIMEOUT = 10.0  # seconds a client may take to answer one
+
 # Looks at a document the editor opened; True when it was the opener's to handle.
 Opener = Callable[["PlanGateServer", str], bool]
 # The code actions a feature offers for a document (none when it is not the feature's).
@@ -50,6 +53,8 @@ class PlanGateServer(LanguageServer):
         self.diagnostics = DiagnosticStore(self.text_document_publish_diagnostics)
         self.preload: threading.Thread | None = None  # the engine's import (features.lifecycle)
         self.openers: list[Opener] = []
+        self._refreshing = False  # a codeLens/refresh is out
+        self._refresh_again = False  # lenses changed since it went
         self.code_actions: list[CodeActions] = []
 
     def on_open(self, opener: Opener) -> None:
@@ -83,14 +88,32 @@ class PlanGateServer(LanguageServer):
         return self.sessions.get(session_id).session.state.plan
 
     def refresh_lenses(self) -> None:
-        """Ask the client to re-request code lenses, when it supports that."""
+        """Ask the client to re-request code lenses, when it supports that. One request at a
+        time: changes while one is out get a single one after it (twenty sessions' changes
+        made hundreds, each answered by the client and followed by its lens requests)."""
         workspace = self.client_capabilities.workspace
         lens = workspace.code_lens if workspace else None
-        if lens and lens.refresh_support:
-            self.spawn(self._refresh())
+        if not (lens and lens.refresh_support):
+            return
+        if self._refreshing:
+            self._refresh_again = True
+            return
+        self._refreshing = True
+        self.spawn(self._refresh())
 
     async def _refresh(self) -> None:
         try:
-            await self.workspace_code_lens_refresh_async(None)
-        except Exception as exc:  # a client that says it refreshes but does not
-            log.debug("codeLens/refresh failed: %r", exc)
+            for _ in range(REFRESH_ROUNDS):
+                self._refresh_again = False
+                try:
+                    await asyncio.wait_for(
+                        self.workspace_code_lens_refresh_async(None), REFRESH_TIMEOUT
+                    )
+                except Exception as exc:  # a client that says it refreshes but does not
+                    log.debug("codeLens/refresh failed: %r", exc)
+                if not self._refresh_again:
+                    return
+        finally:
+            self._refreshing = False
+        if self._refresh_again:  # still changing after so many rounds: go on in a new task
+            self.refresh_lenses()
