@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/cache.py
 	$(BIN)/python bench/lsp.py
+	$(BIN)/python bench/sessions.py
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis
