@@ -17,7 +17,6 @@ always had, so old logs replay unchanged. Nothing written is ever lost to a late
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
@@ -164,8 +163,10 @@ class EventLog:
 
     def _sync_in_background(self) -> None:
         self._sync_requested = False  # what is appended from now on needs another fsync
-        with contextlib.suppress(LogWriteError):  # kept: the next append or `durable()` raises it
+        try:
             self.sync()
+        except LogWriteError as exc:
+            self._failure = exc  # the next append, or `durable()`, raises it
 
     def _raise_failure(self) -> None:
         """Raise a failed background fsync, once: the session pauses, and a later append
@@ -187,10 +188,9 @@ class EventLog:
                 finally:
                     os.close(fd)
             except OSError as exc:
-                self._failure = LogWriteError(
+                raise LogWriteError(
                     exc.errno, f"could not write the session log {self.path}: {exc.strerror or exc}"
-                )
-                raise self._failure from exc
+                ) from exc
             self._synced = max(self._synced, target)
 
     async def durable(self) -> None:
@@ -198,4 +198,8 @@ class EventLog:
         loop; LogWriteError if it cannot be."""
         self._raise_failure()
         if self._synced < self._written:
-            await asyncio.get_running_loop().run_in_executor(_SYNCS, self.sync)
+            try:
+                await asyncio.get_running_loop().run_in_executor(_SYNCS, self.sync)
+            except LogWriteError:
+                self._failure = None  # the same failure, reported here
+                raise
