@@ -54,8 +54,9 @@ class Editor:
             return self.buffers[uri].text
         return _path(uri).read_bytes().decode("utf-8")
 
-    def apply(self, edit: types.WorkspaceEdit) -> list[str]:
-        """Apply `edit` all or nothing and save each file it touched; return their URIs.
+    def apply(self, edit: types.WorkspaceEdit, save: bool = True) -> list[str]:
+        """Apply `edit` all or nothing and save each file it touched (unless not `save`: then
+        only open buffers change); return their URIs.
 
         Like VS Code: a text edit naming a version other than the open buffer's is refused
         ("changed in the meantime"); a file created with overwrite=False must not exist."""
@@ -84,6 +85,8 @@ class Editor:
             buffer = self.buffers.get(uri)
             if buffer is not None:
                 buffer.version, buffer.text = buffer.version + 1, text
+            if not save:
+                continue
             path = _path(uri)
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(text.encode("utf-8"))
