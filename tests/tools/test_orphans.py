@@ -61,14 +61,17 @@ def test_death_signal_follows_the_thread_that_forked() -> None:
     # Why the runner forks on the event loop's thread, which awaits the command to its end:
     # the kernel signals the child when the *thread* that forked it ends, not the process.
     token = f"orphan-{uuid.uuid4().hex[:10]}"
-    preexec = die_with_parent()
-    assert preexec is not None
+    argv, preexec = die_with_parent(["bash", "-c", f"exec -a {token} sleep 300"])
+    assert preexec is not None or argv[0].endswith("setpriv")
     children: list[subprocess.Popen[bytes]] = []
 
     def fork() -> None:
-        children.append(
-            subprocess.Popen(["bash", "-c", f"exec -a {token} sleep 300"], preexec_fn=preexec)
-        )
+        child = subprocess.Popen(argv, preexec_fn=preexec)
+        children.append(child)
+        # setpriv sets the signal after the fork, then runs bash: the thread ends only once
+        # the command is running (as the event loop's thread outlives a command's start).
+        comm = Path(f"/proc/{child.pid}/comm")
+        wait_for(lambda: comm.read_text().strip() == "sleep", GONE)
 
     worker = threading.Thread(target=fork)
     try:

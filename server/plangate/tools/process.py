@@ -84,6 +84,7 @@ async def run_command(
     """Run `argv` in a new session; stream output; kill the whole group on timeout or cancel."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    argv, preexec = die_with_parent(argv)
     process = await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
@@ -91,7 +92,7 @@ async def run_command(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
         start_new_session=True,
-        preexec_fn=die_with_parent(),
+        preexec_fn=preexec,
         env=env,
     )
     REAPER.watch(process.pid)
