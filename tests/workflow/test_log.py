@@ -172,3 +172,16 @@ def test_a_real_full_disk(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     written, read, last = map(int, result.stdout.split())
     assert 50 < written == read == last  # the disk filled; nothing written was lost
+
+
+def test_a_log_replaced_under_an_open_writer_still_gets_every_event(tmp_path: Path) -> None:
+    """The writer keeps its file open between appends; when another reader sets a bad line
+    aside it replaces the file, and the next append must go to the new one, not the old."""
+    log = EventLog(tmp_path / "s" / "events.jsonl")
+    log.append(StatusChanged(status=Status.ANALYSING))
+    with log.path.open("ab") as handle:
+        handle.write(b"garbage\n")
+    assert len(EventLog(log.path).read()) == 1  # replaces the file, the garbage set aside
+    log.append(StatusChanged(status=Status.RUNNING))
+    statuses = [e.event.status for e in EventLog(log.path).read()]  # type: ignore[union-attr]
+    assert statuses == [Status.ANALYSING, Status.RUNNING]

@@ -56,6 +56,7 @@ class SessionManager:
         self.live: dict[str, Live] = {}
         self._tokens: dict[str, str] = {}
         self._token_numbers = itertools.count(1)
+        self._changes_due: set[str] = set()  # sessions whose sessionChanged is scheduled
 
     def folders(self) -> list[Path]:
         """The workspace folders the client opened (the current folder when none)."""
@@ -323,7 +324,20 @@ class SessionManager:
                 ),
             )
         if kind in CHANGE_KINDS:
+            self._changed_soon(session_id)
+
+    def _changed_soon(self, session_id: str) -> None:
+        """One sessionChanged for the events of one step: a phase that ends records its
+        result, its status and the session's in a row, and the editor needs the last."""
+        if session_id in self._changes_due:
+            return
+        self._changes_due.add(session_id)
+
+        def send() -> None:
+            self._changes_due.discard(session_id)
             self.session_changed(session_id)
+
+        asyncio.get_running_loop().call_soon(send)
 
 
 def _test_counts(attempts: list[list[dict[str, Any]]] | None) -> dict[str, int]:

@@ -22,6 +22,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,10 @@ class EventLog:
         self._sync_lock = threading.Lock()
         self._sync_requested = False
         self._failure: LogWriteError | None = None  # a failed background fsync
+        # Kept open between appends: on the server's loop every system call may hand the GIL
+        # to another thread for a while, and open, mkdir and close were three of five.
+        self._fd: int | None = None
+        self._closer: weakref.finalize[[int], EventLog] | None = None
 
     def read(self) -> list[LoggedEvent]:
         """Every event written so far. A torn last line is dropped; other unreadable lines
@@ -118,6 +123,7 @@ class EventLog:
         temp = self.path.with_suffix(".jsonl.tmp")
         temp.write_bytes(content)
         os.replace(temp, self.path)
+        self._close()  # the file appended to until now is no longer the log
 
     @property
     def seq(self) -> int:
@@ -130,12 +136,16 @@ class EventLog:
         self._raise_failure()
         data = event.model_dump(mode="json", exclude={"type"}, exclude_none=False)
         logged = LoggedEvent(seq=self._seq + 1, at=time.time(), type=event.type, data=data)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         line = (json.dumps(logged.model_dump(mode="json"), separators=(",", ":")) + "\n").encode()
         loop = _running_loop()
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        fd = self._open()
         try:
-            before = os.fstat(fd).st_size
+            status = os.fstat(fd)
+            if status.st_nlink == 0:  # replaced or deleted under us: append to the log itself
+                self._close()
+                fd = self._open()
+                status = os.fstat(fd)
+            before = status.st_size
             try:
                 written = 0
                 while written < len(line):
@@ -150,8 +160,9 @@ class EventLog:
                 raise LogWriteError(
                     exc.errno, f"could not write the session log {self.path}: {exc.strerror or exc}"
                 ) from exc
-        finally:
-            os.close(fd)
+        except OSError:
+            self._close()  # opened again by the next append
+            raise
         self._seq += 1
         self._written += 1
         if loop is None:
@@ -160,6 +171,19 @@ class EventLog:
             self._sync_requested = True
             loop.run_in_executor(_SYNCS, self._sync_in_background)
         return logged
+
+    def _open(self) -> int:
+        """The log's file, opened for appending (folder and file created) on first use."""
+        if self._fd is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._fd, self._closer = fd, weakref.finalize(self, os.close, fd)
+        return self._fd
+
+    def _close(self) -> None:
+        if self._closer is not None:
+            self._closer()  # closes the file once, here or when the log is collected
+        self._fd = self._closer = None
 
     def _sync_in_background(self) -> None:
         self._sync_requested = False  # what is appended from now on needs another fsync
