@@ -15,6 +15,7 @@ from pytest_lsp import LanguageClient, client_capabilities
 from plangate.lsp.params import plain
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from tests.lsp.conftest import Harness, run_phase_1
+from tests.workflow.scenario import tool_results
 
 
 async def test_list_agents(harness: Harness) -> None:
@@ -373,23 +374,47 @@ async def test_plan_step_on_a_denied_path_gets_a_warning(harness: Harness) -> No
 
 
 async def test_logs_reach_the_client_and_a_rotating_file_without_the_key(
-    harness: Harness,
+    harness: Harness, scripted: ScriptedServer
 ) -> None:
+    """A whole phase with the key in use (the scripted API refuses any request without it)
+    and a secret in .env: neither is in the server's log file, the client's log, or
+    anything under .plangate/ (logs, plans, outputs, the checkpoints' objects)."""
     import os
+    import zlib
 
     from tests.lsp.conftest import API_KEY
 
-    proposed = await harness.request(
-        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+    scripted.api_key = API_KEY
+    secret = "db-password-" + os.urandom(6).hex()
+    (harness.workspace / ".env").write_text(f"DB_PASSWORD={secret}\n")
+    work = ScriptedTurn(
+        tool_calls=[
+            ToolUse("read", {"file_path": "app.py"}, id="t-read"),
+            ToolUse("bash", {"command": "printenv"}, id="t-env"),
+        ]
     )
-    started = f"session {proposed['sessionId']} started"
+    session_id, _ = await run_phase_1(harness, scripted, work)
+
+    def printed(_summary: dict[str, Any]) -> bool:
+        requests = scripted.message_requests
+        return any("PATH=" in t for r in requests for t in tool_results(r.body))
+
+    await harness.until(session_id, printed)
+    started = f"session {session_id} started"
     assert any(started in m.message for m in harness.client.log_messages)
     log_file = Path(os.environ["XDG_STATE_HOME"]) / "plangate" / "logs" / "server.log"
-    assert started in log_file.read_text()
-    assert API_KEY not in log_file.read_text()
-    for written in (harness.workspace / ".plangate").rglob("*"):
-        if written.is_file():
-            assert API_KEY.encode() not in written.read_bytes(), written
+    logged = log_file.read_text()
+    assert started in logged
+    client_log = "\n".join(m.message for m in harness.client.log_messages)
+    for secret_text in (API_KEY, secret):
+        assert secret_text not in logged and secret_text not in client_log
+        for written in (harness.workspace / ".plangate").rglob("*"):
+            if not written.is_file():
+                continue
+            data = written.read_bytes()
+            if "/objects/" in str(written):  # git objects are compressed
+                data = zlib.decompress(data)
+            assert secret_text.encode() not in data, written
 
 
 async def test_denied_attempts_leave_warnings_on_their_targets(
