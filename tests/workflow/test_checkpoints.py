@@ -66,24 +66,48 @@ def ws(tmp_path: Path) -> Path:
     return root
 
 
+def _changed(cp: Checkpoints, checkpoint: str) -> list[str]:
+    """The paths that differ between `checkpoint` and the workspace now, as a session sees
+    what a command changed: `changes` from one tree to the next."""
+    return sorted(change.path for change in cp.changes(checkpoint, cp.tree()))
+
+
 def test_snapshot_modify_restore(ws: Path) -> None:
     cp = Checkpoints(ws)
     before = _contents(ws)
     commit = cp.snapshot("start")
     (ws / "a.txt").write_text("changed\n")
     (ws / "src/b.py").write_text("changed\n")
-    assert cp.restore(commit) == ["a.txt", "src/b.py"]
+    undo = cp.restore_paths(commit, ["a.txt", "src/b.py"], "before rolling back")
     assert _contents(ws) == before
-    assert cp.changed_since(commit) == []
+    assert _changed(cp, commit) == []
+    # The workspace as it was before the restore was snapshotted first: it can be undone.
+    assert cp.list()[0] == (undo, "before rolling back")
+    assert cp.hashes_at(undo, ["a.txt"]) == {"a.txt": hashlib.sha256(b"changed\n").hexdigest()}
+
+
+def test_restore_paths_leaves_other_paths_alone(ws: Path) -> None:
+    cp = Checkpoints(ws)
+    commit = cp.snapshot("start")
+    (ws / "a.txt").write_text("agent\n")
+    (ws / "src/b.py").write_text("user\n")
+    _write(ws, {"user.txt": "mine"})
+    cp.restore_paths(commit, ["a.txt"], "undo")
+    assert (ws / "a.txt").read_text() == "a1\n"
+    assert (ws / "src/b.py").read_text() == "user\n"
+    assert (ws / "user.txt").read_text() == "mine"
 
 
 def test_restore_removes_added_files_and_their_empty_folders(ws: Path) -> None:
     cp = Checkpoints(ws)
     commit = cp.snapshot("start")
     _write(ws, {"new.txt": "n", "fresh/dir/x.py": "x", "src/extra.py": "e"})
-    assert cp.restore(commit) == ["fresh/dir/x.py", "new.txt", "src/extra.py"]
+    added = ["fresh/dir/x.py", "new.txt", "src/extra.py"]
+    assert _changed(cp, commit) == added
+    cp.restore_paths(commit, added, "undo")
     assert not (ws / "new.txt").exists()
     assert not (ws / "fresh").exists()
+    assert not (ws / "src/extra.py").exists()
     assert (ws / "src/b.py").read_text() == "b1\n"
 
 
@@ -93,20 +117,21 @@ def test_restore_brings_back_deleted_files(ws: Path) -> None:
     (ws / "src/deep/c.md").unlink()
     (ws / "src/deep").rmdir()
     (ws / "a.txt").unlink()
-    assert cp.restore(commit) == ["a.txt", "src/deep/c.md"]
+    assert _changed(cp, commit) == ["a.txt", "src/deep/c.md"]
+    cp.restore_paths(commit, ["a.txt", "src/deep/c.md"], "undo")
     assert (ws / "src/deep/c.md").read_text() == "c1\n"
     assert (ws / "a.txt").read_text() == "a1\n"
 
 
-def test_changed_since_lists_exactly_the_changed_paths(ws: Path) -> None:
+def test_changes_lists_exactly_the_changed_paths(ws: Path) -> None:
     cp = Checkpoints(ws)
     commit = cp.snapshot("start")
-    assert cp.changed_since(commit) == []
+    assert cp.changes(commit, cp.tree()) == []
     (ws / "src/b.py").write_text("changed\n")
     (ws / "a.txt").unlink()
     _write(ws, {"z/new.txt": "n"})
     (ws / "src/deep/c.md").touch()  # same content: not a change
-    assert cp.changed_since(commit) == ["a.txt", "src/b.py", "z/new.txt"]
+    assert _changed(cp, commit) == ["a.txt", "src/b.py", "z/new.txt"]
 
 
 def test_unchanged_workspace_gives_a_new_commit_with_the_same_tree(ws: Path) -> None:
@@ -114,8 +139,8 @@ def test_unchanged_workspace_gives_a_new_commit_with_the_same_tree(ws: Path) -> 
     first = cp.snapshot("one")
     second = cp.snapshot("two")
     assert first != second
-    assert cp.changed_since(first) == []
-    assert cp.restore(first) == []
+    assert cp.changes(first, second) == []
+    assert cp.changes(first, cp.tree()) == []
 
 
 def test_nested_repository_git_untouched_and_not_snapshotted(ws: Path) -> None:
@@ -129,10 +154,10 @@ def test_nested_repository_git_untouched_and_not_snapshotted(ws: Path) -> None:
     commit = cp.snapshot("start")
     (nested / "lib.py").write_text("v2\n")
     (nested / ".git" / "scratch").write_text("not ours")
-    assert cp.changed_since(commit) == ["vendor/lib/lib.py"]
+    assert _changed(cp, commit) == ["vendor/lib/lib.py"]
     (nested / ".git" / "scratch").unlink()
     # The nested project's working files roll back like any other; its .git never does.
-    assert cp.restore(commit) == ["vendor/lib/lib.py"]
+    cp.restore_paths(commit, ["vendor/lib/lib.py"], "undo")
     assert (nested / "lib.py").read_text() == "v1\n"
     assert _tree_hash(nested / ".git") == git_hash
 
@@ -141,6 +166,7 @@ def test_ignored_and_excluded_folders_are_left_alone(ws: Path) -> None:
     # The project re-includes node_modules: the fixed exclusions still win.
     _write(ws, {".gitignore": "build/\n*.log\n!node_modules/\n", "build/out.bin": "old"})
     _write(ws, {"node_modules/m/index.js": "old", ".venv/lib/x.py": "old", "x.log": "old"})
+    _write(ws, {".env": "old", "src/.env.local": "old"})
     cp = Checkpoints(ws)
     commit = cp.snapshot("start")
     kept = {
@@ -152,12 +178,19 @@ def test_ignored_and_excluded_folders_are_left_alone(ws: Path) -> None:
         ".venv/lib/x.py": "new",
         "src/__pycache__/b.cpython-311.pyc": "new",
         ".plangate/notes.md": "new",
+        ".env": "new",
+        "src/.env.local": "new",
     }
     _write(ws, kept)
     (ws / "a.txt").write_text("changed\n")
-    assert cp.changed_since(commit) == ["a.txt"]
-    assert cp.restore(commit) == ["a.txt"]
+    assert _changed(cp, commit) == ["a.txt"]
+    undo = cp.restore_paths(commit, ["a.txt"], "undo")
+    assert (ws / "a.txt").read_text() == "a1\n"
     assert {rel: (ws / rel).read_text() for rel in kept} == kept
+    # None of them is in either snapshot (dotenv files least of all: they hold secrets).
+    nothing = dict.fromkeys(sorted(kept))
+    assert cp.hashes_at(commit, kept) == nothing
+    assert cp.hashes_at(undo, kept) == nothing
 
 
 def test_executable_bit_is_kept(ws: Path) -> None:
@@ -167,9 +200,9 @@ def test_executable_bit_is_kept(ws: Path) -> None:
     cp = Checkpoints(ws)
     commit = cp.snapshot("start")
     script.chmod(0o644)
-    assert cp.changed_since(commit) == ["run.sh"]
+    assert _changed(cp, commit) == ["run.sh"]
     script.unlink()
-    assert cp.restore(commit) == ["run.sh"]
+    cp.restore_paths(commit, ["run.sh"], "undo")
     assert script.stat().st_mode & 0o111 == 0o111
     assert not (ws / "a.txt").stat().st_mode & 0o111
 
@@ -182,7 +215,8 @@ def test_symlinks_round_trip(ws: Path) -> None:
     (ws / "link").unlink()
     (ws / "link").write_text("now a file\n")
     (ws / "dirlink").unlink()
-    assert cp.restore(commit) == ["dirlink", "link"]
+    assert _changed(cp, commit) == ["dirlink", "link"]
+    cp.restore_paths(commit, ["dirlink", "link"], "undo")
     assert os.readlink(ws / "link") == "src/b.py"
     assert os.readlink(ws / "dirlink") == "src"
     assert (ws / "src/b.py").read_text() == "b1\n"
@@ -196,8 +230,9 @@ def test_unicode_and_space_names(ws: Path) -> None:
     for name in names:
         (ws / name).write_text("changed")
     _write(ws, {"новый файл.txt": "x"})
-    assert cp.changed_since(commit) == sorted([*names, "новый файл.txt"])
-    cp.restore(commit)
+    changed = _changed(cp, commit)
+    assert changed == sorted([*names, "новый файл.txt"])
+    cp.restore_paths(commit, changed, "undo")
     assert all((ws / name).read_text() == "orig" for name in names)
     assert not (ws / "новый файл.txt").exists()
 
@@ -211,10 +246,16 @@ def test_restore_the_older_of_two_snapshots(ws: Path) -> None:
     newer = cp.snapshot("two")
     second = _contents(ws)
     (ws / "a.txt").write_text("a3\n")
-    assert cp.restore(older) == ["a.txt", "second.txt"]
+    third = _contents(ws)
+    paths = ["a.txt", "second.txt"]
+    assert _changed(cp, older) == paths
+    undo = cp.restore_paths(older, paths, "undo one")
     assert _contents(ws) == first
-    assert cp.restore(newer) == ["a.txt", "second.txt"]
+    assert _changed(cp, newer) == paths
+    cp.restore_paths(newer, paths, "undo two")
     assert _contents(ws) == second
+    cp.restore_paths(undo, paths, "undo the undo")  # back to before the first restore
+    assert _contents(ws) == third
 
 
 def test_list_is_newest_first_with_labels(ws: Path) -> None:
@@ -228,15 +269,18 @@ def test_list_is_newest_first_with_labels(ws: Path) -> None:
 
 def test_unknown_checkpoint_raises(ws: Path) -> None:
     cp = Checkpoints(ws)
-    with pytest.raises(CheckpointError):
-        cp.restore("0123abcd")  # before any snapshot
+    (ws / "a.txt").write_text("changed\n")
+    with pytest.raises(CheckpointError, match="unknown checkpoint"):
+        cp.restore_paths("0123abcd", ["a.txt"], "undo")  # before any snapshot
+    assert cp.list() == []  # refused before the undo snapshot
     cp.snapshot("start")
     for bad in ["0" * 40, "deadbeef", "HEAD", "--help", ""]:
-        with pytest.raises(CheckpointError):
-            cp.changed_since(bad)
-        with pytest.raises(CheckpointError):
-            cp.restore(bad)
-    assert _contents(ws)["a.txt"] == "a1\n"
+        with pytest.raises(CheckpointError, match="unknown checkpoint"):
+            cp.hashes_at(bad, ["a.txt"])
+        with pytest.raises(CheckpointError, match="unknown checkpoint"):
+            cp.restore_paths(bad, ["a.txt"], "undo")
+    assert len(cp.list()) == 1
+    assert _contents(ws)["a.txt"] == "changed\n"
 
 
 def test_workspace_git_repo_keeps_head_index_and_git_folder(ws: Path) -> None:
@@ -252,7 +296,9 @@ def test_workspace_git_repo_keeps_head_index_and_git_folder(ws: Path) -> None:
     commit = cp.snapshot("start")
     (ws / "a.txt").write_text("agent edit\n")
     _write(ws, {"agent.txt": "new"})
-    assert cp.restore(commit) == ["a.txt", "agent.txt"]
+    assert _changed(cp, commit) == ["a.txt", "agent.txt"]
+    cp.restore_paths(commit, ["a.txt", "agent.txt"], "undo")
+    assert not (ws / "agent.txt").exists()
     assert (ws / "a.txt").read_text() == "staged\n"
     assert _project_git(ws, "rev-parse", "HEAD") == head
     assert (ws / ".git/index").read_bytes() == index
@@ -265,7 +311,8 @@ def test_gitattributes_do_not_rewrite_bytes(ws: Path) -> None:
     cp = Checkpoints(ws)
     commit = cp.snapshot("start")
     (ws / "crlf.txt").write_bytes(b"other\n")
-    cp.restore(commit)
+    assert _changed(cp, commit) == ["crlf.txt"]
+    cp.restore_paths(commit, ["crlf.txt"], "undo")
     assert (ws / "crlf.txt").read_bytes() == b"one\r\ntwo\r\n"
 
 
@@ -274,7 +321,8 @@ def test_file_turned_folder_is_restored(ws: Path) -> None:
     commit = cp.snapshot("start")
     (ws / "a.txt").unlink()
     _write(ws, {"a.txt/inner.txt": "i"})
-    assert cp.restore(commit) == ["a.txt", "a.txt/inner.txt"]
+    assert _changed(cp, commit) == ["a.txt", "a.txt/inner.txt"]
+    cp.restore_paths(commit, ["a.txt", "a.txt/inner.txt"], "undo")
     assert (ws / "a.txt").read_text() == "a1\n"
 
 
@@ -283,10 +331,13 @@ def test_restore_refuses_to_wipe_excluded_files_in_the_way(ws: Path) -> None:
     commit = cp.snapshot("start")
     (ws / "a.txt").unlink()
     _write(ws, {"a.txt/node_modules/keep.js": "precious", "new.txt": "n"})
+    changed = _changed(cp, commit)
+    assert changed == ["a.txt", "new.txt"]  # the excluded file is no change of the agent's
     with pytest.raises(CheckpointError, match=r"a\.txt"):
-        cp.restore(commit)
+        cp.restore_paths(commit, changed, "undo")
     assert (ws / "a.txt/node_modules/keep.js").read_text() == "precious"
     assert (ws / "new.txt").exists()  # refused before changing anything
+    assert len(cp.list()) == 1  # nor was the undo snapshot taken
 
 
 def test_user_git_environment_and_config_are_ignored(
@@ -300,7 +351,8 @@ def test_user_git_environment_and_config_are_ignored(
     cp = Checkpoints(ws, store=tmp_path / "store")
     commit = cp.snapshot("start")
     (ws / "a.txt").write_text("changed\n")
-    assert cp.restore(commit) == ["a.txt"]
+    assert _changed(cp, commit) == ["a.txt"]
+    cp.restore_paths(commit, ["a.txt"], "undo")
     assert (ws / "a.txt").read_text() == "a1\n"
     assert not (ws / ".plangate").exists()
     assert not (tmp_path / "elsewhere").exists()

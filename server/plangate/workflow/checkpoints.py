@@ -256,31 +256,6 @@ class Checkpoints:
                     )
             return undo
 
-    def changed_since(self, checkpoint: str) -> builtins.list[str]:
-        """Workspace-relative paths modified, added or deleted since `checkpoint`, sorted."""
-        return sorted(path for _, path in self._diff(self._resolve(checkpoint)))
-
-    def restore(self, checkpoint: str) -> builtins.list[str]:
-        """Put the workspace back as it was at `checkpoint`; return the sorted paths changed."""
-        with self._locked():
-            return self._restore(checkpoint)
-
-    def _restore(self, checkpoint: str) -> builtins.list[str]:
-        commit = self._resolve(checkpoint)
-        changes = self._diff(commit)
-        added = {path for status, path in changes if status == "A"}
-        wanted = [path for status, path in changes if status != "A"]
-        self._check_not_blocked(wanted, added)
-        for path in sorted(added):
-            target = self.workspace / path
-            target.unlink(missing_ok=True)
-            self._prune_empty_parents(target.parent)
-        if wanted:
-            with self._scratch_index() as index:
-                self._git("read-tree", commit, index=index)
-                self._git("checkout-index", "-f", "-z", "--stdin", index=index, stdin=_z(wanted))
-        return sorted(path for _, path in changes)
-
     def list(self) -> builtins.list[tuple[str, str]]:
         """All checkpoints as (commit id, label), newest first."""
         if not (self.store / "HEAD").exists():
@@ -315,13 +290,6 @@ class Checkpoints:
             if commit.strip():
                 return commit.strip()
         raise CheckpointError(f"unknown checkpoint: {checkpoint!r}")
-
-    def _diff(self, commit: str) -> builtins.list[tuple[str, str]]:
-        """(status, path) of every difference from `commit` to the workspace now."""
-        tree = self._write_tree()
-        out = self._git("diff-tree", "-r", "-z", "--no-renames", "--name-status", commit, tree)
-        fields = out.split("\0")[:-1]
-        return list(zip(fields[0::2], fields[1::2], strict=True))
 
     def _write_tree(self) -> str:
         """Stage the workspace's current files in the store's index; return their tree id."""
