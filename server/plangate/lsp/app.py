@@ -9,6 +9,7 @@ before the catch-all for files the agent may not edit). There is no module-level
 from __future__ import annotations
 
 import logging
+import sys
 
 import plangate
 from plangate.lsp import logs, stdio
@@ -47,6 +48,11 @@ def create_server() -> PlanGateServer:
 
 def serve(tcp: str | None = None) -> None:
     """Run over stdio, or on HOST:PORT."""
+    # The event loop's thread answers the editor; worker threads (git, fsync, workspace walks)
+    # hold the GIL for up to this long each time the loop makes a system call. 5 ms by
+    # default: with twenty sessions, sessionStatus p99 of 57 ms against 47 at 1 ms (medians of
+    # four runs of bench/sessions.py).
+    sys.setswitchinterval(0.001)
     server = create_server()
     server.client_log = logs.configure(server.window_log_message)
     log.info("plangate %s serving (log file %s)", plangate.__version__, logs.log_file())
