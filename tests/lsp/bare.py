@@ -14,12 +14,19 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from tests.orphans import GONE
 
 TIMEOUT = 60.0  # seconds for any answer or state the test waits for
 NO_ANSWER = object()  # what `answer` returns to leave a request unanswered
+
+
+class ErrorAnswer(NamedTuple):
+    """What `answer` returns to reply with a JSON-RPC error, as some editors decline."""
+
+    code: int
+    message: str
 
 
 class Editor:
@@ -43,6 +50,7 @@ class Editor:
             stderr=self.stderr,
         )
         self.notifications: list[dict[str, Any]] = []
+        self.requests: list[dict[str, Any]] = []  # the server's requests to the client
         self._responses: dict[int, dict[str, Any]] = {}
         self._changed = threading.Condition()
         self._write = threading.Lock()
@@ -122,10 +130,17 @@ class Editor:
         assert stdout is not None
         while (message := _message(stdout)) is not None:
             if "method" in message and "id" in message:
+                with self._changed:
+                    self.requests.append(message)
                 result = self.answer(message)
+                reply: dict[str, Any] = {"jsonrpc": "2.0", "id": message["id"]}
+                if isinstance(result, ErrorAnswer):
+                    reply["error"] = {"code": result.code, "message": result.message}
+                else:
+                    reply["result"] = result
                 if result is not NO_ANSWER:
                     with contextlib.suppress(OSError):
-                        self._send({"jsonrpc": "2.0", "id": message["id"], "result": result})
+                        self._send(reply)
                 continue
             with self._changed:
                 if "method" in message:

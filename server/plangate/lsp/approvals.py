@@ -9,6 +9,7 @@ import difflib
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from plangate.lsp.params import uri_path
 from plangate.lsp.positions import lsp_lines, utf16_units
@@ -167,9 +168,16 @@ class LspApprovals:
         uri = document.uri if document is not None else None
         # Nothing awaited from the check to here: the edit carries the version checked.
         edit = self.workspace_edit(question, change, annotated)
-        result = await self.server.workspace_apply_edit_async(
-            types.ApplyWorkspaceEditParams(edit=edit, label=question.title)
-        )
+        try:
+            result = await self.server.workspace_apply_edit_async(
+                types.ApplyWorkspaceEditParams(edit=edit, label=question.title)
+            )
+        except JsonRpcException as exc:
+            # Some clients answer a declined edit with an error (eglot: "User cancelled server
+            # edit"; a stale version). It is the editor's answer, not a PlanGate failure.
+            if "version" in str(exc).lower():
+                raise ChangeOutdated(f"the editor refused the preview: {exc}") from exc
+            return Answer(choice="reject", feedback=f"The editor did not apply it: {exc}.")
         if result.applied:
             if uri is None:
                 await self._until_closed(edit)

@@ -88,17 +88,31 @@ async def propose_plan(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     summary = ls.sessions.summary(live.session.state.id)
     plan = live.session.state.plan
     if summary.plan_uri:
-        ls.spawn(
-            ls.window_show_document_async(
-                types.ShowDocumentParams(uri=summary.plan_uri, take_focus=True)
-            )
-        )
+        _show_plan(ls, summary.plan_uri)
     return dump(
         ProposePlanResult(
             session_id=summary.session_id,
             plan=plan.model_dump() if plan else None,
             plan_uri=summary.plan_uri,
             status=summary.status,
+        )
+    )
+
+
+def _show_plan(ls: PlanGateServer, uri: str) -> None:
+    """Open the plan in the editor, if the client can be asked to (`window.showDocument`);
+    otherwise say where it is. A client that lacks it may answer null, which is no reply."""
+    window = ls.client_capabilities.window
+    show = window.show_document if window else None
+    if show is not None and show.support:
+        ls.spawn(ls.window_show_document_async(types.ShowDocumentParams(uri=uri, take_focus=True)))
+        return
+    from plangate.lsp.params import uri_path
+
+    ls.window_show_message(
+        types.ShowMessageParams(
+            type=types.MessageType.Info,
+            message=f"PlanGate: the plan is ready for review in {uri_path(uri)}",
         )
     )
 

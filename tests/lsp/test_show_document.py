@@ -1,0 +1,70 @@
+"""A client that cannot be asked to open a document (no `window.showDocument`, as eglot 1.9)
+is never sent one: it is told where the plan is instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from plangate.model.scripted import ScriptedServer
+from tests.lsp.bare import Editor, ErrorAnswer, yes
+from tests.workflow.scenario import APP, Model, make_workspace, tool_results
+
+
+def test_the_plan_is_named_not_shown_to_a_client_without_show_document(tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path / "ws").resolve()
+    with ScriptedServer(Model()) as scripted:
+        editor = Editor(workspace, scripted.base_url, tmp_path / "server.stderr")
+        try:
+            proposed = editor.request(
+                "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add()"}
+            )
+            editor.request("plangate/listSessions", {})  # after the plan's messages
+        finally:
+            editor.close()
+    plan = workspace / ".plangate" / "plans" / f"{proposed['sessionId']}.md"
+    assert plan.exists()
+    assert [r for r in editor.requests if r["method"] == "window/showDocument"] == []
+    shown = [m["message"] for m in editor.kinds("window/showMessage")]
+    assert f"PlanGate: the plan is ready for review in {plan}" in shown
+
+
+def test_an_edit_declined_with_an_error_is_a_rejection_not_a_pause(tmp_path: Path) -> None:
+    """eglot answers a declined edit with a JSON-RPC error ("User cancelled server edit"):
+    the model is told the editor did not apply it, and the session goes on."""
+    workspace = make_workspace(tmp_path / "ws").resolve()
+
+    def decline(message: dict[str, Any]) -> Any:
+        if message["method"] == "workspace/applyEdit":
+            return ErrorAnswer(-32603, "User cancelled server edit")
+        return yes(message)
+
+    with ScriptedServer(Model()) as scripted:
+        editor = Editor(workspace, scripted.base_url, tmp_path / "server.stderr", decline)
+        try:
+            session_id = editor.request(
+                "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add()"}
+            )["sessionId"]
+            for phase in (0, 1):
+                editor.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
+                editor.request(
+                    "plangate/approvePhase",
+                    {"sessionId": session_id, "phase": phase, "decision": "approve"},
+                )
+
+            def answered(summary: dict[str, Any]) -> bool:
+                requests = scripted.message_requests
+                return any("to app.py" in t for r in requests for t in tool_results(r.body))
+
+            summary = editor.until(session_id, answered)
+        finally:
+            editor.close()
+    [text] = [
+        t for r in scripted.message_requests for t in tool_results(r.body) if "to app.py" in t
+    ][:1]
+    assert text == (
+        "The user rejected the change to app.py. The editor did not apply it: "
+        "User cancelled server edit."
+    )
+    assert summary["status"] != "paused", summary["reason"]
+    assert (workspace / "app.py").read_text() == APP
