@@ -56,5 +56,5 @@ class Layout:
 
     @property
     def config(self) -> Path:
-        """The workspace's own settings (validation commands)."""
+        """The workspace's own settings (validation commands, `unsandboxed`)."""
         return self.root / "config.toml"

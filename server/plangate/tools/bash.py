@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from plangate.permissions import Action
+from plangate.permissions import Action, Decision
 from plangate.tools.base import (
     Denied,
     Tool,
@@ -19,7 +19,7 @@ from plangate.tools.base import (
     workspace_relative,
 )
 from plangate.tools.process import run_command
-from plangate.tools.sandbox import sandbox_for
+from plangate.tools.sandbox import Support, Unsandboxed, sandbox_for, support, unsandboxed_setting
 
 DEFAULT_TIMEOUT = 120
 MAX_TIMEOUT = 600
@@ -83,11 +83,14 @@ class BashTool(Tool[BashInput]):
                 target=params.command,
                 decision=decision,
             )
+        # The first call starts bwrap to see whether it works here: not on the event loop.
+        machine = await asyncio.to_thread(support)
+        decision = _without_sandbox(decision, machine, ctx.workspace)
         if not await ctx.allowed(params.command, decision):
             raise ToolError(f"The user did not approve the command: {decision.reason}")
         # It walks the workspace for the paths to protect: not on the event loop.
         sandbox = await asyncio.to_thread(
-            sandbox_for, ctx.workspace, ctx.policy, cwd, network=ctx.network
+            sandbox_for, ctx.workspace, ctx.policy, cwd, machine, network=ctx.network
         )
         log_path = ctx.layout.outputs / f"{uuid.uuid4().hex[:12]}.log"
         async with ctx.watch():
@@ -126,6 +129,22 @@ class BashTool(Tool[BashInput]):
                 "decision": decision.to_json(),
             },
         )
+
+
+def _without_sandbox(decision: Decision, machine: Support, workspace: Path) -> Decision:
+    """`decision` as it stands where commands run without a sandbox: anything that is not
+    read-only is asked, saying why, unless the workspace opted out. Nothing then stops a
+    command the rules did not foresee from writing a denied file, so the user decides."""
+    if machine.usable or decision.read_only or decision.action is Action.DENY:
+        return decision
+    if unsandboxed_setting(workspace)[0] is Unsandboxed.ALLOW:
+        return decision
+    return decision.model_copy(
+        update={
+            "action": Action.ASK,
+            "reason": f"no sandbox on this machine: {machine.problem}; {decision.reason}",
+        }
+    )
 
 
 def _relative(path: Path, workspace: Path) -> str:

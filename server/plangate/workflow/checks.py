@@ -62,6 +62,9 @@ class Checks(Calls):
                 )
                 continue
             ctx = self._context(f"validate-{index}-{attempt}-{number}")
+            # The engine's ask was put to the user above. The bash tool's own question where
+            # there is no sandbox is not: a check is the user's config or the project's own
+            # script (docs/permissions.md), not a command the model chose.
             ctx.confirm = _approve_all
             self._emit(
                 CheckStarted(phase=index, attempt=attempt, number=number, command=check.command)
