@@ -8,6 +8,7 @@ from typing import Any
 
 from plangate.model.scripted import ScriptedServer
 from tests.lsp.bare import Editor, ErrorAnswer, yes
+from tests.orphans import GONE
 from tests.workflow.scenario import APP, Model, make_workspace, tool_results
 
 
@@ -68,3 +69,15 @@ def test_an_edit_declined_with_an_error_is_a_rejection_not_a_pause(tmp_path: Pat
     )
     assert summary["status"] != "paused", summary["reason"]
     assert (workspace / "app.py").read_text() == APP
+
+
+def test_shutdown_right_after_initialize_answers_and_exits_cleanly(tmp_path: Path) -> None:
+    """shutdown does not wait for the engine's background import (eglot gives it 1.5 s), and
+    exit during that import still ends the process cleanly (the import thread is joined)."""
+    workspace = make_workspace(tmp_path / "ws").resolve()
+    for _ in range(3):  # at different points of the import
+        editor = Editor(workspace, "http://127.0.0.1:9", tmp_path / "server.stderr")
+        assert editor.request("shutdown", {}) is None
+        editor.notify("exit", {})
+        assert editor.process.wait(timeout=GONE) == 0
+        editor.close()

@@ -20,6 +20,11 @@ if TYPE_CHECKING:
     from plangate.lsp.server import PlanGateServer
 
 
+# Handled without waiting for the import: they import nothing, and a client gives shutdown
+# little time (eglot 1.5 s) before it kills the server.
+NO_WAIT = frozenset({"shutdown", "exit", "$/cancelRequest"})
+
+
 class PreloadProtocol(LanguageServerProtocol):
     """Every message after `initialized` waits for the background import to finish.
 
@@ -31,7 +36,12 @@ class PreloadProtocol(LanguageServerProtocol):
     def handle_message(self, message: Any) -> None:
         """Wait for the preload thread (while it runs), then handle as usual."""
         preload = getattr(self._server, "preload", None)
-        if preload is not None and preload.is_alive() and not isinstance(message, RPCResponse):
+        if (
+            preload is not None
+            and preload.is_alive()
+            and not isinstance(message, RPCResponse)
+            and getattr(message, "method", None) not in NO_WAIT
+        ):
             preload.join()
         super().handle_message(message)
 
@@ -70,15 +80,14 @@ def initialized(ls: PlanGateServer, params: types.InitializedParams) -> None:
     """The engine and the SDK take over a second to import: load them in the background once
     the client has its `initialize` answer (a thread started earlier would compete with the
     answer for the GIL), so the first session does not wait for them."""
-    ls.preload = threading.Thread(target=_preload, daemon=True)
+    ls.preload = threading.Thread(target=_preload, daemon=False)
     ls.preload.start()
 
 
 def shutdown(ls: PlanGateServer, params: None) -> None:
-    """Let the background import finish: a daemon thread stopped inside pydantic-core's Rust
-    code at interpreter exit aborts the process ("FATAL: exception not rethrown")."""
-    if ls.preload is not None:
-        ls.preload.join(timeout=30)
+    """Answered at once, the engine's import still running or not: the import thread is not
+    a daemon, so the interpreter waits for it at exit (a daemon thread stopped inside
+    pydantic-core's Rust code at interpreter exit aborts the process)."""
 
 
 def _preload() -> None:
