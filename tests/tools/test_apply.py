@@ -113,6 +113,60 @@ def test_delete_and_rename(ctx: ToolContext, workspace: Path, seed_agent) -> Non
         apply_change(to_git, workspace, policy)
 
 
+def _rename(workspace: Path, policy: Policy, source: str, destination: str) -> ProposedChange:
+    from plangate.tools.ledger import FileStamp
+
+    return ProposedChange(
+        kind=ChangeKind.RENAME,
+        path=source,
+        new_path=destination,
+        diff="",
+        decision=policy.check_edit(source),
+        base=FileStamp.of(workspace / source),
+    )
+
+
+def test_rename_destination_must_stay_inside(workspace: Path, policy: Policy) -> None:
+    outside = workspace.parent / "outside"
+    outside.mkdir()
+    (workspace / "out").symlink_to(outside)  # a symlinked parent that leaves the workspace
+    (workspace / "up").symlink_to("..")
+    (workspace / "a.txt").write_text("x\n")
+    escapes = [
+        "../escaped.txt",
+        "sub/../../escaped.txt",
+        "out/escaped.txt",
+        "up/escaped.txt",
+        str(outside / "absolute.txt"),
+    ]
+    for destination in escapes:
+        for rules in (policy, None):  # refused by the workspace check, rules or not
+            change = _rename(workspace, policy, "a.txt", destination)
+            with pytest.raises(ApplyError, match="resolves outside the workspace"):
+                apply_change(change, workspace, rules)
+    assert (workspace / "a.txt").read_text() == "x\n"
+    assert sorted(p.name for p in workspace.parent.iterdir()) == ["outside", "ws"]
+    assert list(outside.iterdir()) == []
+    # Inside, through a symlinked folder that stays inside, a rename still works.
+    (workspace / "lib").mkdir()
+    (workspace / "inner").symlink_to("lib")
+    apply_change(_rename(workspace, policy, "a.txt", "inner/a.txt"), workspace, policy)
+    assert (workspace / "lib" / "a.txt").read_text() == "x\n"
+
+
+def test_rename_onto_a_denied_path_is_refused(workspace: Path, policy: Policy) -> None:
+    (workspace / ".git" / "hooks").mkdir(parents=True)
+    (workspace / "cfg").symlink_to(".git")  # a denied folder under another name
+    (workspace / "a.txt").write_text("x\n")
+    for destination in (".env", "config/.env.local", "cfg/hooks/post-commit", "x.secret"):
+        change = _rename(workspace, policy, "a.txt", destination)
+        with pytest.raises(ApplyError, match="refused"):
+            apply_change(change, workspace, policy)
+        assert not (workspace / destination).exists()
+    assert (workspace / "a.txt").read_text() == "x\n"
+    assert list((workspace / ".git" / "hooks").iterdir()) == []
+
+
 KILLER = """
 import sys
 from pathlib import Path

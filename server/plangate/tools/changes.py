@@ -130,7 +130,8 @@ def apply_change(change: ProposedChange, workspace: Path, policy: Policy | None 
     """Apply `change` in `workspace`; returns the path written (or removed).
 
     Refused when the permission engine now denies it (symlinks can change after the proposal),
-    when the file changed since the proposal, or when a new file already exists.
+    when it or a rename's destination resolves outside the workspace, when the file changed
+    since the proposal, or when a new file already exists.
     """
     target = (workspace / change.path).resolve()
     decisions = [change.decision]
@@ -141,8 +142,12 @@ def apply_change(change: ProposedChange, workspace: Path, policy: Policy | None 
     for decision in decisions:
         if decision.action is Action.DENY:
             raise ApplyError(f"refused: {decision.reason}")
-    if not target.is_relative_to(workspace.resolve()):
-        raise ApplyError(f"refused: {change.path} resolves outside the workspace")
+    # A rename writes its destination: it must resolve inside too, symlinked parents followed,
+    # and it is resolved once, here, so the path checked is the path written.
+    destination = None if change.new_path is None else (workspace / change.new_path).resolve()
+    for shown, resolved in ((change.path, target), (change.new_path, destination)):
+        if resolved is not None and not resolved.is_relative_to(workspace.resolve()):
+            raise ApplyError(f"refused: {shown} resolves outside the workspace")
     current = FileStamp.of(target) if not target.is_dir() else None
     if change.base != current:
         what = "was created" if change.base is None else "changed or was removed"
@@ -153,8 +158,7 @@ def apply_change(change: ProposedChange, workspace: Path, policy: Policy | None 
             _fsync_dir(target.parent)
             return target
         if change.kind is ChangeKind.RENAME:
-            assert change.new_path is not None
-            destination = (workspace / change.new_path).resolve()
+            assert destination is not None
             if destination.exists():
                 raise ApplyError(f"{change.new_path} already exists")
             destination.parent.mkdir(parents=True, exist_ok=True)
