@@ -10,6 +10,7 @@ in its module under `programs/`: this module asks the registry to normalise the 
 
 from __future__ import annotations
 
+import posixpath
 import re
 from dataclasses import replace
 
@@ -79,8 +80,67 @@ _VALUE_OPTIONS: dict[str, frozenset[str]] = {
         "-I -L -n -P -s -d -E -a --max-args --max-procs --delimiter --arg-file --max-lines"
         " --max-chars --process-slot-var"
     ),
+    "toybox": frozenset(),
+    "strace": _names(
+        "-a -b -e -E -I -o -O -p -P -s -S -u -U -X --output --env --user --attach --trace"
+        " --signal --status --string-limit --trace-path --summary-columns --const-print-style"
+    ),
+    "ltrace": _names(
+        "-a -A -D -e -F -l -n -o -p -s -u -w -x --output --library --indent --align --config"
+    ),
+    "unshare": _names(
+        "-S -G -R -w --setuid --setgid --root --wd --map-user --map-group --map-users"
+        " --map-groups --propagation"
+    ),
+    "fakeroot": _names("-l -s -i -f -b --lib --faked"),
+    "chrt": _names("-T -P -D --sched-runtime --sched-period --sched-deadline"),
+    "prlimit": _names("-p --pid -o --output"),
+    "systemd-run": _names(
+        "-p --property -u --unit -M --machine -H --host -E --setenv --description --slice"
+        " --uid --gid --nice --working-directory --on-active --on-boot --on-startup"
+        " --on-unit-active --on-unit-inactive --on-calendar --path-property --socket-property"
+        " --timer-property"
+    ),
+    "cross-env": frozenset(),
+    "dotenv": _names("-e -v -p -c"),
+    "parallel": _names(
+        "-j --jobs -S --sshlogin -a --arg-file --joblog --results --tmpdir -I -d --delimiter"
+        " -E -N -L -n -P --max-procs --halt --env --workdir --wd --basefile --bf --retries"
+        " --delay --timeout --colsep -C --sshloginfile --slf --memfree --load --shebang-wrap"
+    ),
 }
 _ELEVATE = frozenset({"sudo", "doas"})
+# Wrappers that hand their command to something outside this session: a service manager.
+_DETACH = {"systemd-run": "runs the command as a service, outside this session (systemd-run)"}
+# `PROGRAM SUB [options] command...`: subcommands that run the rest as a command, with the
+# options that take a separate value.
+_RUNNER_SUBCOMMANDS: dict[tuple[str, str], frozenset[str]] = {
+    ("uv", "run"): _names(
+        "--with --with-editable --with-requirements -p --python --project --directory"
+        " --package --extra --group --only-group --no-group --env-file --index --default-index"
+        " -i --index-url --extra-index-url -f --find-links --config-file --cache-dir"
+        " --python-platform -P --upgrade-package --reinstall-package --prerelease"
+        " --resolution --exclude-newer"
+    ),
+    ("uvx", ""): _names("--from --with --with-editable -p --python --index --env-file"),
+    ("poetry", "run"): _names("-C --directory -P --project"),
+    ("pipenv", "run"): frozenset(),
+    ("hatch", "run"): frozenset(),
+    ("pdm", "run"): _names("-p --project"),
+    ("rye", "run"): frozenset(),
+    ("bundle", "exec"): frozenset(),
+    ("corepack", ""): frozenset(),
+}
+# corepack's own commands; any other first word is a package manager it runs.
+_COREPACK_COMMANDS = frozenset("enable disable install pack prepare up use hydrate cache".split())
+# A package runner's `name@version` is the program `name` (`npx npm@10 publish`).
+_VERSIONED = re.compile(r"([A-Za-z0-9][\w.-]*)@[\w.^~<>=*-]+")
+# Options of wrappers that write a file (a trace or a log): checked as writes.
+_WRAPPER_OUTPUTS = {
+    "strace": ("-o", "--output"),
+    "ltrace": ("-o", "--output"),
+    "time": ("-o", "--output"),
+}
 
 
 def unwrap(command: SimpleCommand) -> Unwrapped:
@@ -90,13 +150,19 @@ def unwrap(command: SimpleCommand) -> Unwrapped:
     steps = 0
     while pending:
         words, escalates = pending.pop(0)
+        # A payload runs where its wrapper put it (`env -C dir cmd`), and so does what it runs.
+        here = result.directories.pop(id(words), command.cwd)
         steps += 1
         if steps > MAX_UNWRAP:
             result.invocations.append(
-                Invocation(words, command.text, command.cwd, ["wraps too many commands"])
+                Invocation(words, command.text, here, ["wraps too many commands"])
             )
             break
-        _unwrap_one(words, escalates, command, result, pending)
+        before = len(pending)
+        moved = command if here == command.cwd else replace(command, cwd=here)
+        _unwrap_one(words, escalates, moved, result, pending)
+        for entry, _ in pending[before:]:
+            result.directories.setdefault(id(entry), here)
     return result
 
 
@@ -137,10 +203,32 @@ def _unwrap_one(
     if inline is not None:
         result.script_from([inline], inv)
         return
+    runner = _runner_payload(program, rest)
+    if runner is not None:
+        if runner:
+            pending.append((runner, escalates))
+        else:
+            result.invocations.append(inv)
+        return
+    if program == "parallel":
+        _parallel(rest, result, inv)
+        return
     if program in _VALUE_OPTIONS:
         payload = _wrapper_payload(program, rest)
         if program == "env":
             payload = _env_payload(rest, result, inv)
+            directory = option_word(rest[: len(rest) - len(payload)], ("-C", "--chdir"))
+            if directory is not None and payload:
+                result.directories[id(payload)] = _moved(command.cwd, directory)
+        settings = rest[: len(rest) - len(payload)]
+        _wrapper_writes(program, settings, result, inv)
+        risky = [w.text.split("=", 1)[0] for w in settings if "=" in w.text]
+        if program in ("dotenv", "cross-env") and any(is_risky_variable(n) for n in risky):
+            inv.problems.append("sets a variable that changes what the command runs")
+        if program in _DETACH:
+            escalates = _DETACH[program]
+        if program in ("npx", "bunx") and payload:
+            payload[0] = _unversioned(payload[0])
         if program == "command" and any(w.text in ("-v", "-V") for w in rest[:1]):
             result.invocations.append(inv)  # `command -v x` only looks a name up
             return
@@ -155,7 +243,8 @@ def _unwrap_one(
         if payload:
             if program in _ELEVATE:
                 inv.escalates = escalates
-                result.invocations.append(inv)
+            if program in _ELEVATE or inv.problems:
+                result.invocations.append(inv)  # asked for itself, whatever the payload is
             pending.append((payload, escalates))
             return
         result.invocations.append(inv)
@@ -212,11 +301,16 @@ def _wrapper_payload(program: str, rest: list[Word]) -> list[Word]:
         if program in _ELEVATE and "=" in text and not text.startswith("-"):
             i += 1  # sudo VAR=value cmd
             continue
-        if not text.startswith("-") or text == "-" or program in ("busybox", "coproc"):
+        if not text.startswith("-") or text == "-" or program in ("busybox", "toybox", "coproc"):
             break
         hit = find_option(text, value_options)
         i += 2 if hit is not None and hit.value is None else 1
     payload = rest[i:]
+    if program in ("dotenv", "cross-env"):
+        return _after_settings(rest, i)
+    if program == "chrt":
+        # `chrt -p PRIO PID` changes a running process; otherwise the priority comes first.
+        return [] if any(find_option(w.text, ("-p", "--pid")) for w in rest[:i]) else payload[1:]
     if program == "timeout" and payload:
         payload = payload[1:]  # the duration
     if program == "taskset" and payload and not any(w.text.startswith("-c") for w in rest):
@@ -224,6 +318,92 @@ def _wrapper_payload(program: str, rest: list[Word]) -> list[Word]:
     if program == "flock" and payload:
         payload = payload[1:]  # the lock file
     return payload
+
+
+def _after_settings(rest: list[Word], start: int) -> list[Word]:
+    """dotenv and cross-env: `VAR=value` settings, then the command (after `--` if given)."""
+    texts = [w.text for w in rest]
+    if "--" in texts:
+        return rest[texts.index("--") + 1 :]
+    i = start
+    while i < len(rest) and "=" in rest[i].text and not rest[i].text.startswith("-"):
+        i += 1
+    return rest[i:]
+
+
+def _runner_payload(program: str, rest: list[Word]) -> list[Word] | None:
+    """`uv run cmd`, `poetry run cmd`, `corepack npm ...`: the command they run ([] when the
+    runner is given none), or None when this is not such a runner."""
+    sub = rest[0].text if rest else ""
+    value_options = _RUNNER_SUBCOMMANDS.get((program, sub))
+    tail = rest[1:]
+    if value_options is None:
+        value_options = _RUNNER_SUBCOMMANDS.get((program, ""))
+        tail = rest
+        if value_options is None or (program == "corepack" and sub in _COREPACK_COMMANDS):
+            return None
+    i = 0
+    while i < len(tail):
+        text = tail[i].text
+        if text == "--":
+            i += 1
+            break
+        if not text.startswith("-") or text == "-":
+            break
+        hit = find_option(text, value_options)
+        i += 2 if hit is not None and hit.value is None else 1
+    payload = tail[i:]
+    return [_unversioned(payload[0]), *payload[1:]] if payload else []
+
+
+def _unversioned(word: Word) -> Word:
+    """`npm@10` run by a package runner is the program `npm`."""
+    match = _VERSIONED.fullmatch(word.text) if word.literal else None
+    return Word(match.group(1)) if match else word
+
+
+def _parallel(rest: list[Word], result: Unwrapped, inv: Invocation) -> None:
+    """GNU parallel runs its command through a shell once per argument: `{}` is replaced by
+    the argument, or the argument is appended. Arguments given after `:::` are checked one
+    by one; arguments read from input or a file make the command line computed."""
+    texts = [w.text for w in rest]
+    marker = next((j for j, t in enumerate(texts) if t.startswith(":::")), len(rest))
+    command = _wrapper_payload("parallel", rest[:marker])
+    arguments = [w for w in rest[marker + 1 :] if not w.text.startswith(":::")]
+    if not command or marker == len(rest):
+        inv.problems.append("runs commands built from its input (parallel)")
+        result.invocations.append(inv)
+        if command:
+            # Still check the command itself: `parallel git push` with input is a push.
+            result.scripts.append(" ".join(w.text for w in command if w.literal))
+        return
+    placeholder = any("{}" in w.text for w in command)
+    lines = [
+        [Word(w.text.replace("{}", a.text), w.dynamic or a.dynamic) for w in command]
+        if placeholder
+        else [*command, a]
+        for a in arguments[:MAX_UNWRAP]
+    ]
+    if all(w.literal for line in lines for w in line) and command == rest[: len(command)]:
+        # No options of its own (logs, results, remote hosts): parallel is its commands.
+        result.scripts.extend(" ".join(w.text for w in line) for line in lines)
+        return
+    for line in lines:
+        result.script_from(line, inv)
+
+
+def _wrapper_writes(program: str, options: list[Word], result: Unwrapped, inv: Invocation) -> None:
+    """`strace -o FILE cmd`, `time -o FILE cmd`: the wrapper itself writes a file."""
+    names = _WRAPPER_OUTPUTS.get(program)
+    if names and option_word(options, names) is not None:
+        result.invocations.append(replace(inv, argv=[Word(program), *options], problems=[]))
+
+
+def _moved(cwd: str | None, directory: Word) -> str | None:
+    """The directory `env -C DIR` runs its command in; None when not known statically."""
+    if cwd is None or not directory.literal:
+        return None
+    return posixpath.normpath(posixpath.join(cwd, posixpath.expanduser(directory.text)))
 
 
 _ENV_VALUE_OPTIONS = ("-u", "--unset", "-C", "--chdir", "-S", "--split-string")
@@ -252,7 +432,10 @@ def _env_payload(rest: list[Word], result: Unwrapped, inv: Invocation) -> list[W
         if text == "--":
             i += 1
             break
-        if text.startswith("-") and text != "-":
+        if text == "-":
+            i += 1  # `env -` is `env -i`: an empty environment
+            continue
+        if text.startswith("-"):
             hit = find_option(text, _ENV_VALUE_OPTIONS)
             if hit is not None and hit.name in ("-S", "--split-string"):
                 value = hit.value if hit.value is not None else None

@@ -46,6 +46,8 @@ class Unwrapped:
     scripts: list[str] = field(default_factory=list)
     # A shell reading its commands from standard input (fed by a pipe, heredoc or here-string).
     reads_stdin_script: bool = False
+    # Pending payloads that run in another directory (`env -C dir cmd`), by id of their words.
+    directories: dict[int, str | None] = field(default_factory=dict)
 
     def script_from(self, payload: list[Word], inv: Invocation) -> None:
         """`inv` hands `payload` to a shell as one command line: analyse it when literal."""
@@ -129,6 +131,22 @@ def values_of(args: list[Word], names: tuple[str, ...]) -> list[Word]:
         word = args[index]
         found.append(word if word.text == value else Word(value, word.dynamic, word.expands))
     return found
+
+
+def asks_for_help(rest: list[Word]) -> bool:
+    """True when `--help` (or a lone `-h`) in a subcommand's arguments is an option, not the
+    value of one: `git commit --help`, `npm publish x --help`, but not `git commit -m --help`
+    (the message is `--help` and the commit happens). Which options take a value is not known,
+    so a `--help` right after any option word, or after `--`, does not count."""
+    texts = [w.text for w in rest]
+    if texts == ["-h"]:
+        return True
+    for index, text in enumerate(texts):
+        if text == "--":
+            return False
+        if text == "--help" and rest[index].literal:
+            return index == 0 or not texts[index - 1].startswith("-")
+    return False
 
 
 def option_word(rest: list[Word], names: tuple[str, ...]) -> Word | None:

@@ -21,6 +21,7 @@ from plangate.permissions.programs import (
     npm,
     readers,
     sed,
+    wrappers,
 )
 from plangate.permissions.programs.base import Program
 
@@ -35,6 +36,7 @@ PROGRAMS: tuple[Program, ...] = (
     *npm.PROGRAMS,
     *readers.PROGRAMS,
     *sed.PROGRAMS,
+    *wrappers.PROGRAMS,
 )
 
 

@@ -4,7 +4,8 @@ Normalisation moves the subcommand next to the program: global options are skipp
 also moves the working directory), `stage` is `add`, `git -c alias.x=push x` runs push (and
 `alias.x='!cmd'` runs cmd, whose text is checked as a command line), `git-push` (dashed
 programs, as in /usr/lib/git-core) is `git push`, and `git commit --help` only shows the
-manual. `-c` settings other than display ones can make any git command run a program.
+manual. `git submodule foreach CMD` and `git bisect run CMD` run CMD: it is checked too.
+`-c` settings other than display ones can make any git command run a program.
 
 Effects: the reading subcommands (`status log diff show ...`, and `branch`, `tag`, `remote`,
 `stash`, `config`, `reflog` when they only list) are read-only unless an option writes or runs
@@ -19,8 +20,10 @@ import posixpath
 from plangate.permissions.invocation import (
     Effects,
     Invocation,
+    Pending,
     Unwrapped,
     Write,
+    asks_for_help,
     is_special_file,
     operands_of,
     values_of,
@@ -62,6 +65,8 @@ _HARMLESS_CONFIG = (
     "core.autocrlf",
 )
 _SUBCOMMAND_ALIASES = {"stage": "add"}
+# Subcommands that run a command given in their arguments: a `--help` there may be its.
+_RUNS_COMMANDS = frozenset({"submodule", "bisect", "rebase", "filter-branch", "difftool"})
 # Subcommands whose operands may name files (revisions checked as paths are harmless).
 _READS_PATHS = frozenset("show log diff blame grep ls-files ls-tree cat-file".split())
 _READ_ONLY = frozenset(
@@ -134,10 +139,25 @@ def _normalise(words: list[Word], inv: Invocation, result: Unwrapped) -> list[li
             if expanded:
                 sub, rest = expanded[0], [*expanded[1:], *rest]
     sub = Word(_SUBCOMMAND_ALIASES.get(sub.text, sub.text), sub.dynamic, sub.expands)
-    texts = [w.text for w in rest]
-    if "--help" in texts[: texts.index("--") if "--" in texts else None] or texts == ["-h"]:
+    if sub.text not in _RUNS_COMMANDS and asks_for_help(rest):
         return [[words[0], Word("help"), sub]]  # only shows the manual
     return [[words[0], sub, *rest]]
+
+
+def _runs(inv: Invocation, result: Unwrapped, pending: Pending) -> bool:
+    """`git submodule foreach CMD` runs CMD through a shell in each submodule; `git bisect run
+    CMD ARGS` runs CMD at each step. Both are checked as commands; git itself is matched too."""
+    texts = [w.text for w in inv.argv]
+    if texts[1:2] == ["submodule"] and "foreach" in texts:
+        payload = inv.argv[texts.index("foreach") + 1 :]
+        while payload and payload[0].text.startswith("-"):
+            payload = payload[1:]  # --recursive
+        if payload:
+            result.script_from(payload, inv)
+            return True
+    if texts[1:3] == ["bisect", "run"] and len(texts) > 3:
+        pending.append((inv.argv[3:], inv.escalates))
+    return False
 
 
 def _writes(args: list[Word], texts: list[str]) -> list[Write]:
@@ -200,6 +220,7 @@ PROGRAMS = (
         names=("git",),
         dashed="git-",
         normalise=_normalise,
+        runs=_runs,
         read_only=True,
         reads=_reads,
         writes=_writes,

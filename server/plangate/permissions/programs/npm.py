@@ -6,7 +6,9 @@ unambiguous abbreviation of a command is that command (`npm publ` is `npm publis
 option parser lets an unknown `--option` swallow the next word, so `npm --foo test publish` may
 run test or publish: both readings are returned and checked. `npm exec`, `npm x`, `pnpm exec`,
 `pnpm dlx`, `yarn dlx` and `bun x` run their arguments as a command, and `--call`/`-c` a command
-line: these are checked too. (`npx` and `bunx` are wrappers, in commands.py.)
+line: these are checked too. (`npx` and `bunx` are wrappers, in commands.py.) `npm publish
+--help` only prints usage (a `--help` that may be an option's value, `npm publish --tag
+--help`, does not count).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from plangate.permissions.invocation import (
     Invocation,
     Pending,
     Unwrapped,
+    asks_for_help,
     option_word,
 )
 from plangate.permissions.programs.base import Program
@@ -49,6 +52,8 @@ _VALUE_OPTIONS = frozenset(
     """.split()
 )
 _RUNNERS = ("exec", "x", "dlx")
+# Commands whose arguments go to another program: a `--help` there may be its.
+_RUNS = frozenset({"exec", "dlx", "run", "test", "start", "stop", "restart", "explore"})
 _CALL = ("-c", "--call")
 
 
@@ -76,7 +81,10 @@ def _normalise(words: list[Word], inv: Invocation, result: Unwrapped) -> list[li
             i += 1
             continue
         command = _command(text)
-        if command is not None:
+        if command is not None and command not in _RUNS and asks_for_help(words[i + 1 :]):
+            # `npm publish --help` only prints the command's usage.
+            readings.append([words[0], Word("help"), Word(command, word.dynamic, word.expands)])
+        elif command is not None:
             readings.append([words[0], Word(command, word.dynamic, word.expands), *words[i + 1 :]])
             if not swallowed:
                 break
