@@ -1,4 +1,5 @@
-"""The `plangate` command line: check agent files, ask the permission engine, list agents."""
+"""The `plangate` command line: check agent files, ask the permission engine, list agents,
+say what protection the machine gives."""
 
 from __future__ import annotations
 
@@ -90,6 +91,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--tcp", metavar="HOST:PORT", default=None)
     serve.add_argument("--stdio", action="store_true", help="the default")
     serve.set_defaults(run=_serve)
+
+    doctor = commands.add_parser(
+        "doctor", help="what protection this machine gives commands (sandbox, namespaces, tools)"
+    )
+    doctor.add_argument("--workspace", type=Path, default=Path.cwd())
+    doctor.set_defaults(run=_doctor)
 
     demo = commands.add_parser("demo", help="a whole session, offline, on a sample backend")
     demo.set_defaults(run=_demo)
@@ -313,6 +320,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     serve(args.tcp)
     return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from plangate.doctor import report
+
+    return report(args.workspace.resolve(), sys.stdout)
 
 
 def _demo(args: argparse.Namespace) -> int:

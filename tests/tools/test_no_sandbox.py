@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -199,3 +201,82 @@ def test_with_bwrap_allowed_commands_are_not_asked(
     assert not result.is_error, result.text
     assert result.data["sandboxed"] and (workspace / ".git" / "HEAD").exists()
     assert _asked(init_ctx) == []
+
+
+# ---- plangate doctor ---------------------------------------------------------------------------
+
+CHECKS = [
+    "bubblewrap",
+    "user namespaces",
+    "network isolation",
+    "setpriv",
+    "git",
+    "ripgrep",
+    "unsandboxed",
+    "mode",
+]
+
+
+def _doctor(workspace: Path) -> dict[str, str]:
+    """`plangate doctor` as a process, in this test's environment: one finding per check."""
+    done = subprocess.run(
+        [sys.executable, "-m", "plangate.cli", "doctor", "--workspace", str(workspace)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line.split(":", 1)[0] for line in lines] == CHECKS, done.stdout
+    return {check: line.split(":", 1)[1].strip() for check, line in zip(CHECKS, lines, strict=True)}
+
+
+def test_doctor_on_this_machine(workspace: Path) -> None:
+    found = _doctor(workspace)
+    bwrap = shutil.which("bwrap")
+    sandboxed = (
+        bwrap is not None
+        and subprocess.run(
+            [bwrap, "--ro-bind", "/", "/", "--proc", "/proc", "--unshare-pid", "true"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        ).returncode
+        == 0
+    )
+    if sandboxed:
+        assert found["bubblewrap"].startswith(f"found: {bwrap} (bubblewrap ")
+        assert found["user namespaces"].startswith("usable")
+        assert found["mode"] == "commands run sandboxed"
+    else:
+        assert found["mode"] == "no sandbox: every command that is not read-only is asked"
+    git = shutil.which("git")
+    assert found["git"].startswith(f"found: {git} (git version" if git else "not found")
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None and sys.platform.startswith("linux"):
+        assert found["setpriv"].startswith(f"found: {setpriv} (")
+    assert found["ripgrep"].startswith("found: ") and "ripgrep " in found["ripgrep"]
+    assert found["unsandboxed"] == "ask: the default (no .plangate/config.toml)"
+
+
+def test_doctor_without_bwrap(no_bwrap: Path, workspace: Path) -> None:
+    found = _doctor(workspace)
+    assert found["bubblewrap"] == "not found: install the bubblewrap package"
+    assert found["user namespaces"].startswith("not checked: no bubblewrap")
+    assert found["network isolation"] == "not possible: no sandbox"
+    assert found["git"].startswith("found: ")  # linked into the PATH
+    assert found["mode"] == "no sandbox: every command that is not read-only is asked"
+    (workspace / ".plangate").mkdir()
+    (workspace / ".plangate" / "config.toml").write_text('unsandboxed = "allow"\n')
+    found = _doctor(workspace)
+    assert found["unsandboxed"] == 'allow: `unsandboxed = "allow"` in .plangate/config.toml'
+    assert found["mode"].startswith("no sandbox: commands the rules allow run unprotected")
+
+
+def test_doctor_with_user_namespaces_off(broken_bwrap: Path, workspace: Path) -> None:
+    found = _doctor(workspace)
+    assert found["bubblewrap"].startswith(f"found: {broken_bwrap}")
+    assert found["user namespaces"].startswith("not usable: bwrap cannot build a sandbox")
+    assert "No permissions to creating new namespace" in found["user namespaces"]
+    assert found["mode"] == "no sandbox: every command that is not read-only is asked"

@@ -53,6 +53,15 @@ _PRCTL = _load_prctl()
 _SETPRIV = shutil.which("setpriv") if _PRCTL is not None else None
 
 
+def death_signal_setter() -> str | None:
+    """What gives commands their parent-death signal, for `plangate doctor`: setpriv's path,
+    "prctl" (called in the child, which costs a copy of the server per start), or None (not
+    Linux: only the watchdog)."""
+    if _SETPRIV is not None:
+        return _SETPRIV
+    return "prctl" if _PRCTL is not None else None
+
+
 def die_with_parent(argv: list[str]) -> tuple[list[str], Callable[[], None] | None]:
     """`argv` made to get SIGKILL when PlanGate dies, and the `preexec_fn` that takes, if any.
 
