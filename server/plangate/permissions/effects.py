@@ -55,7 +55,8 @@ def effects(inv: Invocation) -> Effects:
         program.guard(args, texts, out)
     if out.writes:
         out.read_only = False
-    if out.read_only and program.reads is not None:
+    if program.reads is not None:
+        # Also when the program writes: `cp .env notes.txt` reads `.env` whatever it writes.
         out.reads = program.reads(args, texts)
     if out.read_only and program.trees is not None:
         out.trees = program.trees(args, texts)

@@ -64,10 +64,12 @@ Pending = list[tuple[list[Word], str | None]]
 
 @dataclass(frozen=True)
 class Write:
-    """A path a command writes; `recursive` when it also changes what is under it."""
+    """A path a command writes; `recursive` when it also changes what is under it. With
+    `into`, the write happens only when `into` is a folder (`cp x DEST` writes `DEST/x`)."""
 
     path: Word
     recursive: bool = False
+    into: Word | None = None
 
 
 @dataclass(frozen=True)

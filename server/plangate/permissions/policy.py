@@ -14,8 +14,10 @@ kept in one class so that order reads top to bottom.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import posixpath
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -33,6 +35,7 @@ from plangate.permissions.patterns import (
     compile_path,
     narrower,
 )
+from plangate.permissions.programs import lookup
 from plangate.permissions.rules import Action, Decision, Rule, strictest
 from plangate.permissions.shell import analyse
 from plangate.permissions.words import DYNAMIC, Word
@@ -83,6 +86,13 @@ class Policy:
             kind: [(rule, compile_path(rule.pattern)) for rule in rules.get(kind, [])]
             for kind in PATH_KINDS
         }
+        # A name each guarded read pattern matches (`**/.env.*` -> `.env.x`): a glob that
+        # matches one of them (`'.e*'`, `'*.env'`) may read a guarded file.
+        self._guarded_samples = [
+            _sample(rule.pattern)
+            for rule, _ in (*self._paths["read"], *_BUILTIN_READ_RULES)
+            if rule.action is not Action.ALLOW
+        ]
 
     # ---------------------------------------------------------------- paths
 
@@ -178,7 +188,7 @@ class Policy:
         for command in analysis.commands:
             unwrapped = unwrap(command)
             for invocation in unwrapped.invocations:
-                out.append(self._invocation(invocation))
+                out.append(self._invocation(invocation, source))
             nested += [(text, command.cwd) for text in unwrapped.scripts]
             stdin_shell = stdin_shell or unwrapped.reads_stdin_script
         if stdin_shell:
@@ -202,7 +212,7 @@ class Policy:
             else:
                 out.append(self._read(redirect.target, redirect.cwd))
 
-    def _invocation(self, inv: Invocation) -> Decision:
+    def _invocation(self, inv: Invocation, source: str) -> Decision:
         canonical = canonicalize([w.text for w in inv.argv], inv.argv[0].dynamic)
         shown = "`" + _short(" ".join(w.text for w in inv.argv).replace(DYNAMIC, "…")) + "`"
         matches: list[Rule] = []
@@ -255,7 +265,7 @@ class Policy:
             )
         parts = [decision]
         for write in file_effects.writes:
-            parts.append(self._write(write, inv.cwd))
+            parts.append(self._write(write, inv.cwd, source=source))
         if file_effects.writes and decision.rule is _READ_ONLY_COMMAND:
             parts[0] = Decision(
                 action=Action.ASK,
@@ -268,10 +278,41 @@ class Policy:
             here = self.workspace.locate(inv.cwd)[-1]
             if not here.inside:  # `cd /etc && ls`, `git -C / log`: reading outside
                 parts.append(self._read(Word(inv.cwd), None))
+            elif self._foreign_repository(inv.program, here.path):
+                parts.append(
+                    Decision(
+                        action=Action.ASK,
+                        rule=_ESCALATION,
+                        reason=f"{shown} runs in `{here.path}`, which holds a repository of its "
+                        "own whose configuration can run programs: ask first",
+                    )
+                )
+        elif file_effects.read_only and _reads_files(inv.program):
+            # `cd && ls`, `cd "$D" && cat x`: a read-only command in a folder known only at
+            # run time may be reading the home folder.
+            parts.append(_unanalysable(f"{shown} runs in a folder known only at run time"))
         final = strictest(parts)
         assert final is not None
         read_only = all(part.read_only for part in parts)
         return _with(final, read_only=read_only)
+
+    def _foreign_repository(self, name: str, relative: str) -> bool:
+        """Would `name` find a repository other than the workspace's own from `relative`?
+        A `.git` in a subfolder, or a subfolder laid out as a bare repository (`HEAD`,
+        `config`, `objects`: git accepts it, with its core.worktree and core.fsmonitor)."""
+        program = lookup(name)
+        if program is None or not program.finds_repository:
+            return False
+        folder = relative
+        while folder not in (".", ""):
+            absolute = posixpath.join(self.workspace.root, folder)
+            if os.path.lexists(posixpath.join(absolute, ".git")) or (
+                os.path.lexists(posixpath.join(absolute, "HEAD"))
+                and os.path.lexists(posixpath.join(absolute, "objects"))
+            ):
+                return True
+            folder = posixpath.dirname(folder)
+        return False
 
     def _expansions(self, inv: Invocation, file_effects: Effects) -> None:
         """Globs and braces in a read-only command's words: what they expand to may be
@@ -288,8 +329,17 @@ class Policy:
                 return
             file_effects.reads += [Word(m) for m in matches]
 
-    def _write(self, write: Write, cwd: str | None, *, redirect: bool = False) -> Decision:
+    def _write(
+        self, write: Write, cwd: str | None, *, redirect: bool = False, source: str = ""
+    ) -> Decision:
         word = write.path
+        if write.into is not None and not self._may_be_folder(write.into, cwd, source):
+            return Decision(
+                action=Action.ALLOW,
+                rule=None,
+                reason=f"`{write.into.text}` is not a folder",
+                read_only=False,
+            )
         if is_special_file(word.text) and not (redirect and word.text == "-"):
             return Decision(
                 action=Action.ALLOW,
@@ -315,6 +365,19 @@ class Policy:
             # No rule of the agent allows this write: a shell write is a significant command.
             return _with(decision, action=Action.ASK, reason=f"writes `{word.text}`: ask first")
         return decision
+
+    def _may_be_folder(self, word: Word, cwd: str | None, source: str) -> bool:
+        """Could `word` be a folder when the command runs? Yes when it is one now, when it is
+        computed, and when the command line names it elsewhere (`mkdir d && cp x d`)."""
+        if not word.literal or cwd is None or word.text.endswith("/"):
+            return True
+        if source.count(word.text) > 1:
+            return True
+        location = self.workspace.locate(word.text, cwd)[0]
+        absolute = (
+            posixpath.join(self.workspace.root, location.path) if location.inside else location.path
+        )
+        return os.path.isdir(absolute)
 
     def _tree(self, tree: Tree, cwd: str | None, shown: str) -> Decision:
         """A folder read whole: the strictest read of the files in it (the folder's own read
@@ -358,7 +421,40 @@ class Policy:
                 reason=f"`{word.text}` is not a file",
                 read_only=True,
             )
-        return self.check_read(word.text.replace(DYNAMIC, "_"), cwd)
+        path = word.text.replace(DYNAMIC, "_")
+        candidates = [path]
+        if word.expands and not word.dynamic:
+            candidates += self.workspace.expand(path, cwd)  # what the glob would hit
+            # A glob also matches what is not on disk now: git matches pathspecs against
+            # history (`git log -p -- '.e*'`), and the file may be made before it runs.
+            if any(fnmatch.fnmatchcase(sample, path) for sample in self._guarded_samples):
+                return _unanalysable(f"reads `{path}`, a glob that can match a guarded file")
+        decision = strictest([self.check_read(candidate, cwd) for candidate in candidates])
+        assert decision is not None
+        if decision.action is not Action.ALLOW:
+            return decision
+        if word.dynamic:
+            # `cat $(echo .env)`, `F=.env; cat "$F"`: a path built at run time could be any
+            # file, so it is not known harmless.
+            return _unanalysable(
+                f"reads `{word.text.replace(DYNAMIC, '…')}`, a path computed at run time"
+            )
+        if cwd is None and not posixpath.isabs(posixpath.expanduser(word.text)):
+            # After `cd` (home), `cd -` or `cd "$D"` a relative path could be `~/.netrc`.
+            return _unanalysable(f"reads `{word.text}` in a folder known only at run time")
+        return decision
+
+
+def _sample(pattern: str) -> str:
+    """A path a gitignore-style pattern matches: `**/.env.*` -> `.env.x`."""
+    sample = pattern.strip("/").replace("**/", "").replace("/**", "/x").replace("**", "x")
+    return re.sub(r"\[[^]]*\]|[*?]", "x", sample)
+
+
+def _reads_files(name: str) -> bool:
+    """Does the program read files (`ls`, `cat`), rather than only print (`echo`, `pwd`)?"""
+    program = lookup(name)
+    return program is not None and (program.reads is not None or program.trees is not None)
 
 
 def _pick(rules: Iterable[Rule]) -> Rule | None:

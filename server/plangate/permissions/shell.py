@@ -58,9 +58,20 @@ _RISKY_VARIABLES = frozenset(
         "EDITOR",
         "VISUAL",
         "PAGER",
+        # Where programs find their configuration: moved into the workspace, a written file
+        # (`.gitconfig` with core.fsmonitor, an rg config with --pre) runs programs.
+        "HOME",
+        "XDG_CONFIG_HOME",
+        "XDG_CONFIG_DIRS",
+        "RIPGREP_CONFIG_PATH",
+        "CURL_HOME",
+        "WGETRC",
+        "LESS",
+        "INPUTRC",
+        "ZDOTDIR",
     }
 )
-_RISKY_PREFIXES = ("LD_", "DYLD_", "GIT_", "BASH_FUNC_")
+_RISKY_PREFIXES = ("LD_", "DYLD_", "GIT_", "BASH_FUNC_", "npm_config_", "NPM_CONFIG_")
 _WRITE_OPERATORS = frozenset({">", ">>", "&>", "&>>", ">|", "<>"})
 _SCOPES = frozenset({"subshell", "command_substitution", "process_substitution"})
 

@@ -21,9 +21,12 @@ In `effects.effects`:
   `out.writes`) or run code (set `out.read_only` to False).
 - `read_only`: the program is in the curated read-only set (allowed when no rule names it,
   it writes nothing and nothing marks it).
-- `reads(args, texts)`: the files a read-only run reads, checked against the read rules.
+- `reads(args, texts)`: the files the program reads (also when it writes: `cp .env x`),
+  checked against the read rules.
 - `trees(args, texts)`: the folders a read-only run reads whole (`grep -r`); every file in
   them is checked against the read rules.
+- `finds_repository`: the program looks for its repository from the working folder up; a
+  read-only run in a folder of the workspace that holds another repository is asked.
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ from plangate.permissions.invocation import (
     Write,
     is_special_file,
     operands_of,
+    values_of,
 )
 from plangate.permissions.options import has_flag
-from plangate.permissions.words import Word
+from plangate.permissions.words import DYNAMIC, Word
 
 Normalise = Callable[[list[Word], Invocation, Unwrapped], list[list[Word]]]
 Runs = Callable[[Invocation, Unwrapped, Pending], bool]
@@ -66,20 +70,35 @@ class Program:
     trees: Trees | None = None
     writes: Writes | None = None
     guard: Guard | None = None
+    # The program looks for its repository from the working folder up (git): a repository
+    # made inside the workspace brings its own configuration, which can run programs.
+    finds_repository: bool = False
 
 
 _PATTERN_FILES = ("-e", "-f", "--regexp", "--file")
 
 
-def read_operands(value_options: tuple[str, ...] = (), *, pattern_first: bool = False) -> Reads:
+def read_operands(
+    value_options: tuple[str, ...] = (),
+    *,
+    pattern_first: bool = False,
+    file_options: tuple[str, ...] = (),
+    list_options: tuple[str, ...] = (),
+) -> Reads:
     """A `reads` hook: the operands are the files read (not the values of `value_options`,
     not `/dev/stdin` and the like). With `pattern_first`, the first operand is a pattern
-    unless one is given with `-e`/`-f` (grep, rg, jq)."""
+    unless one is given with `-e`/`-f` (grep, rg, jq). The values of `file_options` are
+    files read too (`date -f F`, `diff --from-file=F`); those of `list_options` are files
+    naming more files to read (`wc --files0-from=F`), which are known only at run time."""
+    options = (*value_options, *file_options, *list_options)
 
     def reads(args: list[Word], texts: list[str]) -> list[Word]:
-        operands = operands_of(args, value_options)
+        operands = operands_of(args, options)
         if pattern_first and not has_flag(texts, _PATTERN_FILES):
             operands = operands[1:]
+        operands += values_of(args, (*file_options, *list_options))
+        if values_of(args, list_options):
+            operands.append(Word(DYNAMIC, dynamic=True))
         return [w for w in operands if not is_special_file(w.text)]
 
     return reads

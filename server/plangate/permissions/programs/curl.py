@@ -1,18 +1,183 @@
-"""curl and wget: the file they download into (`curl -o F`, `curl -sSLo F`, `wget -O F`)."""
+"""curl and wget: the files they download into, and the other files they write.
+
+curl writes `-o F` (also in clusters: `-sSLo F`), the URL's last segment with `-O`,
+`--remote-name-all` (in `--output-dir D` when given), headers with `-D F`, cookies with `-c F`,
+traces, and whatever its config file (`-K F`) says. wget writes the URL's last segment by
+default (`-O F` instead, `-P D` for the folder), its log with `-o`/`-a`, and a whole tree with
+`-r`/`-m`. A name the server chooses (`-J`, `--content-disposition`), a URL glob (`{a,b}`,
+`[1-9]`) or a list of URLs in a file is a path known only at run time.
+"""
 
 from __future__ import annotations
 
-from plangate.permissions.invocation import Write, values_of
+import posixpath
+from urllib.parse import urlsplit
+
+from plangate.permissions.invocation import Write, operands_of, values_of
+from plangate.permissions.options import has_flag
 from plangate.permissions.programs.base import Program
-from plangate.permissions.words import Word
+from plangate.permissions.words import DYNAMIC, Word
+
+_UNKNOWN = Word(DYNAMIC, dynamic=True)
+_CURL_WRITES = (
+    "-o",
+    "--output",
+    "-D",
+    "--dump-header",
+    "-c",
+    "--cookie-jar",
+    "--trace",
+    "--trace-ascii",
+    "--stderr",
+    "--libcurl",
+    "--etag-save",
+    "--hsts",
+    "--alt-svc",
+)
+# Options that take a value (a wrong entry hides a URL; a missing one makes a value a URL,
+# which only adds a write to check).
+_CURL_VALUES = (
+    *_CURL_WRITES,
+    "-d",
+    "--data",
+    "--data-raw",
+    "--data-binary",
+    "--data-urlencode",
+    "-F",
+    "--form",
+    "-H",
+    "--header",
+    "-X",
+    "--request",
+    "-u",
+    "--user",
+    "-A",
+    "--user-agent",
+    "-e",
+    "--referer",
+    "-b",
+    "--cookie",
+    "-x",
+    "--proxy",
+    "-m",
+    "--max-time",
+    "--connect-timeout",
+    "-r",
+    "--range",
+    "-T",
+    "--upload-file",
+    "-w",
+    "--write-out",
+    "-K",
+    "--config",
+    "--output-dir",
+    "--retry",
+    "--resolve",
+    "--cacert",
+    "--cert",
+    "--key",
+    "-E",
+    "-Y",
+    "-y",
+    "-z",
+    "--time-cond",
+    "--url",
+    "--json",
+)
+_WGET_VALUES = (
+    "-O",
+    "--output-document",
+    "-o",
+    "--output-file",
+    "-a",
+    "--append-output",
+    "-P",
+    "--directory-prefix",
+    "-i",
+    "--input-file",
+    "-e",
+    "--execute",
+    "-U",
+    "--user-agent",
+    "-t",
+    "--tries",
+    "-T",
+    "--timeout",
+    "-l",
+    "--level",
+    "-A",
+    "--accept",
+    "-R",
+    "--reject",
+    "--header",
+    "--post-data",
+    "--post-file",
+    "--save-cookies",
+    "--load-cookies",
+    "--config",
+    "--user",
+    "--password",
+    "-w",
+    "--wait",
+    "-Q",
+    "--quota",
+    "--cut-dirs",
+    "-B",
+    "--base",
+)
+
+
+def _remote_name(url: Word, folder: Word | None, default: str = "") -> Word:
+    """The file a download of `url` is saved as: its last path segment, in `folder`."""
+    if not url.literal or any(c in url.text for c in "{}[]"):
+        return _UNKNOWN  # computed, or a URL glob that names several files
+    text = url.text if "://" in url.text else f"http://{url.text}"
+    name = posixpath.basename(urlsplit(text).path) or default
+    if not name:
+        return _UNKNOWN
+    if folder is None:
+        return Word(name)
+    return Word(f"{folder.text.rstrip('/')}/{name}", folder.dynamic)
 
 
 def _curl(args: list[Word], texts: list[str]) -> list[Write]:
-    return [Write(w) for w in values_of(args, ("-o", "--output"))]
+    writes = [Write(w) for w in values_of(args, _CURL_WRITES)]
+    folder = next(iter(values_of(args, ("--output-dir",))), None)
+    urls = [*operands_of(args, _CURL_VALUES), *values_of(args, ("--url",))]
+    remote = has_flag(texts, ("-O", "--remote-name", "--remote-name-all"))
+    if remote and has_flag(texts, ("-J", "--remote-header-name")):
+        writes.append(Write(_UNKNOWN))  # the server names the file
+    elif remote:
+        writes += [Write(_remote_name(url, folder)) for url in urls]
+    if values_of(args, ("-K", "--config")):
+        writes.append(Write(_UNKNOWN))  # a config file can say `output = F`
+    return writes
 
 
 def _wget(args: list[Word], texts: list[str]) -> list[Write]:
-    return [Write(w) for w in values_of(args, ("-O", "--output-document"))]
+    writes = [
+        Write(w)
+        for w in values_of(args, ("-o", "--output-file", "-a", "--append-output", "--save-cookies"))
+    ]
+    folder = next(iter(values_of(args, ("-P", "--directory-prefix"))), None)
+    documents = values_of(args, ("-O", "--output-document"))
+    recursive = has_flag(
+        texts, ("-r", "--recursive", "-m", "--mirror", "-p", "--page-requisites", "-x")
+    )
+    if documents:
+        writes += [Write(w) for w in documents]
+    elif recursive:
+        # A tree named after the host and the URL's path (or not, with -nH, --cut-dirs).
+        base = folder.text.rstrip("/") + "/" if folder is not None else ""
+        writes.append(Write(Word(base + DYNAMIC, dynamic=True), recursive=True))
+    elif has_flag(texts, ("--content-disposition", "-i", "--input-file", "-e", "--execute")):
+        writes.append(Write(_UNKNOWN))  # named by the server, a URL list or a wgetrc command
+    else:
+        urls = operands_of(args, _WGET_VALUES)
+        writes += [Write(_remote_name(url, folder, "index.html")) for url in urls]
+    if values_of(args, ("--config",)):
+        writes.append(Write(_UNKNOWN))
+    return writes
 
 
 PROGRAMS = (

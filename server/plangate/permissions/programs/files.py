@@ -9,9 +9,9 @@ is under the path (deleting or moving a folder, copying into one, `chmod -R`).
 
 from __future__ import annotations
 
-from plangate.permissions.invocation import Write, operands_of, values_of
+from plangate.permissions.invocation import Write, is_special_file, operands_of, values_of
 from plangate.permissions.options import find_option, has_flag
-from plangate.permissions.programs.base import Program
+from plangate.permissions.programs.base import Program, Reads
 from plangate.permissions.words import Word
 
 _COPY_VALUES = (
@@ -27,6 +27,40 @@ _COPY_VALUES = (
     "--group",
     "-e",
     "--rsh",
+)
+# rsync's value options: filter patterns are not paths (`--exclude .git`).
+_RSYNC_VALUES = (
+    *_COPY_VALUES,
+    "-f",
+    "--filter",
+    "--exclude",
+    "--include",
+    "--exclude-from",
+    "--include-from",
+    "--files-from",
+    "--log-file",
+    "--log-file-format",
+    "--write-batch",
+    "--read-batch",
+    "-T",
+    "--temp-dir",
+    "--backup-dir",
+    "--partial-dir",
+    "--compare-dest",
+    "--copy-dest",
+    "--link-dest",
+    "--chmod",
+    "--chown",
+    "--rsync-path",
+    "--password-file",
+    "--out-format",
+    "--bwlimit",
+    "--timeout",
+    "--max-size",
+    "--min-size",
+    "--port",
+    "-B",
+    "--block-size",
 )
 _CHMOD_FLAGS = (
     "-R",
@@ -53,32 +87,55 @@ def _tee(args: list[Word], texts: list[str]) -> list[Write]:
     return [Write(w) for w in operands_of(args)]
 
 
-def _copy_targets(args: list[Word], moves: bool) -> list[Write]:
+def _copy_targets(args: list[Word], moves: bool, values: tuple[str, ...]) -> list[Write]:
     target_dir = values_of(args, ("-t", "--target-directory"))
-    operands = operands_of(args, _COPY_VALUES)
+    operands = operands_of(args, values)
     writes: list[Write] = []
+    into: Word | None = None
     if target_dir:
         sources, dest = operands, target_dir[0]
     elif len(operands) >= 2:
         sources, dest = operands[:-1], operands[-1]
+        # `cp x DEST` writes DEST/x only when DEST is a folder; with several sources it is.
+        into = dest if len(sources) == 1 else None
     else:
         return [Write(w, recursive=moves) for w in operands]
-    writes.append(Write(dest))
+    # The destination itself is written, and what is under it when a folder is copied.
+    writes.append(Write(dest, recursive=True))
     for source in sources:
         name = source.text.rstrip("/").rsplit("/", 1)[-1]
         joined = f"{dest.text.rstrip('/')}/{name}"
-        writes.append(Write(Word(joined, dest.dynamic or source.dynamic), recursive=True))
+        writes.append(
+            Write(Word(joined, dest.dynamic or source.dynamic), recursive=True, into=into)
+        )
         if moves:
             writes.append(Write(source, recursive=True))
     return writes
 
 
 def _copy(args: list[Word], texts: list[str]) -> list[Write]:
-    return _copy_targets(args, moves=False)
+    return _copy_targets(args, moves=False, values=_COPY_VALUES)
 
 
 def _move(args: list[Word], texts: list[str]) -> list[Write]:
-    return _copy_targets(args, moves=True)
+    return _copy_targets(args, moves=True, values=_COPY_VALUES)
+
+
+def _rsync(args: list[Word], texts: list[str]) -> list[Write]:
+    writes = _copy_targets(args, moves=False, values=_RSYNC_VALUES)
+    return writes + [Write(w) for w in values_of(args, ("--log-file", "--write-batch"))]
+
+
+def _sources(values: tuple[str, ...]) -> Reads:
+    """A `reads` hook for copies: every operand but the destination is read."""
+
+    def reads(args: list[Word], texts: list[str]) -> list[Word]:
+        operands = operands_of(args, values)
+        if not values_of(args, ("-t", "--target-directory")):
+            operands = operands[:-1]
+        return [w for w in operands if not is_special_file(w.text)]
+
+    return reads
 
 
 def _link(args: list[Word], texts: list[str]) -> list[Write]:
@@ -122,8 +179,9 @@ def _dd(args: list[Word], texts: list[str]) -> list[Write]:
 
 PROGRAMS = (
     Program(names=("tee",), writes=_tee),
-    Program(names=("cp", "install", "rsync"), writes=_copy),
-    Program(names=("mv",), writes=_move),
+    Program(names=("cp", "install"), writes=_copy, reads=_sources(_COPY_VALUES)),
+    Program(names=("rsync",), writes=_rsync, reads=_sources(_RSYNC_VALUES)),
+    Program(names=("mv",), writes=_move, reads=_sources(_COPY_VALUES)),
     Program(names=("ln",), writes=_link),
     Program(names=("rm", "rmdir", "unlink", "shred", "srm"), writes=_remove),
     Program(names=("touch",), writes=_touch),

@@ -16,6 +16,7 @@ write the files they name; `git show HEAD:.env` reads `.env`.
 from __future__ import annotations
 
 import posixpath
+import re
 
 from plangate.permissions.invocation import (
     Effects,
@@ -30,7 +31,7 @@ from plangate.permissions.invocation import (
 )
 from plangate.permissions.options import find_option, has_flag
 from plangate.permissions.programs.base import Program
-from plangate.permissions.words import Word
+from plangate.permissions.words import DYNAMIC, Word
 
 _VALUE_OPTIONS = {
     "-C",
@@ -63,6 +64,13 @@ _HARMLESS_CONFIG = (
     "init.defaultbranch",
     "safe.directory",
     "core.autocrlf",
+)
+# Settings whose value git runs through a shell.
+_COMMAND_CONFIG = re.compile(
+    r"core\.(pager|editor|sshcommand|fsmonitor|askpass)|sequence\.editor|diff\.external"
+    r"|pager\..+|credential\.(.+\.)?helper|gpg\.(.+\.)?program|(diff|merge)tool\..+\.cmd"
+    r"|filter\..+\.(clean|smudge|process)|diff\..+\.(textconv|command)"
+    r"|interactive\.difffilter|remote\..+\.(uploadpack|receivepack)|uploadpack\.packobjectshook"
 )
 _SUBCOMMAND_ALIASES = {"stage": "add"}
 # Subcommands that run a command given in their arguments: a `--help` there may be its.
@@ -109,13 +117,17 @@ def _normalise(words: list[Word], inv: Invocation, result: Unwrapped) -> list[li
         if text.startswith("-c") and len(text) > 2:
             name, has_value, value = "-c", "=", text[2:]
         hit = find_option(name, _VALUE_OPTIONS)
+        known = words[i].literal
         if hit is not None:
             name = hit.name
             if not has_value:
                 value = words[i + 1].text if i + 1 < len(words) else ""
+                known = i + 1 < len(words) and words[i + 1].literal
                 i += 1
         if name == "-C":
-            inv.cwd = posixpath.normpath(posixpath.join(inv.cwd, value)) if inv.cwd else None
+            inv.cwd = (
+                posixpath.normpath(posixpath.join(inv.cwd, value)) if inv.cwd and known else None
+            )
         if name in ("-c", "--config-env"):
             key, _, setting = value.partition("=")
             key = key.lower()
@@ -124,8 +136,16 @@ def _normalise(words: list[Word], inv: Invocation, result: Unwrapped) -> list[li
                 inv.problems.append("defines a git alias on the command line")
             elif not key.startswith(_HARMLESS_CONFIG):
                 inv.escalates = f"sets git configuration ({key}) that can run programs"
-        if text.startswith("--exec-path="):
-            inv.escalates = "changes where git finds its programs"
+            if _COMMAND_CONFIG.fullmatch(key):
+                # `core.pager='git push'`: git hands the value to a shell.
+                if name == "-c" and known:
+                    result.scripts.append(setting.removeprefix("!"))
+                else:
+                    inv.problems.append(f"sets {key} to a command known only at run time")
+        if name in ("--git-dir", "--work-tree") or text.startswith("--exec-path"):
+            # Another repository's configuration (core.fsmonitor, hooks, aliases) or another
+            # folder of git programs: anything may run.
+            inv.escalates = f"points git at another repository or programs ({name})"
         i += 1
     if i >= len(words):
         return [[words[0]]]
@@ -205,14 +225,30 @@ def _read_only(texts: list[str]) -> bool:
 
 
 def _reads(args: list[Word], texts: list[str]) -> list[Word]:
-    """Paths a reading git command may show: operands, and the path of `REV:path`."""
+    """Paths a reading git command may show: operands, the path of `REV:path`, `:path` and
+    `:N:path` (the index), and the files a pathspec glob matches."""
     if not args or args[0].text not in _READS_PATHS:
         return []
+    rest = args[1:]
+    cut = next((i for i, w in enumerate(rest) if w.text == "--"), len(rest))
     paths: list[Word] = []
-    for word in operands_of(args[1:], ("-e", "-f", "--format", "--pretty", "-n", "-C")):
+    for word in operands_of(rest[:cut], ("-e", "-f", "--format", "--pretty", "-n", "-C")):
         revision, colon, path = word.text.partition(":")
-        paths.append(Word(path, word.dynamic) if colon and revision and path else word)
+        if colon and revision[:1] == "" and path[:2] in ("0:", "1:", "2:", "3:"):
+            path = path[2:]  # `:2:path`, a merge stage in the index
+        paths.append(Word(path, word.dynamic) if colon and path else word)
+    paths += [_pathspec(word) for word in rest[cut + 1 :]]
     return [w for w in paths if not is_special_file(w.text)]
+
+
+def _pathspec(word: Word) -> Word:
+    """A path after `--` is a pathspec: git matches its glob characters itself (`'.e*'` reads
+    `.env` though bash leaves it alone), and magic (`:(glob)`, `:!x`, `:^x`) can select
+    files no word names, so it is a path known only at run time."""
+    text = word.text
+    if text.startswith(":") and len(text) > 1 and not text[1].isalnum() and text[1] not in "./":
+        return Word(DYNAMIC, dynamic=True)
+    return Word(text, word.dynamic, word.expands or any(c in text for c in "*?["))
 
 
 PROGRAMS = (
@@ -225,5 +261,6 @@ PROGRAMS = (
         reads=_reads,
         writes=_writes,
         guard=_guard,
+        finds_repository=True,
     ),
 )

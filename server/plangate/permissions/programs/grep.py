@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from plangate.permissions.invocation import Effects, Tree
+from plangate.permissions.invocation import Effects, Tree, values_of
 from plangate.permissions.options import has_flag
 from plangate.permissions.programs.base import Program, read_operands
 from plangate.permissions.words import Word
@@ -32,7 +32,16 @@ _GREP_VALUES = (
     "--before-context",
     "--context",
     "--label",
+    "--include",
+    "--exclude",
+    "--exclude-dir",
+    "-d",
+    "-D",
+    "--directories",
+    "--devices",
 )
+# Files of patterns: their lines are printed back where they match, so they are read.
+_GREP_FILES = ("-f", "--file", "--exclude-from")
 _RG_VALUES = (
     "-e",
     "-f",
@@ -72,6 +81,7 @@ _RG_VALUES = (
 )
 
 
+_GREP_FILE_READS = read_operands(_GREP_VALUES, pattern_first=True, file_options=_GREP_FILES)
 _RECURSIVE = ("-r", "-R", "--recursive", "--dereference-recursive")
 _RG_HIDDEN = ("--hidden", "-.", "-u", "--unrestricted")
 
@@ -91,6 +101,13 @@ def _trees(
     return trees
 
 
+def _grep_reads(args: list[Word], texts: list[str]) -> list[Word]:
+    """The files named, and `--include` globs: a search limited to `.env*` under a folder is
+    after what those globs match, on disk now or not."""
+    includes = values_of(args, ("--include",))
+    return [*_GREP_FILE_READS(args, texts), *(Word(w.text, w.dynamic, True) for w in includes)]
+
+
 def _rg_guard(args: list[Word], texts: list[str], out: Effects) -> None:
     if any(t.startswith("--pre") for t in texts):
         out.read_only = False
@@ -100,7 +117,7 @@ PROGRAMS = (
     Program(
         names=("grep",),
         read_only=True,
-        reads=read_operands(_GREP_VALUES, pattern_first=True),
+        reads=_grep_reads,
         trees=_trees(_GREP_VALUES, always=False),
     ),
     Program(
@@ -112,7 +129,9 @@ PROGRAMS = (
     Program(
         names=("rg",),
         read_only=True,
-        reads=read_operands(_RG_VALUES, pattern_first=True),
+        reads=read_operands(
+            _RG_VALUES, pattern_first=True, file_options=("-f", "--file", "--ignore-file")
+        ),
         trees=_trees(_RG_VALUES, always=True, hidden=_RG_HIDDEN),
         guard=_rg_guard,
     ),

@@ -38,7 +38,13 @@ PROGRAMS = (
         read_only=True,
     ),
     Program(names=("cd", "pushd"), read_only=True, reads=read_operands()),
-    Program(names=("date",), read_only=True, guard=_date_guard),
+    # `date -f F` reads dates from F, and prints the lines it cannot read: F's content.
+    Program(
+        names=("date",),
+        read_only=True,
+        reads=read_operands(("-d", "--date", "-r", "--reference"), file_options=("-f", "--file")),
+        guard=_date_guard,
+    ),
     Program(names=("hostname",), read_only=True, guard=_hostname_guard),
     Program(names=("command",), read_only=True, guard=_command_guard),
 )

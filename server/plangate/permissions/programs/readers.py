@@ -9,7 +9,9 @@ programs write: `sort -o F`, `uniq IN OUT`, `tree -o F`; `sort --compress-progra
 
 from __future__ import annotations
 
-from plangate.permissions.invocation import Effects, Write, operands_of, values_of
+import re
+
+from plangate.permissions.invocation import Effects, Tree, Write, operands_of, values_of
 from plangate.permissions.options import has_flag
 from plangate.permissions.programs.base import Program, read_operands
 from plangate.permissions.words import Word
@@ -43,21 +45,94 @@ def _tree_guard(args: list[Word], texts: list[str], out: Effects) -> None:
     out.writes += [Write(w) for w in values_of(args, ("-o",))]
 
 
-def _reader(*names: str, values: tuple[str, ...] = ()) -> Program:
-    return Program(names=names, read_only=True, reads=read_operands(values))
+def _reader(
+    *names: str, values: tuple[str, ...] = (), list_options: tuple[str, ...] = ()
+) -> Program:
+    return Program(
+        names=names, read_only=True, reads=read_operands(values, list_options=list_options)
+    )
+
+
+def _xxd_guard(args: list[Word], texts: list[str], out: Effects) -> None:
+    out.writes += [Write(w) for w in operands_of(args, _XXD_VALUES)[1:2]]  # `xxd IN OUT`
+
+
+def _less_guard(args: list[Word], texts: list[str], out: Effects) -> None:
+    out.writes += [Write(w) for w in values_of(args, ("-o", "-O", "--log-file", "--LOG-FILE"))]
+    # `+cmd` runs a less command at start (`+!cmd` a shell command, `+s F` saves to F);
+    # only a line number or a search is known harmless. A lesskey file binds keys to them.
+    starts = [t for t in texts if t.startswith("+") and not _LESS_START.fullmatch(t)]
+    if starts or has_flag(texts, ("-k", "--lesskey-file", "--lesskey-src")):
+        out.read_only = False
+
+
+def _file_guard(args: list[Word], texts: list[str], out: Effects) -> None:
+    if has_flag(texts, ("-C", "--compile")):  # `file -C -m M` writes M.mgc
+        out.writes += [
+            Write(Word(w.text + ".mgc", w.dynamic)) for w in values_of(args, ("-m", "--magic-file"))
+        ] or [Write(Word("magic.mgc"))]
+
+
+def _diff_trees(args: list[Word], texts: list[str]) -> list[Tree]:
+    if not has_flag(texts, ("-r", "--recursive")):
+        return []
+    return [Tree(w) for w in _DIFF_READS(args, texts)]
+
+
+_XXD_VALUES = ("-c", "-g", "-l", "-o", "-s", "-n", "-C", "-R", "-cols", "-len", "-seek")
+_LESS_START = re.compile(r"\+(\d+|/[^!|]*|G|g|F)")
+_DIFF_VALUES = (
+    "-C",
+    "-U",
+    "-I",
+    "-x",
+    "-L",
+    "-W",
+    "--context",
+    "--unified",
+    "--label",
+    "--exclude",
+    "--ignore-matching-lines",
+    "--width",
+    "--tabsize",
+    "--line-format",
+)
+_DIFF_READS = read_operands(
+    _DIFF_VALUES, file_options=("--from-file", "--to-file", "-X", "--exclude-from")
+)
 
 
 PROGRAMS = (
     _reader(
-        *"""cat rev less more wc file diff cmp comm sha256sum sha1sum sha512sum md5sum cksum
-        readlink realpath""".split()
+        *"""cat rev cmp comm sha256sum sha1sum sha512sum md5sum cksum readlink realpath
+        b2sum sum""".split()
+    ),
+    _reader("wc", list_options=("--files0-from",)),
+    _reader("base64", "base32", "basenc", values=("-w", "--wrap")),
+    Program(names=("diff",), read_only=True, reads=_DIFF_READS, trees=_diff_trees),
+    Program(names=("xxd",), read_only=True, reads=read_operands(_XXD_VALUES), guard=_xxd_guard),
+    Program(
+        names=("less", "more"),
+        read_only=True,
+        reads=read_operands(("-b", "-h", "-j", "-p", "-P", "-t", "-T", "-x", "-y", "-z")),
+        guard=_less_guard,
+    ),
+    Program(
+        names=("file",),
+        read_only=True,
+        reads=read_operands(("-e", "-F", "-P"), file_options=("-m", "--magic-file", "-f")),
+        guard=_file_guard,
     ),
     _reader("head", values=("-n", "-c", "--lines", "--bytes")),
     _reader("tail", values=("-n", "-c", "--lines", "--bytes", "-s", "--sleep-interval", "--pid")),
     _reader(
         "cut", values=("-d", "-f", "-b", "-c", "--delimiter", "--fields", "--bytes", "--characters")
     ),
-    _reader("du", values=("-d", "-t", "-B", "--max-depth", "--threshold", "--block-size")),
+    _reader(
+        "du",
+        values=("-d", "-t", "-B", "--max-depth", "--threshold", "--block-size"),
+        list_options=("--files0-from",),
+    ),
     _reader(
         "ls",
         values=("-I", "-w", "-T", "--ignore", "--hide", "--width", "--tabsize", "--block-size"),
@@ -71,7 +146,12 @@ PROGRAMS = (
     _reader("tac", values=("-s", "--separator")),
     _reader("strings", values=("-n", "-t", "-e")),
     _reader("column", values=("-s", "-c", "-o")),
-    Program(names=("sort",), read_only=True, reads=read_operands(_SORT_VALUES), guard=_sort_guard),
+    Program(
+        names=("sort",),
+        read_only=True,
+        reads=read_operands(_SORT_VALUES, list_options=("--files0-from",)),
+        guard=_sort_guard,
+    ),
     Program(names=("uniq",), read_only=True, reads=read_operands(_UNIQ_VALUES), guard=_uniq_guard),
     Program(names=("tree",), read_only=True, reads=read_operands(_TREE_VALUES), guard=_tree_guard),
     # jq's first operand is its filter, unless the filter comes from a file (`-f`).
