@@ -18,6 +18,7 @@ from plangate.tools.base import (
     ToolResult,
     workspace_relative,
 )
+from plangate.tools.guard import exec_guard
 from plangate.tools.process import run_command
 from plangate.tools.sandbox import Support, Unsandboxed, sandbox_for, support, unsandboxed_setting
 
@@ -93,9 +94,9 @@ class BashTool(Tool[BashInput]):
             sandbox_for, ctx.workspace, ctx.policy, cwd, machine, network=ctx.network
         )
         log_path = ctx.layout.outputs / f"{uuid.uuid4().hex[:12]}.log"
-        async with ctx.watch():
+        async with ctx.watch(), exec_guard(ctx.policy, sandbox, decision) as prefix:
             completed = await run_command(
-                [*sandbox.prefix, "bash", "-c", params.command],
+                [*prefix, "bash", "-c", params.command],
                 cwd=cwd,
                 log_path=log_path,
                 timeout=params.timeout,

@@ -1,0 +1,102 @@
+"""The exec-time guard's cost per exec: a guarded `git --version` against the real git.
+
+Both run in the same bubblewrap sandbox, in the same run, interleaved: a timing loop inside
+the sandbox execs `git --version` (the guard stub: Python start, a round trip to the policy
+in this process, then the real git) and the real git at its private path (what an unguarded
+exec costs). Prints the medians and the difference, the guard's cost per exec.
+
+    .venv/bin/python bench/guard.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from plangate.agents import load_agent
+from plangate.permissions import Action, Decision, Policy
+from plangate.tools.guard import exec_guard
+from plangate.tools.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Runs inside the sandbox: times each exec, guarded and real alternately, and prints JSON.
+TIMER = r"""
+import glob, json, statistics, subprocess, sys, time
+runs = int(sys.argv[1])
+real = glob.glob("/tmp/.plangate-real-*/usr/bin/git")[0]
+times = {"guarded": [], "real": []}
+for _ in range(runs):
+    for kind, argv in (("guarded", ["git", "--version"]), ("real", [real, "--version"])):
+        start = time.perf_counter()
+        done = subprocess.run(argv, capture_output=True)
+        times[kind].append(time.perf_counter() - start)
+        assert done.returncode == 0 and done.stdout.startswith(b"git version"), done
+print(json.dumps({k: statistics.median(v) * 1000 for k, v in times.items()}))
+"""
+
+
+async def measure(runs: int) -> dict[str, float]:
+    """Median milliseconds per exec of the guarded and of the real git, in one sandbox."""
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        sys.exit("bench/guard.py needs bubblewrap (bwrap): there is no guard without a sandbox")
+    with tempfile.TemporaryDirectory() as folder:
+        workspace = Path(folder)
+        policy = Policy(load_agent(ROOT / "agents" / "backend-developer.md").permission, workspace)
+        prefix = (
+            bwrap,
+            "--die-with-parent",
+            "--unshare-pid",
+            "--ro-bind",
+            "/",
+            "/",
+            "--dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--tmpfs",
+            "/tmp",
+            "--chdir",
+            "/",
+            "--",
+        )
+        allowed = Decision(action=Action.ALLOW, rule=None, reason="bench")
+        async with exec_guard(policy, Sandbox(prefix, True), allowed) as guarded:
+            process = await asyncio.create_subprocess_exec(
+                *guarded,
+                sys.executable,
+                "-c",
+                TIMER,
+                str(runs),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+            out, err = await process.communicate()
+        if process.returncode != 0:
+            sys.exit(f"the timing loop failed: {err.decode()}")
+        result: dict[str, float] = json.loads(out)
+        return result
+
+
+def main() -> None:
+    """Print the medians and the guard's cost per exec."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=200)
+    args = parser.parse_args()
+    medians = asyncio.run(measure(args.runs))
+    guarded, real = medians["guarded"], medians["real"]
+    print(f"git --version, {args.runs} execs each, medians in one sandbox:")
+    print(f"  real git       {real:7.2f} ms")
+    print(f"  guarded git    {guarded:7.2f} ms")
+    print(f"  guard per exec {guarded - real:7.2f} ms  ({guarded / real:.1f}x)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""The exec-time guard: denied stays denied however the command was spelled.
+
+The static check reads the command's text; `eval "git pu""sh"`, `$x`, an alias, a script or
+`subprocess.run(["git", "push"])` in Python all hide the program from it. They all end in an
+exec, though. So inside the sandbox every program that one of the agent's bash deny or ask rules
+names (the first word of the pattern: git, npm, docker, rm, ...; taken from the rules, not a
+fixed list) is shadowed: a small stub is bound over the real file, wherever it is reached from
+(`git`, `/usr/bin/git`, `/bin/git`, `/usr/lib/git-core/git` and its `git-push` links, any PATH),
+and the real file is bound at a private path. The stub (`guard_entry.py`) sends the argv it was
+executed with to this module over a Unix socket; the same `Policy.check_bash` that decided the
+command decides `shlex.join(argv)`, and the stub execs the real program or exits 126 with
+"PlanGate: denied at run time: <reason>", which the model reads in the output.
+
+What counts at run time:
+- deny (a bash rule, or an edit/read rule the argv hits): refused;
+- ask from one of the agent's own rules: nobody can be asked in the middle of a command, so it
+  runs only if the user approved the command under that same rule (`git fetch` approved runs
+  its `git fetch`); otherwise refused with a message telling the model to run it as its own
+  command, where the user is asked;
+- the built-in questions (a command no rule names, one that cannot be analysed): run. They
+  tell the user up front what a command line does; the command line itself already passed
+  them, and asking about every `git` a build runs internally would stop every build.
+
+A decision costs a `python3 -I -S` start and a round trip to the warm policy (bench/guard.py);
+loading the engine in each exec would cost ten times more. Where there is no sandbox there is
+no guard: the bash tool asks instead (sandbox.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import os
+import py_compile
+import shlex
+import shutil
+import sys
+import tempfile
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from plangate.permissions import Action, Decision, Policy, Rule
+from plangate.tools import guard_entry
+from plangate.tools.sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+# Folders searched besides PATH: the usual bin folders, and the private exec paths of
+# multi-call programs (`git push` runs /usr/lib/git-core/git-push -> git).
+_STANDARD_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
+_EXEC_DIRS = ("/usr/lib/{}-core", "/usr/libexec/{}-core", "/usr/local/libexec/{}-core")
+_MAX_REQUEST = 1 << 20
+
+
+def guarded_programs(policy: Policy) -> list[str]:
+    """The program names the agent's bash deny and ask rules start with, in rule order.
+
+    A pattern whose first word is a wildcard (`*`, `git*`) names no single program: nothing
+    can be shadowed for it, and the static check stays its only layer."""
+    names: list[str] = []
+    for rule in _bash_rules(policy):
+        words = rule.pattern.split()
+        if rule.action is Action.ALLOW or not words:
+            continue
+        first = words[0]
+        if any(c in first for c in "*?[") or "/" in first or first in names:
+            continue
+        names.append(first)
+    return names
+
+
+def _bash_rules(policy: Policy) -> list[Rule]:
+    # The policy keeps its compiled bash rules private; the guard needs only their patterns.
+    return [rule for rule, _pattern in policy._bash]
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """One real file to cover with a guard stub: the program's name and the file's real path."""
+
+    program: str
+    path: str
+    script: bool  # not a binary: its interpreter resolves files next to it (node's require)
+
+
+def shadows(programs: Iterable[str], path_env: str | None = None) -> list[Shadow]:
+    """Every real file each program is reached through: each PATH folder's `name` (and the
+    usual bin folders, and `<name>-core` exec paths), symlinks resolved, without repeats."""
+    folders = [d for d in (path_env or os.environ.get("PATH", "")).split(os.pathsep) if d]
+    found: list[Shadow] = []
+    seen: set[str] = set()
+    for program in programs:
+        dirs = [*folders, *_STANDARD_DIRS, *(d.format(program) for d in _EXEC_DIRS)]
+        for folder in dirs:
+            candidate = os.path.join(folder, program)
+            if not os.path.isfile(candidate) or not os.access(candidate, os.X_OK):
+                continue
+            real = os.path.realpath(candidate)
+            if real in seen:
+                continue
+            seen.add(real)
+            found.append(Shadow(program, real, script=not _is_binary(real)))
+    return found
+
+
+def _is_binary(path: str) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"\x7fELF"
+    except OSError:
+        return False
+
+
+def runtime_verdict(
+    policy: Policy, words: list[str], cwd: str | None, approved: frozenset[Rule]
+) -> str | None:
+    """None when `words` (an argv as executed) may run, else the reason it may not."""
+    command = shlex.join(words)
+    decision = policy.check_bash(command, cwd or None)
+    if decision.action is Action.DENY:
+        return decision.reason
+    rule = decision.rule
+    own_ask = decision.action is Action.ASK and rule is not None and rule.builtin is None
+    if own_ask and rule not in approved:
+        return (
+            f"{decision.reason}. Nobody can be asked while a command runs: run `{command}` "
+            "as its own bash command, so the user can be asked"
+        )
+    return None
+
+
+def approved_rules(decision: Decision) -> frozenset[Rule]:
+    """The agent's ask rules the user approved by approving the command `decision` is about."""
+    rule = decision.rule
+    if decision.action is Action.ASK and rule is not None and rule.builtin is None:
+        return frozenset({rule})
+    return frozenset()
+
+
+def _stub(python: str, folder: str, program: str, real: str, socket_path: str) -> str:
+    # -I: no PYTHON* variables, no user site, no script folder on sys.path; -S: no site
+    # import (half of Python's start-up). The entry module is imported from the guard folder,
+    # which the sandbox always shows (PlanGate's own install may be hidden, under /tmp).
+    return (
+        f"#!{python} -IS\n"
+        "import sys\n"
+        f"sys.path.insert(0, {folder!r})\n"
+        "from guard_entry import main\n"
+        f"main({program!r}, {real!r}, {socket_path!r})\n"
+    )
+
+
+@functools.cache
+def _entry_bytecode() -> bytes:
+    """guard_entry.py compiled once: copied as a sourceless .pyc into each guard folder, so
+    no exec compiles it (there is nowhere in the sandbox to cache the compiled code)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        target = os.path.join(scratch, "guard_entry.pyc")
+        py_compile.compile(guard_entry.__file__, cfile=target, doraise=True)
+        with open(target, "rb") as f:
+            return f.read()
+
+
+def _python() -> str:
+    # The base interpreter, not a venv's: with -S nothing from a venv is used, and its
+    # pyvenv.cfg lookup is start-up time saved.
+    base = getattr(sys, "_base_executable", None) or sys.executable
+    return os.path.realpath(base if os.path.exists(base) else sys.executable)
+
+
+@dataclass(frozen=True)
+class GuardLayout:
+    """The bwrap arguments that shadow each program, and where things are (host = inside)."""
+
+    args: tuple[str, ...]
+    folder: str  # stubs and the socket, bound read-only at the same path
+    socket: str
+    shadows: tuple[Shadow, ...]
+
+
+def layout(folder: str, found: list[Shadow], python: str | None = None) -> GuardLayout:
+    """Write the stubs into `folder` and return the bwrap arguments that put them in place.
+
+    The real files are bound under a private root in the sandbox's /tmp (a tmpfs, so bwrap can
+    make the mount points): a binary alone, a script with the folder above its own, so what it
+    loads relative to itself (`../lib/cli.js`) is found next to it."""
+    socket_path = os.path.join(folder, "sock")
+    private = f"/tmp/.plangate-real-{os.path.basename(folder)}"
+    args: list[str] = ["--ro-bind", folder, folder]
+    stubs: list[str] = []
+    with open(os.path.join(folder, "guard_entry.pyc"), "wb") as f:
+        f.write(_entry_bytecode())
+    for index, shadow in enumerate(found):
+        real = private + shadow.path
+        if shadow.script:
+            parent = Path(shadow.path).parent
+            tree = str(parent.parent if len(parent.parts) > 2 else parent)
+            args += ["--ro-bind", tree, private + tree]
+        else:
+            args += ["--ro-bind", shadow.path, real]
+        stub = os.path.join(folder, f"guard-{index}-{shadow.program}")
+        with open(stub, "w", encoding="utf-8") as f:
+            f.write(_stub(python or _python(), folder, shadow.program, real, socket_path))
+        os.chmod(stub, 0o755)
+        stubs += ["--ro-bind", stub, shadow.path]
+    # The stubs go on after every real file is bound: bwrap binds from the host's view, but
+    # keeping them last makes the order obvious.
+    return GuardLayout(tuple(args + stubs), folder, socket_path, tuple(found))
+
+
+@contextlib.asynccontextmanager
+async def exec_guard(
+    policy: Policy, sandbox: Sandbox, decision: Decision
+) -> AsyncIterator[tuple[str, ...]]:
+    """The sandbox prefix with the guard in place, its server answering while the command runs.
+
+    `decision` is the one the command ran under (its approved ask rule may run inside it).
+    Without a sandbox, or with no program to guard, the prefix is returned unchanged."""
+    programs = guarded_programs(policy)
+    if not sandbox.sandboxed or not programs or sandbox.prefix[-1:] != ("--",):
+        yield sandbox.prefix
+        return
+    found = await asyncio.to_thread(shadows, programs)
+    if not found:
+        yield sandbox.prefix
+        return
+    approved = approved_rules(decision)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await reader.read(_MAX_REQUEST)
+            cwd, *words = request.decode("utf-8", "surrogateescape").split("\0")
+            # The engine may walk folders (`grep -r`): off the event loop.
+            reason = await asyncio.to_thread(runtime_verdict, policy, words, cwd, approved)
+            if reason is not None:
+                log.info("exec-time guard refused %s: %s", shlex.join(words), reason)
+            reply = guard_entry.RUN if reason is None else f"deny\n{reason}"
+            writer.write(reply.encode("utf-8", "replace"))
+            await writer.drain()
+        except Exception:  # a broken request is refused by the stub (no "run" answer)
+            log.exception("exec-time guard request failed")
+        finally:
+            writer.close()
+
+    folder = tempfile.mkdtemp(prefix="plangate-guard-")
+    try:
+        guard = await asyncio.to_thread(layout, folder, found)
+        server = await asyncio.start_unix_server(answer, path=guard.socket)
+        try:
+            yield (*sandbox.prefix[:-1], *guard.args, "--")
+        finally:
+            server.close()
+            await server.wait_closed()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
