@@ -90,6 +90,7 @@ SPELLINGS = [
     "env PATH=/usr/bin git push origin main",
     "shopt -s expand_aliases; alias g='git push'; eval 'g origin main'",
     "/usr/lib/git-core/git-push origin main",
+    "x='a[$(git push origin main)]'; declare -A arr=(); arr[x]=1; declare -a b; b[x]=1",
 ]
 
 
@@ -175,3 +176,21 @@ def test_runtime_verdicts(seed_agent: Agent, workspace: Path) -> None:
 def test_multi_call_names() -> None:
     assert words_for("git", ["/usr/lib/git-core/git-push", "origin"]) == ["git", "push", "origin"]
     assert words_for("git", ["/usr/bin/git", "status"]) == ["git", "status"]
+
+
+def test_an_ask_rule_runs_only_under_its_own_approval(
+    seed_agent: Agent, workspace: Path, repo: Path
+) -> None:
+    """`git push: ask`. A script approved as a whole did not show the user its push: refused at
+    the exec, with what to do. The push approved as itself runs, guard and all."""
+    rules = dict(seed_agent.permission)
+    rules["bash"] = [r for r in rules["bash"] if r.pattern != "git push"] + [
+        Rule(permission="bash", pattern="git push", action=Action.ASK)
+    ]
+    ctx = _ctx(Policy(rules, workspace), workspace)
+    hidden = run(BASH.run({"command": "./push.sh", "workdir": "repo"}, ctx))
+    assert MESSAGE_PREFIX in hidden.text and "as its own bash command" in hidden.text
+    assert not _remote_has_main(workspace)
+    shown = run(BASH.run({"command": "git push -q origin main", "workdir": "repo"}, ctx))
+    assert not shown.is_error, shown.text
+    assert _remote_has_main(workspace)
