@@ -17,7 +17,7 @@ from dataclasses import replace
 from plangate.permissions.invocation import Invocation, Pending, Unwrapped, option_word
 from plangate.permissions.options import find_option
 from plangate.permissions.programs import lookup, lookup_dashed
-from plangate.permissions.shell import SimpleCommand, is_risky_variable
+from plangate.permissions.shell import SimpleCommand, code_of, is_risky_variable
 from plangate.permissions.words import DYNAMIC, Word
 
 MAX_UNWRAP = 16
@@ -261,18 +261,27 @@ def _unwrap_one(
         rest = words[1:]
         program = family
     if program == "eval":
+        if rest and rest[0].text == "--":
+            rest = rest[1:]  # `eval -- 'cmd'`: the end of (no) options
         if all(w.literal for w in rest):
             result.scripts.append(" ".join(w.text for w in rest))
         inv.problems.append("runs text through eval")
         result.invocations.append(inv)
         return
     if program in ("source", "."):
-        if rest and rest[0].text in ("/dev/stdin", "-", "/proc/self/fd/0", "/dev/fd/0"):
+        if rest and rest[0].text == "--":
+            rest = rest[1:]
+        if rest and (rest[0].dynamic or rest[0].text in _STDIN_FILES):
+            # `source /dev/stdin`, `source <(echo cmd)`: what is printed or fed is the script.
             result.reads_stdin_script = True
         inv.problems.append("runs a script file in this shell")
         result.invocations.append(inv)
         return
     if program in ("alias", "unalias"):
+        # The alias's text runs wherever its name is used (with expand_aliases): check it.
+        result.scripts += [
+            w.text.split("=", 1)[1] for w in rest if w.literal and "=" in w.text.lstrip("=")
+        ]
         inv.problems.append("defines an alias")
         result.invocations.append(inv)
         return
@@ -287,6 +296,22 @@ def _unwrap_one(
     result.invocations.append(inv)
     for reading in readings[1:]:
         result.invocations.append(replace(inv, argv=reading))
+
+
+def printed(command: SimpleCommand) -> list[str]:
+    """What `echo` or `printf` would print, as text a shell reading the pipe might run:
+    echo's words; printf's format with its escapes read, and each argument on its own
+    (`printf '%s\\n' 'git push' | bash`). Nothing when a word is computed at run time."""
+    words = command.words
+    if words[0].text not in ("echo", "printf") or not all(w.literal for w in words[1:]):
+        return []
+    texts = [w.text for w in words[1:]]
+    if words[0].text == "echo" or not texts:
+        return [" ".join(texts)]
+    format_text = texts[0].replace("\\n", "\n").replace("\\t", "\t")
+    arguments = iter(texts[1:])
+    filled = _DIRECTIVE.sub(lambda _: next(arguments, ""), format_text)
+    return [filled, *texts[1:]]
 
 
 def _wrapper_payload(program: str, rest: list[Word]) -> list[Word]:
@@ -406,6 +431,8 @@ def _moved(cwd: str | None, directory: Word) -> str | None:
     return posixpath.normpath(posixpath.join(cwd, posixpath.expanduser(directory.text)))
 
 
+_DIRECTIVE = re.compile(r"%[-+ #0-9.]*[sbdiqcu]")
+_STDIN_FILES = frozenset({"/dev/stdin", "-", "/proc/self/fd/0", "/dev/fd/0"})
 _ENV_VALUE_OPTIONS = ("-u", "--unset", "-C", "--chdir", "-S", "--split-string")
 
 
@@ -449,7 +476,10 @@ def _env_payload(rest: list[Word], result: Unwrapped, inv: Invocation) -> list[W
             i += 2 if hit is not None and hit.value is None else 1
             continue
         if "=" in text and not text.startswith("="):
-            name = text.split("=", 1)[0]
+            name, value = text.split("=", 1)
+            script = code_of(name, value) if word.literal else None
+            if script is not None:
+                result.scripts.append(script)  # PS4='$(cmd)' bash -x: the value runs
             if is_risky_variable(name):
                 inv.problems.append(f"sets {name}, which changes what the command runs")
             i += 1
@@ -488,7 +518,11 @@ def _shell(rest: list[Word], result: Unwrapped, inv: Invocation) -> None:
             result.scripts.append(script.text)
         else:
             inv.problems.append("runs a computed command line in a shell")
-    elif operands and operands[0].text not in ("/dev/stdin", "-", "/dev/fd/0"):
+    elif operands and operands[0].dynamic:
+        # `bash <(echo cmd)`: the script is what the substitution prints.
+        result.reads_stdin_script = True
+        inv.problems.append("runs a script computed at run time")
+    elif operands and operands[0].text not in _STDIN_FILES:
         inv.problems.append("runs a script file")
     else:
         result.reads_stdin_script = True

@@ -52,7 +52,7 @@ def _canonical_flag(program: str, flag: str) -> str:
     aliases = _FLAG_ALIASES.get(program, {})
     if flag in aliases:
         return aliases[flag]
-    if flag.startswith("--") and len(flag) > 3:
+    if flag.startswith("--") and len(flag) > 2:
         # GNU getopt accepts any unambiguous prefix of a long option: `--recur` is `--recursive`.
         candidates = {v for k, v in aliases.items() if k.startswith(flag)}
         if len(candidates) == 1:

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from plangate.layout import STATE_DIR
-from plangate.permissions.commands import unwrap
+from plangate.permissions.commands import printed, unwrap
 from plangate.permissions.effects import effects
 from plangate.permissions.invocation import Effects, Invocation, Tree, Write, is_special_file
 from plangate.permissions.paths import Location, Workspace
@@ -196,10 +196,7 @@ class Policy:
             # heredocs and here-strings and what echo/printf print.
             nested += [(text, cwd) for text in analysis.fed_texts if text is not None]
             nested += [
-                (" ".join(w.text for w in command.words[1:]), command.cwd)
-                for command in analysis.commands
-                if command.words[0].text in ("echo", "printf")
-                and all(w.literal for w in command.words[1:])
+                (text, command.cwd) for command in analysis.commands for text in printed(command)
             ]
         for script, script_cwd in nested:
             if depth >= MAX_NESTING:
@@ -321,8 +318,7 @@ class Policy:
             if not word.expands or word.dynamic:
                 continue
             if "{" in word.text:
-                file_effects.read_only = False  # `-{delete,print}`: brace-made options
-                return
+                continue  # spelled out in the brace-expanded text `shell.analyse` checks too
             matches = self.workspace.expand(word.text, inv.cwd)
             if any(m.rsplit("/", 1)[-1].startswith("-") for m in matches):
                 file_effects.read_only = False

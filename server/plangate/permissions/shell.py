@@ -20,6 +20,7 @@ from functools import cache
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
+from plangate.permissions.braces import TooManyWords, expand_text
 from plangate.permissions.words import Word, evaluate, node_text
 
 MAX_LENGTH = 10_000
@@ -120,6 +121,16 @@ def _parser() -> Parser:
     return Parser(Language(tree_sitter_bash.language()))
 
 
+def code_of(name: str, value: str) -> str | None:
+    """The command line hidden in a variable the shell runs (`PROMPT_COMMAND`) or expands as
+    a prompt (`PS4`, printed by `set -x`, runs the substitutions in it); None for others."""
+    if name == "PROMPT_COMMAND":
+        return value
+    if name in ("PS0", "PS1", "PS2", "PS3", "PS4") and ("$(" in value or "`" in value):
+        return ": " + value  # only its substitutions run
+    return None
+
+
 def is_risky_variable(name: str) -> bool:
     """True for variables that change which program runs or what it loads."""
     return name in _RISKY_VARIABLES or name.startswith(_RISKY_PREFIXES)
@@ -129,6 +140,10 @@ MAX_ANALYSED = 100_000
 _ARITHMETIC_TEST = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
 _BACKTICKS = re.compile(r"`((?:\\.|[^`\\])*)`", re.DOTALL)
 _NUMBER = re.compile(r"-?\d+")
+# Subscripts and offsets that cannot name a variable: numbers, `@` and `*`.
+_STATIC_INDEX = re.compile(r"\s*(-?\s*\d+|@|\*)?\s*")
+_SUBSCRIPTED_NAME = re.compile(r"\s*[A-Za-z_]\w*\[")
+_COMPOUND_KEY = re.compile(r"\[([^\]]*)\]\+?=")
 
 
 def analyse(source: str, cwd: str | None) -> ShellAnalysis:
@@ -142,15 +157,29 @@ def analyse(source: str, cwd: str | None) -> ShellAnalysis:
     # them.
     source = _SURROGATES.sub("\ufffd", source.replace("\x00", ""))
     versions = [source]
+    try:
+        braced = expand_text(source) if "{" in source else source
+    except TooManyWords:
+        braced = source
+        analysis.problems.append("expands braces into too many words")
+    if braced != source:
+        # Bash expands braces before it runs anything (`git p{u,}sh` is `git push psh`,
+        # `{git,push}` is `git push`): check the spelled-out text too. Whether it parses is
+        # the original text's question.
+        versions.append(braced)
     if "\\\n" in source:
         # tree-sitter-bash splits a word at a line continuation (`g\<newline>it` reads as two
         # words; bash reads `git`). Bash keeps the pair inside single quotes and quoted
         # heredocs, so analyse both texts and check everything either one finds.
         versions.append(source.replace("\\\n", ""))
-    for version in versions:
+    for index, version in enumerate(versions):
         data = version.encode("utf-8")
         tree = _parser().parse(data.translate(_ASCII_SHADOW))
-        if tree.root_node.has_error and "does not parse as bash" not in analysis.problems:
+        if (
+            tree.root_node.has_error
+            and not (index == 1 and braced != source)
+            and "does not parse as bash" not in analysis.problems
+        ):
             analysis.problems.append("does not parse as bash")
         _Walker(analysis, cwd, data).walk(tree.root_node, 0)
         if analysis.ansi_c_mismatch and len(versions) < 4:
@@ -212,6 +241,10 @@ def _reevaluation(words: list[Word]) -> str | None:
         return "runs a callback (mapfile -C)"
     if program == "read" and any(is_risky_variable(o) for o in operands):
         return "reads a value into a variable that changes what later commands run"
+    if program in ("read", "unset", "mapfile", "readarray", "wait") and any(
+        _SUBSCRIPTED_NAME.match(o) for o in operands
+    ):
+        return "names an array element, whose subscript bash evaluates arithmetically"
     return None
 
 
@@ -220,6 +253,12 @@ class _Walker:
         self.analysis = analysis
         self.cwd = cwd
         self.source = source
+        # `cd -` goes back here (bash's OLDPWD); None when not known.
+        self.oldpwd: str | None = None
+        # `shopt -s lastpipe`: the last part of a pipeline runs in this shell, its `cd` stays.
+        self.lastpipe = False
+        # CDPATH set by the command line: a relative `cd` may go anywhere listed in it.
+        self.cdpath = False
 
     def walk(self, node: Node, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -259,11 +298,24 @@ class _Walker:
             operators = [c.type for c in node.children if not c.is_named]
             if "!" in operators[:2] or ("@" in operators and "P" in operators):
                 self._reevaluates("expands a variable indirectly or as a prompt string")
+            self._substring(node)
+        elif kind == "subscript":
+            self._subscript(node)
+        elif kind in ("declaration_command", "unset_command"):
+            self._declaration(node)
+        elif kind == "array":
+            self._array(node)
         if kind in _SCOPES:
             self._scoped(node.children, depth)
         elif kind == "pipeline":
-            for child in node.children:
+            for child in node.children[:-1]:
                 self._scoped([child], depth)
+            before = self.cwd
+            self.walk(node.children[-1], depth + 1)
+            if self.cwd != before and not self.lastpipe:
+                # The last part runs in this shell when lastpipe is on, which may have been
+                # set where this walk cannot see (a sourced file): the directory is unknown.
+                self.cwd = None
         else:
             for child in node.children:
                 self.walk(child, depth + 1)
@@ -287,6 +339,49 @@ class _Walker:
                 self._reevaluates("evaluates variables arithmetically, which can run code")
                 return
             stack.extend(child.children)
+
+    def _subscript(self, node: Node) -> None:
+        """`arr[x]=1`, `${arr[x]}`, `declare arr[x]`: bash evaluates an indexed array's
+        subscript arithmetically, and a variable named there may hold `a[$(cmd)]`."""
+        index = node.child_by_field_name("index")
+        if index is None:
+            index = next((c for c in node.named_children[1:]), None)
+        if index is not None and not _STATIC_INDEX.fullmatch(node_text(index, self.source)):
+            self._reevaluates("evaluates an array subscript arithmetically, which can run code")
+
+    def _declaration(self, node: Node) -> None:
+        """`declare "arr[x]=1"`, `unset 'arr[x]'`, `declare -i n`: quoted names with a subscript
+        are still evaluated, and integer or reference variables evaluate what they are given."""
+        for child in node.named_children:
+            if child.type in ("variable_assignment", "variable_name"):
+                continue
+            text = evaluate(child, self.source).text
+            if _SUBSCRIPTED_NAME.match(text) or (
+                text.startswith(("-", "+")) and ("i" in text or "n" in text)
+            ):
+                self._reevaluates("evaluates a subscript, or an integer or reference variable")
+                return
+
+    def _substring(self, node: Node) -> None:
+        """`${y:x}`, `${y:1:n}`: the offset and length are arithmetic."""
+        after_colon = False
+        for child in node.children:
+            if child.type == ":":
+                after_colon = True
+            elif after_colon and child.type not in ("number", "}"):
+                text = node_text(child, self.source).strip()
+                if not _STATIC_INDEX.fullmatch(text):
+                    self._reevaluates("evaluates a substring offset arithmetically")
+                    return
+
+    def _array(self, node: Node) -> None:
+        """`a=([x]=1)`: each `[key]=` of a compound assignment is evaluated arithmetically
+        for an indexed array."""
+        for child in node.named_children:
+            key = _COMPOUND_KEY.match(node_text(child, self.source))
+            if key is not None and not _STATIC_INDEX.fullmatch(key.group(1)):
+                self._reevaluates("evaluates an array subscript arithmetically, which can run code")
+                return
 
     def _test(self, node: Node) -> None:
         stack = list(node.children)
@@ -323,8 +418,10 @@ class _Walker:
         if reason is not None:
             self._reevaluates(reason)
         program = words[0].text
-        if program == "trap" and len(words) > 1 and words[1].literal:
-            self.analysis.scripts.append(words[1].text)
+        if program == "trap":
+            handler = next((w for w in words[1:] if not w.text.startswith("-")), None)
+            if handler is not None and handler.literal:
+                self.analysis.scripts.append(handler.text)  # `trap -- 'cmd' EXIT` too
         if program == "coproc" and len(words) > 1:
             # `coproc NAME { cmds; }` reads to tree-sitter as one odd command: run its text
             # both with and without the first word as the name.
@@ -335,19 +432,46 @@ class _Walker:
         self._track_cd(words)
 
     def _track_cd(self, words: list[Word]) -> None:
+        texts = [w.text for w in words]
+        if (
+            texts[0] == "shopt"
+            and "lastpipe" in texts
+            and not any(t.startswith("-") and "u" in t for t in texts)
+        ):
+            self.lastpipe = True
+        # `builtin cd`, `command cd`, `time cd` are cd, run in this shell.
+        while len(words) > 1 and (
+            words[0].text in ("builtin", "command", "time")
+            or (words[0].text == "-p" and texts[0] != "cd")
+        ):
+            words = words[1:]
+            texts = texts[1:]
         program = words[0].text
         if program == "popd":
-            self.cwd = None
+            self.oldpwd, self.cwd = self.cwd, None
         if program not in ("cd", "pushd"):
             return
         args = [
             w for w in words[1:] if not (w.literal and w.text.startswith("-") and w.text != "-")
         ]
-        if not args or not args[0].literal or args[0].text in ("-", "") or self.cwd is None:
-            self.cwd = None  # home, previous directory or a computed place
+        previous = self.cwd
+        if args and args[0].literal and args[0].text == "-" and program == "cd":
+            self.cwd, self.oldpwd = self.oldpwd, previous
             return
-        target = posixpath.expanduser(args[0].text)
-        self.cwd = posixpath.normpath(posixpath.join(self.cwd, target))
+        relative = args and args[0].literal and not args[0].text.startswith(("/", ".", "~"))
+        if (
+            not args
+            or not args[0].literal
+            or args[0].text in ("-", "")
+            or self.cwd is None
+            or (self.cdpath and relative)
+            or (program == "pushd" and args[0].text[:1] in "+-")
+        ):
+            self.cwd = None  # home, a stack entry, a CDPATH entry or a computed place
+        else:
+            target = posixpath.expanduser(args[0].text)
+            self.cwd = posixpath.normpath(posixpath.join(self.cwd, target))
+        self.oldpwd = previous
 
     def _file_redirect(self, node: Node) -> None:
         operator = ""
@@ -389,6 +513,14 @@ class _Walker:
 
     def _assignment(self, node: Node) -> None:
         name = node.child_by_field_name("name")
+        value = node.child_by_field_name("value")
+        if name is not None and value is not None:
+            # PS4='$(cmd)' with set -x, PROMPT_COMMAND='cmd': the shell runs the value.
+            script = code_of(node_text(name, self.source), evaluate(value, self.source).text)
+            if script is not None:
+                self.analysis.scripts.append(script)
+        if name is not None and node_text(name, self.source) == "CDPATH":
+            self.cdpath = True
         if name is not None and is_risky_variable(node_text(name, self.source)):
             self.analysis.problems.append(
                 f"sets {node_text(name, self.source)}, which changes what later commands run"

@@ -33,7 +33,8 @@ PROGRAMS = (
     Program(
         names=tuple(
             """pwd echo printf which type df tr basename dirname whoami id uname true false
-            test [ seq popd printenv locale nproc uptime free env expr sleep :""".split()
+            test [ seq popd printenv locale nproc uptime free env expr sleep : trap
+            shopt""".split()
         ),
         read_only=True,
     ),
