@@ -68,9 +68,9 @@ async def measure(runs: int) -> dict[str, float]:
             "--",
         )
         allowed = Decision(action=Action.ALLOW, rule=None, reason="bench")
-        async with exec_guard(policy, Sandbox(prefix, True), allowed) as guarded:
+        async with exec_guard(policy, Sandbox(prefix, True), allowed) as guard:
             process = await asyncio.create_subprocess_exec(
-                *guarded,
+                *guard.prefix,
                 sys.executable,
                 "-c",
                 TIMER,

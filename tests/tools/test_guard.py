@@ -14,7 +14,7 @@ from plangate.permissions import Action, Decision, Policy, Rule
 from plangate.tools import ToolContext
 from plangate.tools.bash import BashTool
 from plangate.tools.guard import guarded_programs, runtime_verdict, shadows
-from plangate.tools.guard_entry import MESSAGE_PREFIX, words_for
+from plangate.tools.guard_entry import MESSAGE_PREFIX, ask, words_for
 
 from .conftest import Approver, run
 
@@ -91,6 +91,10 @@ SPELLINGS = [
     "shopt -s expand_aliases; alias g='git push'; eval 'g origin main'",
     "/usr/lib/git-core/git-push origin main",
     "x='a[$(git push origin main)]'; declare -A arr=(); arr[x]=1; declare -a b; b[x]=1",
+    # The program's stderr goes nowhere: the tool's result still says what was refused.
+    'python3 -c \'import subprocess; subprocess.run(["git","push","origin","main"], '
+    "capture_output=True)'",
+    "git push origin main 2>/dev/null",
 ]
 
 
@@ -102,6 +106,7 @@ def test_push_stops_at_exec(command: str, seed_agent: Agent, workspace: Path, re
     assert result.data.get("sandboxed"), result.text
     assert MESSAGE_PREFIX in result.text, result.text
     assert "git push" in result.text and "deny" in result.text
+    assert result.data["refused_at_run_time"], result.data
     assert not _remote_has_main(workspace), "the push reached the remote"
 
 
@@ -142,6 +147,12 @@ def test_benign_git_runs_through_the_guard(seed_agent: Agent, workspace: Path, r
     assert not result.is_error, result.text
     assert result.text.startswith("#!"), "git is not shadowed by the guard"
     assert "first" in result.text and MESSAGE_PREFIX not in result.text
+    assert result.data["refused_at_run_time"] == []
+
+
+def test_no_answer_is_a_refusal(tmp_path: Path) -> None:
+    verdict, why = ask(str(tmp_path / "no-such-socket"), "/", ["git", "status"])
+    assert verdict == "deny" and "could not reach PlanGate" in why
 
 
 def test_guarded_programs_come_from_the_rules(seed_agent: Agent, workspace: Path) -> None:

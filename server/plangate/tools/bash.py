@@ -94,9 +94,9 @@ class BashTool(Tool[BashInput]):
             sandbox_for, ctx.workspace, ctx.policy, cwd, machine, network=ctx.network
         )
         log_path = ctx.layout.outputs / f"{uuid.uuid4().hex[:12]}.log"
-        async with ctx.watch(), exec_guard(ctx.policy, sandbox, decision) as prefix:
+        async with ctx.watch(), exec_guard(ctx.policy, sandbox, decision) as guard:
             completed = await run_command(
-                [*prefix, "bash", "-c", params.command],
+                [*guard.prefix, "bash", "-c", params.command],
                 cwd=cwd,
                 log_path=log_path,
                 timeout=params.timeout,
@@ -108,7 +108,7 @@ class BashTool(Tool[BashInput]):
             if completed.timed_out
             else f"exit code {completed.exit_code}"
         )
-        lines = [completed.output.rstrip("\n"), "", f"[{status}]"]
+        lines = [completed.output.rstrip("\n"), "", f"[{status}]", *guard.notes()]
         if completed.truncated:
             lines.append(
                 f"[output was {completed.total_chars:,} characters; all of it is in "
@@ -128,6 +128,7 @@ class BashTool(Tool[BashInput]):
                 "output_chars": completed.total_chars,
                 "sandboxed": sandbox.sandboxed,
                 "decision": decision.to_json(),
+                "refused_at_run_time": guard.refused,
             },
         )
 

@@ -39,7 +39,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from plangate.permissions import Action, Decision, Policy, Rule
@@ -211,23 +211,42 @@ def layout(folder: str, found: list[Shadow], python: str | None = None) -> Guard
     return GuardLayout(tuple(args + stubs), folder, socket_path, tuple(found))
 
 
+@dataclass
+class GuardRun:
+    """One command's guard: the sandbox prefix to run it with, and what the guard refused."""
+
+    prefix: tuple[str, ...]
+    refused: list[str] = field(default_factory=list)
+
+    def notes(self) -> list[str]:
+        """A line per refusal for the tool's result: the model is told even when the program's
+        stderr went nowhere (`2>/dev/null`, Python's `capture_output=True`)."""
+        return [f"[{guard_entry.MESSAGE_PREFIX}{reason}]" for reason in dict.fromkeys(self.refused)]
+
+
 @contextlib.asynccontextmanager
 async def exec_guard(
     policy: Policy, sandbox: Sandbox, decision: Decision
-) -> AsyncIterator[tuple[str, ...]]:
+) -> AsyncIterator[GuardRun]:
     """The sandbox prefix with the guard in place, its server answering while the command runs.
 
     `decision` is the one the command ran under (its approved ask rule may run inside it).
     Without a sandbox, or with no program to guard, the prefix is returned unchanged."""
     programs = guarded_programs(policy)
-    if not sandbox.sandboxed or not programs or sandbox.prefix[-1:] != ("--",):
-        yield sandbox.prefix
+    if not sandbox.sandboxed or not programs:
+        yield GuardRun(sandbox.prefix)
+        return
+    if sandbox.prefix[-1:] != ("--",):
+        # Never silently: a layer the docs promise would be missing.
+        log.warning("exec-time guard not installed: unexpected sandbox prefix %s", sandbox.prefix)
+        yield GuardRun(sandbox.prefix)
         return
     found = await asyncio.to_thread(shadows, programs)
     if not found:
-        yield sandbox.prefix
+        yield GuardRun(sandbox.prefix)
         return
     approved = approved_rules(decision)
+    refused: list[str] = []
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -236,6 +255,7 @@ async def exec_guard(
             # The engine may walk folders (`grep -r`): off the event loop.
             reason = await asyncio.to_thread(runtime_verdict, policy, words, cwd, approved)
             if reason is not None:
+                refused.append(reason)
                 log.info("exec-time guard refused %s: %s", shlex.join(words), reason)
             reply = guard_entry.RUN if reason is None else f"deny\n{reason}"
             writer.write(reply.encode("utf-8", "replace"))
@@ -250,7 +270,7 @@ async def exec_guard(
         guard = await asyncio.to_thread(layout, folder, found)
         server = await asyncio.start_unix_server(answer, path=guard.socket)
         try:
-            yield (*sandbox.prefix[:-1], *guard.args, "--")
+            yield GuardRun((*sandbox.prefix[:-1], *guard.args, "--"), refused)
         finally:
             server.close()
             await server.wait_closed()
