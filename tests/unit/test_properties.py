@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -157,3 +158,81 @@ def test_non_ascii_input_does_not_crash_the_process() -> None:
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == "ok"
+
+
+# Words that keep a denied command denied whatever else it is given (no `--help`, no `--`).
+_EXTRA_ARGUMENTS = st.lists(st.sampled_from(["x", "origin", "main", "src/a.py"]), max_size=3)
+# Places a command can sit and still run; `{}` is where it goes (`q` marks a quoted copy).
+_CONTEXTS = [
+    "{}",
+    "true && {}",
+    "false || {}",
+    "{}; true",
+    "({})",
+    "{{ {}; }}",
+    "echo $({})",
+    "echo `{}`",
+    "cat <({})",
+    "{} | cat",
+    "bash -c {q}",
+    "sh -c {q}",
+    "eval {q}",
+    "env {}",
+    "env -i {}",
+    "nohup {}",
+    "timeout 5 {}",
+    "nice -n 5 {}",
+    "command {}",
+    "builtin eval {q}",
+    "sudo {}",
+    "watch {q}",
+    "if true; then {}; fi",
+    "for i in 1; do {}; done",
+]
+
+
+def _spell(word: str, how: int) -> str:
+    """`word` spelled as bash would still read it: quoted pieces, a backslash, braces."""
+    if how == 0 or len(word) < 2 or not word.isalnum():
+        return word
+    middle = len(word) // 2
+    return [
+        f"{word[:middle]}''{word[middle:]}",
+        f'"{word[:middle]}"{word[middle:]}',
+        f"\\{word}",
+        f"{{{word},}}",
+        f"$'{word}'",
+    ][(how - 1) % 5]
+
+
+def _denied_commands(seed_agent) -> list[list[str]]:  # type: ignore[no-untyped-def]
+    """The seed's bash deny rules as commands (`*` is any word)."""
+    return [
+        [word.replace("*", "x") for word in rule.pattern.split()]
+        for rule in seed_agent.permission["bash"]
+        if rule.action is Action.DENY
+    ]
+
+
+@SETTINGS
+@given(
+    which=st.integers(min_value=0, max_value=100),
+    extra=_EXTRA_ARGUMENTS,
+    context=st.sampled_from(_CONTEXTS),
+    spellings=st.lists(st.integers(min_value=0, max_value=5), min_size=8, max_size=8),
+)
+def test_a_denied_command_stays_denied_wherever_and_however_written(
+    seed_agent, tmp_path_factory, which: int, extra: list[str], context: str, spellings: list[int]
+) -> None:  # type: ignore[no-untyped-def]
+    """If X is denied, so is X in a list, a subshell, a substitution, a shell's -c text, under
+    a wrapper, and X with its words spelled in any way the engine reads as bash does."""
+    policy = _policy(seed_agent, tmp_path_factory)
+    denied = _denied_commands(seed_agent)
+    words = [*denied[which % len(denied)], *extra]
+    plain = " ".join(words)
+    assert policy.check_bash(plain).action is Action.DENY, plain
+    spelled = " ".join(_spell(w, how) for w, how in zip(words, spellings + [0] * 8, strict=False))
+    command = context.replace("{q}", shlex.quote(spelled)).replace("{}", spelled)
+    command = command.replace("{{", "{").replace("}}", "}")
+    decision = policy.check_bash(command)
+    assert decision.action is Action.DENY, f"{command!r}: {decision.reason}"

@@ -98,10 +98,10 @@ def evaluate(node: Node, source: bytes) -> Word:
         return Word(
             "".join(v.text for v in values),
             dynamic=any(v.dynamic for v in values),
-            # tree-sitter splits `-{a,b}` into pieces: look for braces across all of them
-            # (a quoted brace also counts: conservative).
+            # tree-sitter splits `-{a,b}` into pieces: look for braces across all of them,
+            # quoted pieces standing for text with neither braces nor commas.
             expands=any(v.expands for v in values)
-            or bool(_UNQUOTED_BRACE.search(node_text(node, source))),
+            or bool(_UNQUOTED_BRACE.search(_unquoted_shape(node, source))),
         )
     if kind == "number":
         return Word(node_text(node, source))
@@ -109,6 +109,14 @@ def evaluate(node: Node, source: bytes) -> Word:
     # it as something bash rewrites.
     text = node_text(node, source)
     return Word(text, dynamic="$" in text or "`" in text, expands=True)
+
+
+def _unquoted_shape(node: Node, source: bytes) -> str:
+    """A concatenation's text with each quoted or expanded piece replaced by `Q`: brace
+    expansion only sees what is left unquoted."""
+    return "".join(
+        node_text(child, source) if child.type == "word" else "Q" for child in node.children
+    )
 
 
 def _decode_ansi_c(body: str) -> str:
