@@ -11,6 +11,7 @@ its line to `PROGRAMS`; a name claimed by two modules is an error at import.
 from __future__ import annotations
 
 from plangate.permissions.programs import (
+    archives,
     curl,
     docker,
     files,
@@ -26,6 +27,7 @@ from plangate.permissions.programs import (
 from plangate.permissions.programs.base import Program
 
 PROGRAMS: tuple[Program, ...] = (
+    *archives.PROGRAMS,
     *curl.PROGRAMS,
     *docker.PROGRAMS,
     *files.PROGRAMS,

@@ -9,6 +9,8 @@ is under the path (deleting or moving a folder, copying into one, `chmod -R`).
 
 from __future__ import annotations
 
+import posixpath
+
 from plangate.permissions.invocation import Write, is_special_file, operands_of, values_of
 from plangate.permissions.options import find_option, has_flag
 from plangate.permissions.programs.base import Program, Reads
@@ -139,12 +141,29 @@ def _sources(values: tuple[str, ...]) -> Reads:
 
 
 def _link(args: list[Word], texts: list[str]) -> list[Write]:
+    """The link made, and the file it leads to: a write through the link (`ln -s .env x &&
+    echo k > x`) or a hard link (`ln .env x`, the same file) changes the target."""
     operands = operands_of(args, ("-t", "--target-directory", "-S", "--suffix"))
-    writes = [Write(w) for w in values_of(args, ("-t", "--target-directory"))]
-    if len(operands) >= 2:
-        writes.append(Write(operands[-1]))
+    folders = values_of(args, ("-t", "--target-directory"))
+    symbolic = has_flag(texts, ("-s", "--symbolic"))
+    writes = [Write(w) for w in folders]
+    if folders:
+        targets, link = operands, None
+    elif len(operands) >= 2:
+        targets, link = operands[:-1], operands[-1]
+        writes.append(Write(link, recursive=True))
     elif operands:  # `ln TARGET`: the link is made here, named after the target
+        targets, link = operands, None
         writes.append(Write(Word(operands[0].text.rstrip("/").rsplit("/", 1)[-1])))
+    else:
+        return writes
+    for target in targets:
+        text = target.text
+        if symbolic and not posixpath.isabs(text) and not text.startswith("~"):
+            # A relative symbolic link is resolved from the folder the link is in.
+            base = folders[0].text if folders else posixpath.dirname(link.text) if link else ""
+            text = posixpath.join(base, text)
+        writes.append(Write(Word(text, target.dynamic), recursive=True))
     return writes
 
 

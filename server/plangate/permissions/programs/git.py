@@ -180,6 +180,30 @@ def _runs(inv: Invocation, result: Unwrapped, pending: Pending) -> bool:
     return False
 
 
+_CHECKOUT_VALUES = ("-b", "-B", "--orphan", "--conflict", "--pathspec-from-file")
+_APPLY_READS_ONLY = ("--stat", "--numstat", "--summary", "--check")
+_CLONE_VALUES = (
+    "-b",
+    "--branch",
+    "-o",
+    "--origin",
+    "--depth",
+    "--reference",
+    "--separate-git-dir",
+    "-c",
+    "--config",
+    "--template",
+    "-u",
+    "--upload-pack",
+    "--shallow-since",
+    "--filter",
+    "-j",
+    "--jobs",
+    "--object-format",
+    "-B",
+)
+
+
 def _writes(args: list[Word], texts: list[str]) -> list[Write]:
     if not texts:
         return []
@@ -191,6 +215,24 @@ def _writes(args: list[Word], texts: list[str]) -> list[Write]:
         writes += [Write(w) for w in operands_of(rest, ("-s", "--source"))]
     elif sub == "checkout" and "--" in texts:
         writes += [Write(w) for w in args[texts.index("--") + 1 :]]
+    elif sub == "checkout":
+        # `git checkout HEAD .env`: after a tree-ish the operands are paths, and a lone
+        # operand may be a path too; a branch name checked as a path is harmless.
+        writes += [Write(w) for w in operands_of(rest, _CHECKOUT_VALUES)]
+    elif sub == "apply" and not has_flag(texts[1:], _APPLY_READS_ONLY):
+        # The patch names the files it writes: known only at run time (`--directory`).
+        folder = next(iter(values_of(rest, ("--directory",))), None)
+        base = folder.text.rstrip("/") + "/" if folder is not None else ""
+        writes.append(Write(Word(base + DYNAMIC, dynamic=True), recursive=True))
+    elif sub in ("clone", "init") or texts[:2] == ["worktree", "add"]:
+        operands = operands_of(rest[1:] if sub == "worktree" else rest, _CLONE_VALUES)
+        where = operands[-1:] if sub != "clone" or len(operands) > 1 else []
+        writes += [Write(w, recursive=True) for w in where]
+        if sub == "clone" and len(operands) == 1:  # named after the URL
+            writes.append(Write(Word(DYNAMIC, dynamic=True), recursive=True))
+    elif sub == "format-patch":
+        folders = values_of(rest, ("-o", "--output-directory"))
+        writes += [Write(w, recursive=True) for w in folders]
     return writes
 
 
