@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from plangate.agents import load_agent
+from plangate.agents import Agent, load_agent
 from plangate.permissions import Action, Policy
 
 SHELL_PIECES = st.sampled_from(
@@ -205,7 +206,7 @@ def _spell(word: str, how: int) -> str:
     ][(how - 1) % 5]
 
 
-def _denied_commands(seed_agent) -> list[list[str]]:  # type: ignore[no-untyped-def]
+def _denied_commands(seed_agent: Agent) -> list[list[str]]:
     """The seed's bash deny rules as commands (`*` is any word)."""
     return [
         [word.replace("*", "x") for word in rule.pattern.split()]
@@ -222,8 +223,13 @@ def _denied_commands(seed_agent) -> list[list[str]]:  # type: ignore[no-untyped-
     spellings=st.lists(st.integers(min_value=0, max_value=5), min_size=8, max_size=8),
 )
 def test_a_denied_command_stays_denied_wherever_and_however_written(
-    seed_agent, tmp_path_factory, which: int, extra: list[str], context: str, spellings: list[int]
-) -> None:  # type: ignore[no-untyped-def]
+    seed_agent: Agent,
+    tmp_path_factory: pytest.TempPathFactory,
+    which: int,
+    extra: list[str],
+    context: str,
+    spellings: list[int],
+) -> None:
     """If X is denied, so is X in a list, a subshell, a substitution, a shell's -c text, under
     a wrapper, and X with its words spelled in any way the engine reads as bash does."""
     policy = _policy(seed_agent, tmp_path_factory)

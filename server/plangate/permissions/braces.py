@@ -11,7 +11,7 @@ import re
 
 MAX_WORDS = 64
 _SEQUENCE = re.compile(r"(-?\d+|[A-Za-z])\.\.(-?\d+|[A-Za-z])(?:\.\.(-?\d+))?")
-_SEPARATORS = frozenset(" \t\n;&|<>()")
+_SEPARATORS = frozenset(" \t\n;&|<>()`")
 
 
 class TooManyWords(ValueError):
