@@ -256,3 +256,75 @@ def test_a_recursive_search_of_a_huge_folder_asks(
     decision = policy.check_bash("grep -r x .")
     assert decision.action is Action.ASK and "more than 3" in decision.reason
     assert policy.check_bash("grep -r x f0.txt").action is Action.ALLOW
+
+
+@pytest.mark.parametrize(
+    ("command", "action"),
+    [
+        ("git -C sub status", Action.ASK),  # a bare-repository skeleton: its config runs
+        ("cd sub && git log", Action.ASK),
+        ("cd sub/objects && git log", Action.ASK),  # found from a folder below it too
+        ("git -C vendor/lib status", Action.ASK),  # a nested .git of its own
+        ("git -C src status", Action.ALLOW),
+        ("cd src && git log --oneline", Action.ALLOW),
+        ("git status", Action.ALLOW),
+        ("cd sub && ls", Action.ALLOW),  # only programs that look for a repository
+    ],
+)
+def test_a_repository_made_inside_the_workspace_is_asked(
+    policy: Policy, workspace: Path, command: str, action: Action
+) -> None:
+    (workspace / "sub" / "objects").mkdir(parents=True)
+    (workspace / "sub" / "HEAD").write_text("ref: refs/heads/main\n")
+    (workspace / "sub" / "config").write_text("[core]\n\tworktree = ..\n\tfsmonitor = ./x\n")
+    (workspace / "vendor" / "lib" / ".git").mkdir(parents=True)
+    (workspace / "src").mkdir()
+    decision = policy.check_bash(command)
+    assert decision.action is action, decision.reason
+
+
+@pytest.mark.parametrize(
+    ("command", "action"),
+    [
+        ("cp .env.example src", Action.DENY),  # src is a folder: src/.env.example
+        ("cp .env.example NEWFILE", Action.ASK),  # a new file, not a folder
+        ("cp .env.example NEWDIR/", Action.DENY),  # the slash says folder
+        ("mkdir D && cp .env.example D", Action.DENY),  # made a folder first
+        ("grep --include='.env*' -r x .", Action.ASK),
+        ("grep -r --include .env x .", Action.ASK),  # --include takes the next word
+        ("cd src && cat ../.env", Action.ASK),
+    ],
+)
+def test_destinations_and_searches_against_what_is_on_disk(
+    policy: Policy, workspace: Path, command: str, action: Action
+) -> None:
+    (workspace / ".env").write_text("K=v\n")
+    (workspace / ".env.example").write_text("K=\n")
+    (workspace / "src").mkdir()
+    decision = policy.check_bash(command)
+    assert decision.action is action, decision.reason
+
+
+def test_sed_scripts_are_parsed_as_gnu_sed_parses_them() -> None:
+    from plangate.permissions.programs.sed import parse_sed
+
+    cases = {
+        "/w .env/p": ([], [], [], False),  # a w inside an address regex is no command
+        "s/a/b/w out": (["out"], [], [], False),
+        "1a text; w nope": ([], [], [], False),
+        "s/[/]/x/;r in": ([], ["in"], [], False),
+        "\\,x,W out2": (["out2"], [], [], False),
+        "e git push": ([], [], ["git push"], False),
+        "s/.*/ls/e": ([], [], [], True),
+        "/a/,/b/{s/x/y/g;p}": ([], [], [], False),
+    }
+    for script, (writes, reads, commands, runs_text) in cases.items():
+        parsed = parse_sed(script)
+        assert parsed is not None, script
+        assert (parsed.writes, parsed.reads, parsed.commands, parsed.runs_text) == (
+            writes,
+            reads,
+            commands,
+            runs_text,
+        ), script
+    assert parse_sed("s/a/b") is None  # unterminated: not read-only, writes looked for loosely
