@@ -158,11 +158,14 @@ def unwrap(command: SimpleCommand) -> Unwrapped:
                 Invocation(words, command.text, here, ["wraps too many commands"])
             )
             break
-        before = len(pending)
+        before, scripts = len(pending), len(result.scripts)
         moved = command if here == command.cwd else replace(command, cwd=here)
         _unwrap_one(words, escalates, moved, result, pending)
         for entry, _ in pending[before:]:
             result.directories.setdefault(id(entry), here)
+        if here != command.cwd:
+            # `env -C .git sh -c 'echo x > config'`: the shell's text runs there too.
+            result.script_directories.update(dict.fromkeys(range(scripts, len(result.scripts)), here))
     return result
 
 
@@ -530,10 +533,18 @@ def _shell(rest: list[Word], result: Unwrapped, inv: Invocation) -> None:
     result.invocations.append(inv)
 
 
+# python's flags that take no value, then `c`: the rest of the word or the next is code.
+_PYTHON_CODE = re.compile(r"-[bBdEhiIOPqRsSuvx]*c")
+
+
+def _short_cluster(text: str) -> bool:
+    return text.startswith("-") and not text.startswith("--") and len(text) > 1
+
+
 def _interpreter(program: str, rest: list[Word], inv: Invocation) -> None:
     texts = [w.text for w in rest]
     if _PYTHON.fullmatch(program):
-        if "-c" in texts or any(t.startswith("-c") and len(t) > 2 for t in texts):
+        if any(_PYTHON_CODE.match(t) for t in texts):  # `-c`, `-ccode`, `-Ic code`
             inv.problems.append("runs inline Python code")
         elif any(not t.startswith("-") for t in texts[:1]) and "-m" not in texts:
             inv.problems.append("runs a script file")
@@ -541,8 +552,12 @@ def _interpreter(program: str, rest: list[Word], inv: Invocation) -> None:
             inv.problems.append("runs code an interpreter reads from its input")
         return
     flags = _INLINE_CODE.get(program)
+    letters = "".join(f[1] for f in flags or () if len(f) == 2)
     if flags and any(
-        t in flags or any(t.startswith(f) for f in flags if len(f) == 2) for t in texts
+        t in flags
+        # A short cluster with a code letter: `perl -pe`, `perl -lne`, `ruby -ne`, `-eCODE`.
+        or (letters and _short_cluster(t) and any(letter in t for letter in letters))
+        for t in texts
     ):
         inv.problems.append(f"runs inline {program} code")
     elif program in _INTERPRETERS and texts and not texts[0].startswith("-"):

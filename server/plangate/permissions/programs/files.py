@@ -1,10 +1,10 @@
 """Programs whose job is changing files: what each one writes, creates or deletes.
 
-`tee`, `cp`/`install`/`rsync`, `mv`, `ln`, `rm`/`rmdir`/`unlink`/`shred`/`srm`, `touch`,
-`truncate`, `mkdir`/`mkfifo`/`mknod`, `chmod`/`chown`/`chgrp` and `dd of=`. Their writes are
-checked against the edit rules exactly like the edit tool, so `cp x .env` is denied by
-`**/*.env*` as surely as an edit of `.env`. A write is `recursive` when it also changes what
-is under the path (deleting or moving a folder, copying into one, `chmod -R`).
+`tee`, `sponge`, `shuf -o`, `cp`/`install`/`rsync`, `mv`, `ln`, `rm`/`rmdir`/`unlink`/`shred`/
+`srm`, `touch`, `truncate`, `mkdir`/`mkfifo`/`mknod`, `chmod`/`chown`/`chgrp` and `dd of=`.
+Their writes are checked against the edit rules exactly like the edit tool, so `cp x .env` is
+denied by `**/*.env*` as surely as an edit of `.env`. A write is `recursive` when it also
+changes what is under the path (deleting or moving a folder, copying into one, `chmod -R`).
 """
 
 from __future__ import annotations
@@ -87,6 +87,10 @@ _CHMOD_FLAGS = (
 
 def _tee(args: list[Word], texts: list[str]) -> list[Write]:
     return [Write(w) for w in operands_of(args)]
+
+
+def _shuf(args: list[Word], texts: list[str]) -> list[Write]:
+    return [Write(w) for w in values_of(args, ("-o", "--output"))]
 
 
 def _copy_targets(args: list[Word], moves: bool, values: tuple[str, ...]) -> list[Write]:
@@ -197,7 +201,8 @@ def _dd(args: list[Word], texts: list[str]) -> list[Write]:
 
 
 PROGRAMS = (
-    Program(names=("tee",), writes=_tee),
+    Program(names=("tee", "sponge"), writes=_tee),
+    Program(names=("shuf",), writes=_shuf),
     Program(names=("cp", "install"), writes=_copy, reads=_sources(_COPY_VALUES)),
     Program(names=("rsync",), writes=_rsync, reads=_sources(_RSYNC_VALUES)),
     Program(names=("mv",), writes=_move, reads=_sources(_COPY_VALUES)),

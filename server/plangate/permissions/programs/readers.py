@@ -11,7 +11,15 @@ from __future__ import annotations
 
 import re
 
-from plangate.permissions.invocation import Effects, Tree, Write, operands_of, values_of
+from plangate.permissions.invocation import (
+    Effects,
+    Invocation,
+    Tree,
+    Unwrapped,
+    Write,
+    operands_of,
+    values_of,
+)
 from plangate.permissions.options import has_flag
 from plangate.permissions.programs.base import Program, read_operands
 from plangate.permissions.words import Word
@@ -66,6 +74,18 @@ def _less_guard(args: list[Word], texts: list[str], out: Effects) -> None:
         out.read_only = False
 
 
+def _less_normalise(words: list[Word], inv: Invocation, result: Unwrapped) -> list[list[Word]]:
+    """`less '+!cmd' f` runs cmd through a shell at start: check its text."""
+    for word in words[1:]:
+        bang = word.text.find("!")
+        if word.text.startswith("+") and bang != -1:
+            if word.literal:
+                result.scripts.append(word.text[bang + 1 :])
+            else:
+                inv.problems.append("runs a shell command built at run time")
+    return [words]
+
+
 def _file_guard(args: list[Word], texts: list[str], out: Effects) -> None:
     if has_flag(texts, ("-C", "--compile")):  # `file -C -m M` writes M.mgc
         out.writes += [
@@ -113,6 +133,7 @@ PROGRAMS = (
     Program(names=("xxd",), read_only=True, reads=read_operands(_XXD_VALUES), guard=_xxd_guard),
     Program(
         names=("less", "more"),
+        normalise=_less_normalise,
         read_only=True,
         reads=read_operands(("-b", "-h", "-j", "-p", "-P", "-t", "-T", "-x", "-y", "-z")),
         guard=_less_guard,
