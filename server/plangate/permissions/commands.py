@@ -165,7 +165,9 @@ def unwrap(command: SimpleCommand) -> Unwrapped:
             result.directories.setdefault(id(entry), here)
         if here != command.cwd:
             # `env -C .git sh -c 'echo x > config'`: the shell's text runs there too.
-            result.script_directories.update(dict.fromkeys(range(scripts, len(result.scripts)), here))
+            result.script_directories.update(
+                dict.fromkeys(range(scripts, len(result.scripts)), here)
+            )
     return result
 
 

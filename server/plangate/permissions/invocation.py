@@ -48,6 +48,8 @@ class Unwrapped:
     reads_stdin_script: bool = False
     # Pending payloads that run in another directory (`env -C dir cmd`), by id of their words.
     directories: dict[int, str | None] = field(default_factory=dict)
+    # Scripts (by index) that run in another directory than the command's.
+    script_directories: dict[int, str | None] = field(default_factory=dict)
 
     def script_from(self, payload: list[Word], inv: Invocation) -> None:
         """`inv` hands `payload` to a shell as one command line: analyse it when literal."""

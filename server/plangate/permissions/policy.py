@@ -189,7 +189,10 @@ class Policy:
             unwrapped = unwrap(command)
             for invocation in unwrapped.invocations:
                 out.append(self._invocation(invocation, source))
-            nested += [(text, command.cwd) for text in unwrapped.scripts]
+            nested += [
+                (text, unwrapped.script_directories.get(index, command.cwd))
+                for index, text in enumerate(unwrapped.scripts)
+            ]
             stdin_shell = stdin_shell or unwrapped.reads_stdin_script
         if stdin_shell:
             # A shell reads commands from its input: check what could be fed to it, the

@@ -259,6 +259,9 @@ class _Walker:
         self.lastpipe = False
         # CDPATH set by the command line: a relative `cd` may go anywhere listed in it.
         self.cdpath = False
+        # Arrays declared associative (`declare -A m`): their subscripts are strings, not
+        # arithmetic.
+        self.associative: set[str] = set()
 
     def walk(self, node: Node, depth: int) -> None:
         if depth > MAX_DEPTH:
@@ -346,12 +349,21 @@ class _Walker:
         index = node.child_by_field_name("index")
         if index is None:
             index = next((c for c in node.named_children[1:]), None)
+        name = node.named_children[0] if node.named_children else None
+        if name is not None and node_text(name, self.source) in self.associative:
+            return
         if index is not None and not _STATIC_INDEX.fullmatch(node_text(index, self.source)):
             self._reevaluates("evaluates an array subscript arithmetically, which can run code")
 
     def _declaration(self, node: Node) -> None:
         """`declare "arr[x]=1"`, `unset 'arr[x]'`, `declare -i n`: quoted names with a subscript
         are still evaluated, and integer or reference variables evaluate what they are given."""
+        flags = "".join(node_text(c, self.source) for c in node.named_children if c.type == "word")
+        if "-" in flags and "A" in flags:
+            for child in node.named_children:
+                name = child.child_by_field_name("name") or child
+                if child.type in ("variable_assignment", "variable_name"):
+                    self.associative.add(node_text(name, self.source))
         for child in node.named_children:
             if child.type in ("variable_assignment", "variable_name"):
                 continue
@@ -377,6 +389,9 @@ class _Walker:
     def _array(self, node: Node) -> None:
         """`a=([x]=1)`: each `[key]=` of a compound assignment is evaluated arithmetically
         for an indexed array."""
+        target = node.parent.child_by_field_name("name") if node.parent else None
+        if target is not None and node_text(target, self.source) in self.associative:
+            return
         for child in node.named_children:
             key = _COMPOUND_KEY.match(node_text(child, self.source))
             if key is not None and not _STATIC_INDEX.fullmatch(key.group(1)):
