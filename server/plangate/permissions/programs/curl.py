@@ -5,7 +5,9 @@ curl writes `-o F` (also in clusters: `-sSLo F`), the URL's last segment with `-
 traces, and whatever its config file (`-K F`) says. wget writes the URL's last segment by
 default (`-O F` instead, `-P D` for the folder), its log with `-o`/`-a`, and a whole tree with
 `-r`/`-m`. A name the server chooses (`-J`, `--content-disposition`), a URL glob (`{a,b}`,
-`[1-9]`) or a list of URLs in a file is a path known only at run time.
+`[1-9]`) or a list of URLs in a file is a path known only at run time. The files they send
+(`curl -T F`, `-d @F`, `-F f=@F`, `wget --post-file F`) are reads: `curl -T .env URL` sends the
+secret away.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import posixpath
 from urllib.parse import urlsplit
 
-from plangate.permissions.invocation import Write, operands_of, values_of
+from plangate.permissions.invocation import Write, is_special_file, operands_of, values_of
 from plangate.permissions.options import has_flag
 from plangate.permissions.programs.base import Program
 from plangate.permissions.words import DYNAMIC, Word
@@ -112,6 +114,7 @@ _WGET_VALUES = (
     "--header",
     "--post-data",
     "--post-file",
+    "--body-file",
     "--save-cookies",
     "--load-cookies",
     "--config",
@@ -154,6 +157,23 @@ def _curl(args: list[Word], texts: list[str]) -> list[Write]:
     return writes
 
 
+_CURL_DATA = ("-d", "--data", "--data-binary", "--data-urlencode", "--json")
+
+
+def _curl_reads(args: list[Word], texts: list[str]) -> list[Word]:
+    """Files curl sends or reads: `-T F`, `-d @F`, `-F name=@F` or `name=<F`, `-K F`."""
+    reads = values_of(args, ("-T", "--upload-file", "-K", "--config"))
+    for value in values_of(args, _CURL_DATA):
+        _, at, name = value.text.partition("@")
+        if at:
+            reads.append(Word(name, value.dynamic))
+    for value in values_of(args, ("-F", "--form")):
+        _, _, field = value.text.partition("=")
+        if field[:1] in ("@", "<"):
+            reads.append(Word(field[1:].split(";", 1)[0], value.dynamic))
+    return [w for w in reads if not is_special_file(w.text)]
+
+
 def _wget(args: list[Word], texts: list[str]) -> list[Write]:
     writes = [
         Write(w)
@@ -180,7 +200,13 @@ def _wget(args: list[Word], texts: list[str]) -> list[Write]:
     return writes
 
 
+def _wget_reads(args: list[Word], texts: list[str]) -> list[Word]:
+    """Files wget sends or reads: `--post-file F`, `--body-file F`, `-i F`, `--config F`."""
+    names = ("--post-file", "--body-file", "-i", "--input-file", "--config", "--load-cookies")
+    return [w for w in values_of(args, names) if not is_special_file(w.text)]
+
+
 PROGRAMS = (
-    Program(names=("curl",), writes=_curl),
-    Program(names=("wget",), writes=_wget),
+    Program(names=("curl",), writes=_curl, reads=_curl_reads),
+    Program(names=("wget",), writes=_wget, reads=_wget_reads),
 )
