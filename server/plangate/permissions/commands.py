@@ -218,6 +218,10 @@ def _unwrap_one(
     if program == "parallel":
         _parallel(rest, result, inv)
         return
+    if program == "cross-env-shell":
+        # Settings, then the rest joined into a line for a shell.
+        result.script_from(_after_settings(rest, 0), inv)
+        return
     if program in _VALUE_OPTIONS:
         payload = _wrapper_payload(program, rest)
         if program == "env":

@@ -237,6 +237,10 @@ def _reevaluation(words: list[Word]) -> str | None:
         return "compares values arithmetically, which can run code hidden in variables"
     if program in ("declare", "typeset", "local") and any("i" in f or "n" in f for f in flags):
         return "declares integer or reference variables"
+    if program == "ulimit" and any(
+        not _NUMBER.fullmatch(o) and o not in ("unlimited", "hard", "soft") for o in operands
+    ):
+        return "evaluates a limit arithmetically (ulimit), which can run code hidden in variables"
     if program in ("mapfile", "readarray") and any("C" in f for f in flags):
         return "runs a callback (mapfile -C)"
     if program == "read" and any(is_risky_variable(o) for o in operands):

@@ -176,7 +176,8 @@ def _runs(inv: Invocation, result: Unwrapped, pending: Pending) -> bool:
             result.script_from(payload, inv)
             return True
     if texts[1:3] == ["bisect", "run"] and len(texts) > 3:
-        pending.append((inv.argv[3:], inv.escalates))
+        start = 4 if texts[3] == "--" else 3
+        pending.append((inv.argv[start:], inv.escalates))
     return False
 
 
