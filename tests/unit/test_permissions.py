@@ -293,6 +293,10 @@ def test_a_repository_made_inside_the_workspace_is_asked(
         ("grep --include='.env*' -r x .", Action.ASK),
         ("grep -r --include .env x .", Action.ASK),  # --include takes the next word
         ("cd src && cat ../.env", Action.ASK),
+        ("git grep --no-index PASSWORD", Action.ASK),  # searches files on disk, .env too
+        ("git grep --untracked PASSWORD -- .", Action.ASK),
+        ("git grep --no-index PASSWORD -- src", Action.ALLOW),
+        ("git grep PASSWORD", Action.ALLOW),  # tracked files only
     ],
 )
 def test_destinations_and_searches_against_what_is_on_disk(

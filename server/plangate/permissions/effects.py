@@ -58,6 +58,8 @@ def effects(inv: Invocation) -> Effects:
     if program.reads is not None:
         # Also when the program writes: `cp .env notes.txt` reads `.env` whatever it writes.
         out.reads = program.reads(args, texts)
+    if program.root_reads is not None:
+        out.root_reads = program.root_reads(args, texts)
     if out.read_only and program.trees is not None:
         out.trees = program.trees(args, texts)
     return out

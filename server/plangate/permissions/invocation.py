@@ -88,6 +88,9 @@ class Effects:
 
     writes: list[Write] = field(default_factory=list)
     reads: list[Word] = field(default_factory=list)
+    # Paths read relative to the repository's top, not the working folder (`git show
+    # HEAD:.env` run in a subfolder shows the top's `.env`).
+    root_reads: list[Word] = field(default_factory=list)
     trees: list[Tree] = field(default_factory=list)
     read_only: bool = False
 

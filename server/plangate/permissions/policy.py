@@ -273,6 +273,8 @@ class Policy:
                 reason=f"{shown} writes files: ask first",
             )
         parts += [self._read(word, inv.cwd) for word in file_effects.reads]
+        # The repository is the workspace's own (another one found on the way is asked).
+        parts += [self._read(word, self.workspace.root) for word in file_effects.root_reads]
         parts += [self._tree(tree, inv.cwd, shown) for tree in file_effects.trees]
         if file_effects.read_only and inv.cwd is not None:
             here = self.workspace.locate(inv.cwd)[-1]

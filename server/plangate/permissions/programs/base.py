@@ -23,6 +23,7 @@ In `effects.effects`:
   it writes nothing and nothing marks it).
 - `reads(args, texts)`: the files the program reads (also when it writes: `cp .env x`),
   checked against the read rules.
+- `root_reads(args, texts)`: files read relative to the repository's top (git's `REV:path`).
 - `trees(args, texts)`: the folders a read-only run reads whole (`grep -r`); every file in
   them is checked against the read rules.
 - `finds_repository`: the program looks for its repository from the working folder up; a
@@ -67,6 +68,7 @@ class Program:
     runs: Runs | None = None
     read_only: bool = False
     reads: Reads | None = None
+    root_reads: Reads | None = None
     trees: Trees | None = None
     writes: Writes | None = None
     guard: Guard | None = None

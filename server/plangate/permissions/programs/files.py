@@ -200,6 +200,10 @@ def _dd(args: list[Word], texts: list[str]) -> list[Write]:
     return [Write(Word(w.text[3:], w.dynamic)) for w in args if w.text.startswith("of=")]
 
 
+def _dd_reads(args: list[Word], texts: list[str]) -> list[Word]:
+    return [Word(w.text[3:], w.dynamic) for w in args if w.text.startswith("if=")]
+
+
 PROGRAMS = (
     Program(names=("tee", "sponge"), writes=_tee),
     Program(names=("shuf",), writes=_shuf),
@@ -212,5 +216,5 @@ PROGRAMS = (
     Program(names=("truncate",), writes=_truncate),
     Program(names=("mkdir", "mkfifo", "mknod"), writes=_make),
     Program(names=("chmod", "chown", "chgrp"), writes=_change_mode),
-    Program(names=("dd",), writes=_dd),
+    Program(names=("dd",), writes=_dd, reads=_dd_reads),
 )

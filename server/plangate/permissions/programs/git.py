@@ -22,6 +22,7 @@ from plangate.permissions.invocation import (
     Effects,
     Invocation,
     Pending,
+    Tree,
     Unwrapped,
     Write,
     asks_for_help,
@@ -267,6 +268,9 @@ def _read_only(texts: list[str]) -> bool:
     return False
 
 
+_REVISION_VALUES = ("-e", "-f", "--format", "--pretty", "-n", "-C")
+
+
 def _reads(args: list[Word], texts: list[str]) -> list[Word]:
     """Paths a reading git command may show: operands, the path of `REV:path`, `:path` and
     `:N:path` (the index), and the files a pathspec glob matches."""
@@ -275,13 +279,45 @@ def _reads(args: list[Word], texts: list[str]) -> list[Word]:
     rest = args[1:]
     cut = next((i for i, w in enumerate(rest) if w.text == "--"), len(rest))
     paths: list[Word] = []
-    for word in operands_of(rest[:cut], ("-e", "-f", "--format", "--pretty", "-n", "-C")):
-        revision, colon, path = word.text.partition(":")
-        if colon and revision[:1] == "" and path[:2] in ("0:", "1:", "2:", "3:"):
-            path = path[2:]  # `:2:path`, a merge stage in the index
-        paths.append(Word(path, word.dynamic) if colon and path else word)
+    for word in operands_of(rest[:cut], _REVISION_VALUES):
+        path = _revision_path(word)
+        if path is None:
+            paths.append(word)
+        elif path.text.startswith(("./", "../")):
+            paths.append(path)  # `REV:./x` is relative to the working folder
     paths += [_pathspec(word) for word in rest[cut + 1 :]]
     return [w for w in paths if not is_special_file(w.text)]
+
+
+def _trees(args: list[Word], texts: list[str]) -> list[Tree]:
+    """`git grep --no-index` and `--untracked` search the files on disk, not only tracked
+    ones: every file under the pathspecs (the working folder when none) is read."""
+    if texts[:1] != ["grep"] or not has_flag(texts[1:], ("--no-index", "--untracked")):
+        return []
+    rest = args[1:]
+    cut = next((i for i, w in enumerate(rest) if w.text == "--"), None)
+    folders = rest[cut + 1 :] if cut is not None else []
+    return [Tree(w) for w in folders or [Word(".")]]
+
+
+def _root_reads(args: list[Word], texts: list[str]) -> list[Word]:
+    """`REV:path`, `:path`, `:N:path`: paths from the top of the repository."""
+    if not args or args[0].text not in _READS_PATHS:
+        return []
+    rest = args[1:]
+    cut = next((i for i, w in enumerate(rest) if w.text == "--"), len(rest))
+    paths = [_revision_path(word) for word in operands_of(rest[:cut], _REVISION_VALUES)]
+    return [w for w in paths if w is not None and not w.text.startswith(("./", "../"))]
+
+
+def _revision_path(word: Word) -> Word | None:
+    """The path in `REV:path`, `:path` or `:N:path` (a merge stage in the index), if any."""
+    revision, colon, path = word.text.partition(":")
+    if not colon or not path:
+        return None
+    if revision == "" and path[:2] in ("0:", "1:", "2:", "3:"):
+        path = path[2:]
+    return Word(path, word.dynamic)
 
 
 def _pathspec(word: Word) -> Word:
@@ -302,6 +338,8 @@ PROGRAMS = (
         runs=_runs,
         read_only=True,
         reads=_reads,
+        root_reads=_root_reads,
+        trees=_trees,
         writes=_writes,
         guard=_guard,
         finds_repository=True,

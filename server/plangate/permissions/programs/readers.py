@@ -160,7 +160,11 @@ PROGRAMS = (
     ),
     _reader("stat", values=("-c", "--format", "--printf")),
     _reader("od", values=("-j", "-N", "-t", "-A", "-w")),
-    _reader("hexdump", values=("-n", "-s", "-e", "-f")),
+    Program(
+        names=("hexdump",),
+        read_only=True,
+        reads=read_operands(("-n", "-s", "-e"), file_options=("-f",)),  # -f: a format file
+    ),
     _reader("nl", values=("-b", "-n", "-w", "-s", "-v", "-i")),
     _reader("fold", values=("-w", "--width")),
     _reader("paste", values=("-d", "--delimiters")),
