@@ -355,12 +355,12 @@ def _wrapper_payload(program: str, rest: list[Word]) -> list[Word]:
 
 
 def _after_settings(rest: list[Word], start: int) -> list[Word]:
-    """dotenv and cross-env: `VAR=value` settings, then the command (after `--` if given)."""
-    texts = [w.text for w in rest]
-    if "--" in texts:
-        return rest[texts.index("--") + 1 :]
+    """dotenv and cross-env: from `start` (past their options), `VAR=value` settings, an
+    optional `--`, then the command (a later `--` is the command's own)."""
     i = start
     while i < len(rest) and "=" in rest[i].text and not rest[i].text.startswith("-"):
+        i += 1
+    if i < len(rest) and rest[i].text == "--":
         i += 1
     return rest[i:]
 
@@ -403,13 +403,26 @@ def _parallel(rest: list[Word], result: Unwrapped, inv: Invocation) -> None:
     texts = [w.text for w in rest]
     marker = next((j for j, t in enumerate(texts) if t.startswith(":::")), len(rest))
     command = _wrapper_payload("parallel", rest[:marker])
-    arguments = [w for w in rest[marker + 1 :] if not w.text.startswith(":::")]
-    if not command or marker == len(rest):
+    arguments = rest[marker + 1 :]
+    combined = (
+        texts[marker : marker + 1] != [":::"]  # `::::` reads arguments from files
+        or any(w.text.startswith(":::") for w in arguments)  # groups combine into lines
+        or len(arguments) > MAX_UNWRAP
+        or any(_PARALLEL_PLACEHOLDER.search(w.text) for w in command)  # {1}, {.}, {/}...
+    )
+    if not command or marker == len(rest) or combined:
         inv.problems.append("runs commands built from its input (parallel)")
         result.invocations.append(inv)
         if command:
-            # Still check the command itself: `parallel git push` with input is a push.
-            result.scripts.append(" ".join(w.text for w in command if w.literal))
+            # Still check the command itself (`parallel git push` with input is a push) and
+            # with each visible argument (`parallel git ::: push ::: origin` pushes).
+            line = " ".join(w.text for w in command if w.literal)
+            result.scripts.append(line)
+            result.scripts += [
+                f"{line} {w.text}"
+                for w in arguments[:MAX_UNWRAP]
+                if w.literal and w.text[:3] != ":::"
+            ]
         return
     placeholder = any("{}" in w.text for w in command)
     lines = [
@@ -440,6 +453,7 @@ def _moved(cwd: str | None, directory: Word) -> str | None:
     return posixpath.normpath(posixpath.join(cwd, posixpath.expanduser(directory.text)))
 
 
+_PARALLEL_PLACEHOLDER = re.compile(r"\{[^{}\s]+\}")
 _DIRECTIVE = re.compile(r"%[-+ #0-9.]*[sbdiqcu]")
 _STDIN_FILES = frozenset({"/dev/stdin", "-", "/proc/self/fd/0", "/dev/fd/0"})
 _ENV_VALUE_OPTIONS = ("-u", "--unset", "-C", "--chdir", "-S", "--split-string")
