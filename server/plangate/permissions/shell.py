@@ -124,8 +124,8 @@ def _parser() -> Parser:
 def code_of(name: str, value: str) -> str | None:
     """The command line hidden in a variable the shell runs (`PROMPT_COMMAND`) or expands as
     a prompt (`PS4`, printed by `set -x`, runs the substitutions in it); None for others."""
-    if name == "PROMPT_COMMAND":
-        return value
+    if name == "PROMPT_COMMAND" or name.startswith("BASH_ALIASES["):
+        return value  # BASH_ALIASES[p]='cmd' defines an alias
     if name in ("PS0", "PS1", "PS2", "PS3", "PS4") and ("$(" in value or "`" in value):
         return ": " + value  # only its substitutions run
     return None
