@@ -1,11 +1,11 @@
-"""Archivers, compressors and patchers: tar, gzip and its kin, patch, split, csplit.
+"""Archivers, compressors and patchers: tar, unzip, 7z, gzip and its kin, patch, split, csplit.
 
 What they write: `tar -c -f F` writes F and `tar -x` writes what the archive holds (names known
-only at run time) into `-C DIR`; `gzip F` replaces F with `F.gz` (F is deleted) and `gunzip
-F.gz` writes F, unless `-c` sends the result to standard output; `patch` writes the files its
-diff names (known only at run time) or the file given; `split IN PREFIX` writes `PREFIXaa`...
-A name known only at run time is a write that is asked; under a denied folder (`tar -x -C
-.git`) it is denied.
+only at run time) into `-C DIR` (`unzip -d DIR`, `7z x -oDIR` alike); `gzip F` replaces F with
+`F.gz` (F is deleted) and `gunzip F.gz` writes F, unless `-c` sends the result to standard
+output; `patch` writes the files its diff names (known only at run time) or the file given;
+`split IN PREFIX` writes `PREFIXaa`... A name known only at run time is a write that is asked;
+under a denied folder (`tar -x -C .git`) it is denied.
 """
 
 from __future__ import annotations
@@ -222,6 +222,26 @@ def _csplit(args: list[Word], texts: list[str]) -> list[Write]:
     return [Write(Word(prefix.text + DYNAMIC, dynamic=True)) for prefix in prefixes]
 
 
+def _unzip(args: list[Word], texts: list[str]) -> list[Write]:
+    """unzip writes what the archive holds, into `-d DIR`; `-l`, `-t`, `-p`, `-Z` do not."""
+    if has_flag(texts, ("-l", "-t", "-p", "-v", "-Z", "-c")):
+        return []
+    folder = next(iter(values_of(args, ("-d",))), None)
+    return [Write(_under(folder, Word(DYNAMIC, dynamic=True)), recursive=True)]
+
+
+def _seven_zip(args: list[Word], texts: list[str]) -> list[Write]:
+    """7z x/e writes what the archive holds, into `-oDIR`; a/u/d change the archive."""
+    command = texts[0] if texts else ""
+    folders = [Word(w.text[2:], w.dynamic) for w in args if w.text.startswith("-o")]
+    if command in ("x", "e"):
+        folder = folders[-1] if folders else None
+        return [Write(_under(folder, Word(DYNAMIC, dynamic=True)), recursive=True)]
+    if command in ("a", "u", "d", "rn") and len(args) > 1:
+        return [Write(args[1])]
+    return []
+
+
 def _split_reads(args: list[Word], texts: list[str]) -> list[Word]:
     return [w for w in operands_of(args, _SPLIT_VALUES)[:1] if not is_special_file(w.text)]
 
@@ -233,4 +253,6 @@ PROGRAMS = (
     Program(names=("patch",), writes=_patch, reads=_all_operands(_PATCH_VALUES)),
     Program(names=("split",), writes=_split, reads=_split_reads),
     Program(names=("csplit",), writes=_csplit),
+    Program(names=("unzip",), writes=_unzip),
+    Program(names=("7z", "7za", "7zr"), writes=_seven_zip),
 )

@@ -130,17 +130,21 @@ _WGET_VALUES = (
 )
 
 
-def _remote_name(url: Word, folder: Word | None, default: str = "") -> Word:
-    """The file a download of `url` is saved as: its last path segment, in `folder`."""
-    if not url.literal or any(c in url.text for c in "{}[]"):
-        return _UNKNOWN  # computed, or a URL glob that names several files
+def _remote_names(url: Word, folder: Word | None, default: str = "") -> list[Word]:
+    """The file a download of `url` is saved as: its last path segment, in `folder` (older
+    curl and wget keep the query string in the name: both are checked)."""
+    if url.dynamic or any(c in url.text for c in "{}[]"):
+        return [_UNKNOWN]  # computed, or a URL glob that names several files
     text = url.text if "://" in url.text else f"http://{url.text}"
-    name = posixpath.basename(urlsplit(text).path) or default
-    if not name:
-        return _UNKNOWN
+    parts = urlsplit(text)
+    names = {posixpath.basename(parts.path) or default}
+    if parts.query:
+        names.add(posixpath.basename(text.split("#", 1)[0]))
+    if "" in names:
+        return [_UNKNOWN]
     if folder is None:
-        return Word(name)
-    return Word(f"{folder.text.rstrip('/')}/{name}", folder.dynamic)
+        return [Word(name) for name in sorted(names)]
+    return [Word(f"{folder.text.rstrip('/')}/{name}", folder.dynamic) for name in sorted(names)]
 
 
 def _curl(args: list[Word], texts: list[str]) -> list[Write]:
@@ -151,7 +155,7 @@ def _curl(args: list[Word], texts: list[str]) -> list[Write]:
     if remote and has_flag(texts, ("-J", "--remote-header-name")):
         writes.append(Write(_UNKNOWN))  # the server names the file
     elif remote:
-        writes += [Write(_remote_name(url, folder)) for url in urls]
+        writes += [Write(name) for url in urls for name in _remote_names(url, folder)]
     if values_of(args, ("-K", "--config")):
         writes.append(Write(_UNKNOWN))  # a config file can say `output = F`
     return writes
@@ -194,7 +198,7 @@ def _wget(args: list[Word], texts: list[str]) -> list[Write]:
         writes.append(Write(_UNKNOWN))  # named by the server, a URL list or a wgetrc command
     else:
         urls = operands_of(args, _WGET_VALUES)
-        writes += [Write(_remote_name(url, folder, "index.html")) for url in urls]
+        writes += [Write(name) for url in urls for name in _remote_names(url, folder, "index.html")]
     if values_of(args, ("--config",)):
         writes.append(Write(_UNKNOWN))
     return writes

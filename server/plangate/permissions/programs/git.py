@@ -268,7 +268,7 @@ def _read_only(texts: list[str]) -> bool:
     return False
 
 
-_REVISION_VALUES = ("-e", "-f", "--format", "--pretty", "-n", "-C")
+_REVISION_VALUES = ("-e", "-f", "--format", "--pretty", "-n", "-C", "-L")
 
 
 def _reads(args: list[Word], texts: list[str]) -> list[Word]:
@@ -286,6 +286,8 @@ def _reads(args: list[Word], texts: list[str]) -> list[Word]:
         elif path.text.startswith(("./", "../")):
             paths.append(path)  # `REV:./x` is relative to the working folder
     paths += [_pathspec(word) for word in rest[cut + 1 :]]
+    # `git log -L1,9:.env` (or `-L:name:.env`) shows those lines of .env through history.
+    paths += [Word(w.text.rpartition(":")[2], w.dynamic) for w in values_of(rest[:cut], ("-L",))]
     return [w for w in paths if not is_special_file(w.text)]
 
 

@@ -307,39 +307,43 @@ _AWK_SYSTEM = re.compile(r"\bsystem\s*\(\s*" + _AWK_STRING + r"\s*\)")
 _AWK_RUNS = re.compile(r"\bsystem\s*\(|\|")
 _AWK_READ = re.compile(r"getline[^<\n;]*<\s*" + _AWK_STRING)
 _AWK_VALUES = ("-F", "-v", "--assign", "--field-separator")
+_AWK_SOURCE = ("-e", "--source")
 _AWK_CODE_FILES = ("-f", "--file", "-i", "--include", "-l", "--load", "-E", "--exec")
 
 
-def _awk_program(args: list[Word]) -> tuple[Word | None, list[Word]]:
-    """The program text (unless it comes from a file) and the operands after it."""
-    operands = operands_of(args, (*_AWK_VALUES, *_AWK_CODE_FILES))
-    if values_of(args, ("-f", "--file", "-E", "--exec")):
-        return None, operands
-    return (operands[0], operands[1:]) if operands else (None, [])
+def _awk_programs(args: list[Word]) -> tuple[list[Word], list[Word]]:
+    """The program texts (`-e`/`--source` or the first operand, none from a file) and the
+    operands that are files or assignments."""
+    operands = operands_of(args, (*_AWK_VALUES, *_AWK_SOURCE, *_AWK_CODE_FILES))
+    sources = values_of(args, _AWK_SOURCE)
+    if sources or values_of(args, ("-f", "--file", "-E", "--exec")):
+        return sources, operands
+    return (operands[:1], operands[1:]) if operands else ([], [])
 
 
 def _awk_normalise(words: list[Word], inv: Invocation, result: Unwrapped) -> list[list[Word]]:
     args = words[1:]
-    program, _ = _awk_program(args)
+    programs, _ = _awk_programs(args)
     libraries = values_of(args, ("-i", "--include", "-l", "--load"))
     if any(w.text not in ("inplace", "inplace.awk") for w in libraries) or values_of(
         args, ("-f", "--file", "-E", "--exec")
     ):
         inv.problems.append("runs awk code from a file")
-    if program is None:
-        return [words]
-    if not program.literal:
-        inv.problems.append("runs awk code computed at run time")
-        return [words]
-    text = program.text
-    literal = [
-        *(m.group(1) for m in _AWK_PIPE_TO.finditer(text)),
-        *(m.group(1) for m in _AWK_PIPE_FROM.finditer(text)),
-        *(m.group(1) for m in _AWK_SYSTEM.finditer(text)),
-    ]
-    result.scripts += [_awk_unescape(command) for command in literal]
-    if len(_AWK_RUNS.findall(text)) > len(literal):
-        inv.problems.append("runs a command awk builds at run time")
+    for program in programs:
+        if not program.literal:
+            inv.problems.append("runs awk code computed at run time")
+            continue
+        text = program.text
+        literal = [
+            *(m.group(1) for m in _AWK_PIPE_TO.finditer(text)),
+            *(m.group(1) for m in _AWK_PIPE_FROM.finditer(text)),
+            *(m.group(1) for m in _AWK_SYSTEM.finditer(text)),
+        ]
+        result.scripts += [_awk_unescape(command) for command in literal]
+        if len(_AWK_RUNS.findall(text)) > len(literal):
+            inv.problems.append("runs a command awk builds at run time")
+        if "@include" in text or "@load" in text:
+            inv.problems.append("runs awk code from a file")
     return [words]
 
 
@@ -348,9 +352,9 @@ def _awk_unescape(text: str) -> str:
 
 
 def _awk_writes(args: list[Word], texts: list[str]) -> list[Write]:
-    program, operands = _awk_program(args)
+    programs, operands = _awk_programs(args)
     writes: list[Write] = []
-    if program is not None:
+    for program in programs:
         text = program.text
         writes += [Write(Word(_awk_unescape(m.group(1)))) for m in _AWK_WRITE.finditer(text)]
         if _AWK_WRITE_COMPUTED.search(text):
@@ -361,9 +365,9 @@ def _awk_writes(args: list[Word], texts: list[str]) -> list[Write]:
 
 
 def _awk_reads(args: list[Word], texts: list[str]) -> list[Word]:
-    program, operands = _awk_program(args)
+    programs, operands = _awk_programs(args)
     reads = [w for w in operands if "=" not in w.text and not is_special_file(w.text)]
-    if program is not None:
+    for program in programs:
         reads += [Word(_awk_unescape(m.group(1))) for m in _AWK_READ.finditer(program.text)]
     return reads
 
