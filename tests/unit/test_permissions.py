@@ -290,6 +290,9 @@ def test_a_repository_made_inside_the_workspace_is_asked(
         ("cp .env.example NEWFILE", Action.ASK),  # a new file, not a folder
         ("cp .env.example NEWDIR/", Action.DENY),  # the slash says folder
         ("mkdir D && cp .env.example D", Action.DENY),  # made a folder first
+        ("mkdir ./D && cp .env.example D", Action.DENY),
+        ('mkdir "$D" && cp .env.example x', Action.DENY),  # $D may be x
+        ("cp .env.example x", Action.ASK),  # the x inside "example" is not x named again
         ("grep --include='.env*' -r x .", Action.ASK),
         ("grep -r --include .env x .", Action.ASK),  # --include takes the next word
         ("cd src && cat ../.env", Action.ASK),

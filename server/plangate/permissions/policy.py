@@ -372,7 +372,10 @@ class Policy:
         computed, and when the command line names it elsewhere (`mkdir d && cp x d`)."""
         if not word.literal or cwd is None or word.text.endswith("/"):
             return True
-        if source.count(word.text) > 1:
+        # Named again (`mkdir d && cp x d`, `mkdir ./d`, `mkdir "$D"`): it may be made first.
+        name = posixpath.basename(word.text.rstrip("/"))
+        named = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])")
+        if len(named.findall(source)) > 1 or "$" in source or "`" in source:
             return True
         location = self.workspace.locate(word.text, cwd)[0]
         absolute = (
