@@ -538,8 +538,13 @@ class _Walker:
             script = code_of(node_text(name, self.source), evaluate(value, self.source).text)
             if script is not None:
                 self.analysis.scripts.append(script)
-        if name is not None and node_text(name, self.source) == "CDPATH":
+        assigned = node_text(name, self.source) if name is not None else ""
+        if assigned == "CDPATH":
             self.cdpath = True
+        elif assigned == "OLDPWD":
+            self.oldpwd = None  # where `cd -` goes
+        elif assigned == "PWD":
+            self.cwd = None  # `cd ..` resolves against $PWD
         if name is not None and is_risky_variable(node_text(name, self.source)):
             self.analysis.problems.append(
                 f"sets {node_text(name, self.source)}, which changes what later commands run"
