@@ -133,7 +133,8 @@ _RUNNER_SUBCOMMANDS: dict[tuple[str, str], frozenset[str]] = {
 }
 # corepack's own commands; any other first word is a package manager it runs.
 _COREPACK_COMMANDS = frozenset("enable disable install pack prepare up use hydrate cache".split())
-# A package runner's `name@version` is the program `name` (`npx npm@10 publish`).
+# A package runner's `name@version` is the program `name` (`npx npm@10 publish`, `pnpm dlx
+# npm@10 publish`, `corepack pnpm@8 publish`).
 _VERSIONED = re.compile(r"([A-Za-z0-9][\w.-]*)@[\w.^~<>=*-]+")
 # Options of wrappers that write a file (a trace or a log): checked as writes.
 _WRAPPER_OUTPUTS = {
@@ -200,6 +201,9 @@ def _unwrap_one(
             inv.problems.append("runs a script file")
             result.invocations.append(inv)
             return
+    versioned = _VERSIONED.fullmatch(program)
+    if versioned is not None and (lookup(versioned.group(1)) or versioned.group(1) in SHELLS):
+        program = versioned.group(1)  # no program is named `npm@10`: a runner fetched npm
     words = [Word(program), *words[1:]]
     inv.argv = words
     rest = words[1:]
@@ -236,8 +240,6 @@ def _unwrap_one(
             inv.problems.append("sets a variable that changes what the command runs")
         if program in _DETACH:
             escalates = _DETACH[program]
-        if program in ("npx", "bunx") and payload:
-            payload[0] = _unversioned(payload[0])
         if program == "command" and any(w.text in ("-v", "-V") for w in rest[:1]):
             result.invocations.append(inv)  # `command -v x` only looks a name up
             return
@@ -386,14 +388,7 @@ def _runner_payload(program: str, rest: list[Word]) -> list[Word] | None:
             break
         hit = find_option(text, value_options)
         i += 2 if hit is not None and hit.value is None else 1
-    payload = tail[i:]
-    return [_unversioned(payload[0]), *payload[1:]] if payload else []
-
-
-def _unversioned(word: Word) -> Word:
-    """`npm@10` run by a package runner is the program `npm`."""
-    match = _VERSIONED.fullmatch(word.text) if word.literal else None
-    return Word(match.group(1)) if match else word
+    return tail[i:]
 
 
 def _parallel(rest: list[Word], result: Unwrapped, inv: Invocation) -> None:
