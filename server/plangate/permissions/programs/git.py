@@ -235,7 +235,49 @@ def _writes(args: list[Word], texts: list[str]) -> list[Write]:
     elif sub == "format-patch":
         folders = values_of(rest, ("-o", "--output-directory"))
         writes += [Write(w, recursive=True) for w in folders]
+    elif sub == "config" and not _config_reads_only(texts[1:]):
+        # A setting that can run programs (core.fsmonitor, core.pager, alias.*, ...) is an
+        # edit of the config file; a display or identity setting stays a plain question.
+        keys = [t.lower() for t in texts[1:] if not t.startswith("-")][:1]
+        harmless = bool(keys) and keys[0].startswith(_HARMLESS_CONFIG)
+        if values_of(rest, ("-f", "--file")) or not harmless:
+            writes.append(Write(_config_file(rest, texts[1:])))
     return writes
+
+
+_CONFIG_READS = (
+    "--get",
+    "--get-all",
+    "--get-regexp",
+    "--get-urlmatch",
+    "--get-color",
+    "--get-colorbool",
+    "--list",
+    "-l",
+)
+
+
+def _config_reads_only(texts: list[str]) -> bool:
+    """`git config --get k`, `--list`, or a key alone (`git config user.name`) only read."""
+    if has_flag(texts, _CONFIG_READS):
+        return True
+    operands = [t for t in texts if not t.startswith("-")]
+    setting = ("--unset", "--unset-all", "--add", "--replace-all", "--edit", "-e", "--rename")
+    return len(operands) <= 1 and not has_flag(texts, setting)
+
+
+def _config_file(rest: list[Word], texts: list[str]) -> Word:
+    """The file a setting goes to: `--file F`, `--global`, `--system`, or the repository's."""
+    given = values_of(rest, ("-f", "--file"))
+    if given:
+        return given[0]
+    if has_flag(texts, ("--global",)):
+        return Word("~/.gitconfig")
+    if has_flag(texts, ("--system",)):
+        return Word("/etc/gitconfig")
+    if has_flag(texts, ("--worktree",)):
+        return Word(".git/config.worktree")
+    return Word(".git/config")
 
 
 def _guard(args: list[Word], texts: list[str], out: Effects) -> None:
@@ -262,7 +304,7 @@ def _read_only(texts: list[str]) -> bool:
     if sub == "stash":
         return bool(positional) and positional[0] in ("list", "show")
     if sub == "config":
-        return has_flag(rest, ("--get", "--get-all", "--get-regexp", "--list", "-l"))
+        return _config_reads_only(rest)
     if sub == "reflog":
         return not positional or positional[0] == "show"
     return False
