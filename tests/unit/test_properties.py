@@ -189,6 +189,21 @@ _CONTEXTS = [
     "watch {q}",
     "if true; then {}; fi",
     "for i in 1; do {}; done",
+    "time {}",
+    "cd src && {}",
+    "env -C src {}",
+    "xargs {}",
+    "strace -f {}",
+    "unshare -r {}",
+    "flock /tmp/lock {}",
+    "uv run {}",
+    "script -qc {q} /dev/null",
+    "su -c {q}",
+    "parallel {q} ::: x",
+    "git submodule foreach {q}",
+    "printf '%s\\n' {q} | bash",
+    "bash <<< {q}",
+    "source <(echo {q})",
 ]
 
 
