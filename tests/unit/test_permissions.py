@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -361,3 +362,29 @@ def test_files_a_writing_command_reads_are_checked_when_a_rule_allows_it(
     )
     decision = policy.check_bash(command)
     assert decision.action is action, decision.reason
+
+
+def _git(workspace: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=workspace, check=True, capture_output=True)
+
+
+@pytest.mark.parametrize("index_version", ["2", "3", "4"])
+def test_git_commands_that_show_tracked_contents_read_a_tracked_secret(
+    policy: Policy, workspace: Path, index_version: str
+) -> None:
+    (workspace / "src").mkdir()
+    (workspace / "src" / "app.py").write_text("print(1)\n")
+    (workspace / ".env.production").write_text("KEY=v\n")
+    _git(workspace, "init", "-q")
+    _git(workspace, "add", "-f", "src/app.py", ".env.production")
+    _git(workspace, "update-index", "--index-version", index_version)
+    for command in ("git log -p", "git diff", "git show", "git grep KEY", "git log -p -3"):
+        decision = policy.check_bash(command)
+        assert decision.action is Action.ASK, command
+        assert "`.env.production` too" in decision.reason
+    for command in ("git log --oneline", "git diff --stat", "git grep -l KEY", "git status"):
+        assert policy.check_bash(command).action is Action.ALLOW, command
+    # A pathspec limits what is shown to files checked as reads already.
+    assert policy.check_bash("git log -p -- src").action is Action.ALLOW
+    _git(workspace, "rm", "-q", "--cached", ".env.production")
+    assert policy.check_bash("git log -p").action is Action.ALLOW  # tracked no more

@@ -24,6 +24,7 @@ from pathlib import Path
 from plangate.layout import STATE_DIR
 from plangate.permissions.commands import printed, unwrap
 from plangate.permissions.effects import effects
+from plangate.permissions.gitindex import tracked_paths
 from plangate.permissions.invocation import Effects, Invocation, Tree, Write, is_special_file
 from plangate.permissions.paths import Location, Workspace
 from plangate.permissions.patterns import (
@@ -86,6 +87,8 @@ class Policy:
             kind: [(rule, compile_path(rule.pattern)) for rule in rules.get(kind, [])]
             for kind in PATH_KINDS
         }
+        # Per index read: the tracked files a read rule may guard.
+        self._guarded_tracked: dict[frozenset[str], tuple[str, ...]] = {}
         # A name each guarded read pattern matches (`**/.env.*` -> `.env.x`): a glob that
         # matches one of them (`'.e*'`, `'*.env'`) may read a guarded file.
         self._guarded_samples = [
@@ -280,6 +283,8 @@ class Policy:
             here = self.workspace.locate(inv.cwd)[-1]
             if not here.inside:  # `cd /etc && ls`, `git -C / log`: reading outside
                 parts.append(self._read(Word(inv.cwd), None))
+            elif (tracked := self._shows_guarded_tracked(inv, shown)) is not None:
+                parts.append(tracked)
             elif self._foreign_repository(inv.program, here.path):
                 parts.append(
                     Decision(
@@ -297,6 +302,51 @@ class Policy:
         assert final is not None
         read_only = all(part.read_only for part in parts)
         return _with(final, read_only=read_only)
+
+    def _shows_guarded_tracked(self, inv: Invocation, shown: str) -> Decision | None:
+        """A question when `inv` shows contents of tracked files without naming them and the
+        repository tracks a file the read rules guard (`git log -p` with `.env.production`
+        committed); None otherwise."""
+        program = lookup(inv.program)
+        args = inv.argv[1:]
+        if program is None or program.shows_tracked is None:
+            return None
+        if not program.shows_tracked(args, [w.text for w in args]):
+            return None
+        index = self._index_file()
+        if index is None:
+            return None
+        tracked = tracked_paths(index)
+        if tracked is None:
+            return _unanalysable(f"{shown} shows tracked files, and the index cannot be read")
+        guarded = self._guarded_tracked.get(tracked)
+        if guarded is None:
+            guarded = tuple(p for p in sorted(tracked) if self.read_may_be_restricted(p))
+            self._guarded_tracked = {tracked: guarded}
+        for path in guarded:
+            decision = self.check_read(path, self.workspace.root)
+            if decision.action is not Action.ALLOW:
+                return _with(
+                    decision,
+                    reason=f"{shown} shows the contents of tracked files, `{path}` too: "
+                    f"{decision.reason}",
+                )
+        return None
+
+    def _index_file(self) -> str | None:
+        """The workspace repository's index (`.git/index`, or where a `.git` file points)."""
+        dot_git = posixpath.join(self.workspace.root, ".git")
+        if os.path.isdir(dot_git):
+            return posixpath.join(dot_git, "index")
+        try:
+            with open(dot_git, encoding="utf-8") as handle:
+                line = handle.readline()
+        except (OSError, UnicodeDecodeError):
+            return None
+        if not line.startswith("gitdir:"):
+            return None
+        gitdir = posixpath.join(self.workspace.root, line[len("gitdir:") :].strip())
+        return posixpath.join(gitdir, "index")
 
     def _foreign_repository(self, name: str, relative: str) -> bool:
         """Would `name` find a repository other than the workspace's own from `relative`?

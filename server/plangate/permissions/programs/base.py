@@ -28,6 +28,8 @@ In `effects.effects`:
   them is checked against the read rules.
 - `finds_repository`: the program looks for its repository from the working folder up; a
   read-only run in a folder of the workspace that holds another repository is asked.
+- `shows_tracked(args, texts)`: the run shows the contents of files the repository tracks
+  without naming them; when it tracks a file the read rules guard, the run reads it.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ class Program:
     # The program looks for its repository from the working folder up (git): a repository
     # made inside the workspace brings its own configuration, which can run programs.
     finds_repository: bool = False
+    # The run shows the contents of tracked files it does not name (`git log -p`, `git diff`).
+    shows_tracked: Callable[[list[Word], list[str]], bool] | None = None
 
 
 _PATTERN_FILES = ("-e", "-f", "--regexp", "--file")

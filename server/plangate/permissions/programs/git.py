@@ -344,6 +344,53 @@ def _trees(args: list[Word], texts: list[str]) -> list[Tree]:
     return [Tree(w) for w in folders or [Word(".")]]
 
 
+# Options that make a git command print names or numbers, not contents.
+_NAMES_ONLY = (
+    "--stat",
+    "--name-only",
+    "--name-status",
+    "--numstat",
+    "--shortstat",
+    "--summary",
+    "--dirstat",
+    "--compact-summary",
+    "--raw",
+    "-s",
+    "--no-patch",
+    "--quiet",
+    "--exit-code",
+)
+_PATCH = ("-p", "-u", "--patch", "--patch-with-stat", "--patch-with-raw", "--word-diff", "--cc")
+_GREP_NAMES = ("-l", "-L", "--files-with-matches", "--files-without-match", "-c", "--count", "-q")
+
+
+def _shows_tracked(args: list[Word], texts: list[str]) -> bool:
+    """Does this reading command print contents of tracked files it does not name? A
+    pathspec after `--` limits it to files checked as reads already."""
+    if not texts:
+        return False
+    sub, rest = texts[0], texts[1:]
+    if "--" in rest:
+        if rest[rest.index("--") + 1 :]:
+            return False
+        rest = rest[: rest.index("--")]
+    operands = [t for t in rest if not t.startswith("-")]
+    if sub == "diff":
+        return not has_flag(rest, _NAMES_ONLY)
+    if sub in ("log", "whatchanged"):
+        return has_flag(rest, _PATCH) and not has_flag(rest, _NAMES_ONLY)
+    if sub == "show":
+        revisions = [t for t in operands if ":" not in t]
+        return (bool(revisions) or not operands) and not has_flag(rest, _NAMES_ONLY)
+    if sub == "grep":
+        return not has_flag(rest, _GREP_NAMES)
+    if sub == "stash":
+        return operands[:1] == ["show"] and has_flag(rest, _PATCH)
+    if sub == "cat-file":
+        return any(":" not in t for t in operands[1:] or operands)
+    return False
+
+
 def _root_reads(args: list[Word], texts: list[str]) -> list[Word]:
     """`REV:path`, `:path`, `:N:path`: paths from the top of the repository."""
     if not args or args[0].text not in _READS_PATHS:
@@ -387,5 +434,6 @@ PROGRAMS = (
         writes=_writes,
         guard=_guard,
         finds_repository=True,
+        shows_tracked=_shows_tracked,
     ),
 )
