@@ -142,6 +142,9 @@ _BACKTICKS = re.compile(r"`((?:\\.|[^`\\])*)`", re.DOTALL)
 _NUMBER = re.compile(r"-?\d+")
 # Subscripts and offsets that cannot name a variable: numbers, `@` and `*`.
 _STATIC_INDEX = re.compile(r"\s*(-?\s*\d+|@|\*)?\s*")
+# Arithmetic in a heredoc body, and a name in it (a variable whose value is evaluated).
+_HEREDOC_ARITHMETIC = re.compile(r"\$\(\((.*?)\)\)|\$\[(.*?)\]", re.DOTALL)
+_NAMED = re.compile(r"[A-Za-z_$]")
 _SUBSCRIPTED_NAME = re.compile(r"\s*[A-Za-z_]\w*\[")
 _COMPOUND_KEY = re.compile(r"\[([^\]]*)\]\+?=")
 
@@ -372,8 +375,11 @@ class _Walker:
             if child.type in ("variable_assignment", "variable_name"):
                 continue
             text = evaluate(child, self.source).text
-            if _SUBSCRIPTED_NAME.match(text) or (
-                text.startswith(("-", "+")) and ("i" in text or "n" in text)
+            keys = _COMPOUND_KEY.findall(text) if "=(" in text else []  # "arr=([x]=1)"
+            if (
+                _SUBSCRIPTED_NAME.match(text)
+                or (text.startswith(("-", "+")) and ("i" in text or "n" in text))
+                or any(not _STATIC_INDEX.fullmatch(key) for key in keys)
             ):
                 self._reevaluates("evaluates a subscript, or an integer or reference variable")
                 return
@@ -524,6 +530,10 @@ class _Walker:
         quoted = start is not None and any(q in node_text(start, self.source) for q in "'\"\\")
         dynamic = not quoted and any(c.type != "heredoc_content" for c in body.named_children)
         text = node_text(body, self.source)
+        if not quoted and any(_NAMED.search("".join(m)) for m in _HEREDOC_ARITHMETIC.findall(text)):
+            # Arithmetic in an unquoted heredoc is evaluated (tree-sitter may read `$((x))`
+            # there as a substitution running a subshell).
+            self._reevaluates("evaluates arithmetic in a heredoc, which can run code")
         if not quoted:
             # Backticks in an unquoted heredoc run (tree-sitter only sees $(...) there).
             self.analysis.scripts.extend(m.group(1) for m in _BACKTICKS.finditer(text))
