@@ -411,10 +411,10 @@ def _parallel(rest: list[Word], result: Unwrapped, inv: Invocation) -> None:
         if command:
             # Still check the command itself (`parallel git push` with input is a push) and
             # with each visible argument (`parallel git ::: push ::: origin` pushes).
-            line = " ".join(w.text for w in command if w.literal)
-            result.scripts.append(line)
+            base = " ".join(w.text for w in command if w.literal)
+            result.scripts.append(base)
             result.scripts += [
-                f"{line} {w.text}"
+                f"{base} {w.text}"
                 for w in arguments[:MAX_UNWRAP]
                 if w.literal and w.text[:3] != ":::"
             ]
