@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,22 @@ def test_an_ask_rule_runs_only_under_its_own_approval(
     shown = run(BASH.run({"command": "git push -q origin main", "workdir": "repo"}, ctx))
     assert not shown.is_error, shown.text
     assert _remote_has_main(workspace)
+
+
+def test_the_guards_own_python_can_be_guarded(
+    seed_agent: Agent, workspace: Path, repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A rule naming the very interpreter the stubs run on: the stubs use a private copy of
+    it, so git's guard and Python itself still work, and the denied use is refused."""
+    python = os.path.realpath(sys.executable)
+    monkeypatch.setenv("PATH", f"{os.path.dirname(python)}:{os.environ['PATH']}")
+    name = os.path.basename(python)
+    rules = dict(seed_agent.permission)
+    deny = Rule(permission="bash", pattern=f"{name} -m http.server", action=Action.DENY)
+    rules["bash"] = [*rules["bash"], deny]
+    policy = StaticMiss(rules, workspace)
+    assert name in guarded_programs(policy) and python in {s.path for s in shadows([name])}
+    policy.missed = f"{name} -c 'print(6 * 7)'; git log --oneline; eval '{name} -m http.server'"
+    result = run(BASH.run({"command": policy.missed, "workdir": "repo"}, _ctx(policy, workspace)))
+    assert "42" in result.text and "first" in result.text, result.text
+    assert MESSAGE_PREFIX in result.text and "http.server" in result.text

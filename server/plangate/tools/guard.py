@@ -181,16 +181,24 @@ class GuardLayout:
     shadows: tuple[Shadow, ...]
 
 
-def layout(folder: str, found: list[Shadow], python: str | None = None) -> GuardLayout:
+def layout(folder: str, found: list[Shadow]) -> GuardLayout:
     """Write the stubs into `folder` and return the bwrap arguments that put them in place.
 
     The real files are bound under a private root in the sandbox's /tmp (a tmpfs, so bwrap can
     make the mount points): a binary alone, a script with the folder above its own, so what it
-    loads relative to itself (`../lib/cli.js`) is found next to it."""
+    loads relative to itself (`../lib/cli.js`) is found next to it. The stubs' own Python runs
+    from there too (its whole prefix, where it finds its standard library): a rule may name
+    that very interpreter (`"python3 -m http.server": deny`), and a stub whose interpreter is
+    a stub is refused by the kernel."""
     socket_path = os.path.join(folder, "sock")
     private = f"/tmp/.plangate-real-{os.path.basename(folder)}"
     args: list[str] = ["--ro-bind", folder, folder]
     stubs: list[str] = []
+    python = _python()
+    prefix = os.path.realpath(sys.base_prefix)
+    if prefix != "/" and python.startswith(prefix + "/"):
+        args += ["--ro-bind", prefix, private + prefix]
+        python = private + python
     with open(os.path.join(folder, "guard_entry.pyc"), "wb") as f:
         f.write(_entry_bytecode())
     for index, shadow in enumerate(found):
@@ -203,7 +211,7 @@ def layout(folder: str, found: list[Shadow], python: str | None = None) -> Guard
             args += ["--ro-bind", shadow.path, real]
         stub = os.path.join(folder, f"guard-{index}-{shadow.program}")
         with open(stub, "w", encoding="utf-8") as f:
-            f.write(_stub(python or _python(), folder, shadow.program, real, socket_path))
+            f.write(_stub(python, folder, shadow.program, real, socket_path))
         os.chmod(stub, 0o755)
         stubs += ["--ro-bind", stub, shadow.path]
     # The stubs go on after every real file is bound: bwrap binds from the host's view, but
