@@ -96,6 +96,12 @@ SPELLINGS = [
     'python3 -c \'import subprocess; subprocess.run(["git","push","origin","main"], '
     "capture_output=True)'",
     "git push origin main 2>/dev/null",
+    # A copy of /usr/bin/git inside the sandbox is a copy of the stub: still guarded.
+    "cp /usr/bin/git ./g && ./g push origin main",
+    "(exec -a foo git push origin main)",
+    "command -p git push origin main",
+    "find . -maxdepth 0 -exec git push origin main ';'",
+    "echo main | xargs git push origin",
 ]
 
 
