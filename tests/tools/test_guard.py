@@ -64,6 +64,9 @@ def repo(workspace: Path, bwrap: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     _git("remote", "add", "origin", "../remote.git", cwd=repo)
     (repo / "push.sh").write_text("#!/bin/sh\ngit push origin main\n")
     (repo / "push.sh").chmod(0o755)
+    (repo / "push.py").write_text(
+        "import subprocess\nsubprocess.run(['git', 'push', 'origin', 'main'], check=False)\n"
+    )
     for name, value in GIT_ENV.items():  # the bash tool passes the server's environment on
         monkeypatch.setenv(name, value)
     return repo
@@ -87,6 +90,7 @@ SPELLINGS = [
     "x='git push origin main'; $x",
     'python3 -c \'import subprocess; subprocess.run(["git","push","origin","main"])\'',
     "./push.sh",
+    "python3 push.py",  # the runtime hole: an approved script that pushes
     "/usr/bin/git push origin main",
     "env PATH=/usr/bin git push origin main",
     "shopt -s expand_aliases; alias g='git push'; eval 'g origin main'",
