@@ -1,9 +1,10 @@
 """The exec-time guard's cost per exec: a guarded `git --version` against the real git.
 
-Both run in the same bubblewrap sandbox, in the same run, interleaved: a timing loop inside
-the sandbox execs `git --version` (the guard stub: Python start, a round trip to the policy
-in this process, then the real git) and the real git at its private path (what an unguarded
-exec costs). Prints the medians and the difference, the guard's cost per exec.
+For each guard (the Python stubs; the compiled one, where a C compiler is here), in one
+bubblewrap sandbox, interleaved: a timing loop inside the sandbox execs `git --version` (the
+guard, a round trip to the policy in this process, then the real git) and the real git at its
+private path (what an unguarded exec costs). Prints the medians and the difference, the
+guard's cost per exec.
 
     .venv/bin/python bench/guard.py [--runs N]
 """
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from plangate.agents import load_agent
 from plangate.permissions import Action, Decision, Policy
-from plangate.tools.guard import exec_guard
+from plangate.tools.guard import compiled_guard, exec_guard
 from plangate.tools.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMER = r"""
 import glob, json, statistics, subprocess, sys, time
 runs = int(sys.argv[1])
-real = glob.glob("/tmp/.plangate-real-*/usr/bin/git")[0]
+real = glob.glob("/tmp/.plangate-real/usr/bin/git")[0]
 times = {"guarded": [], "real": []}
 for _ in range(runs):
     for kind, argv in (("guarded", ["git", "--version"]), ("real", [real, "--version"])):
@@ -42,7 +43,7 @@ print(json.dumps({k: statistics.median(v) * 1000 for k, v in times.items()}))
 """
 
 
-async def measure(runs: int) -> dict[str, float]:
+async def measure(runs: int, *, compiled: bool) -> dict[str, float]:
     """Median milliseconds per exec of the guarded and of the real git, in one sandbox."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
@@ -68,7 +69,7 @@ async def measure(runs: int) -> dict[str, float]:
             "--",
         )
         allowed = Decision(action=Action.ALLOW, rule=None, reason="bench")
-        async with exec_guard(policy, Sandbox(prefix, True), allowed) as guard:
+        async with exec_guard(policy, Sandbox(prefix, True), allowed, compiled=compiled) as guard:
             process = await asyncio.create_subprocess_exec(
                 *guard.prefix,
                 sys.executable,
@@ -86,16 +87,21 @@ async def measure(runs: int) -> dict[str, float]:
 
 
 def main() -> None:
-    """Print the medians and the guard's cost per exec."""
+    """Print the medians and each guard's cost per exec."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=200)
     args = parser.parse_args()
-    medians = asyncio.run(measure(args.runs))
-    guarded, real = medians["guarded"], medians["real"]
-    print(f"git --version, {args.runs} execs each, medians in one sandbox:")
-    print(f"  real git       {real:7.2f} ms")
-    print(f"  guarded git    {guarded:7.2f} ms")
-    print(f"  guard per exec {guarded - real:7.2f} ms  ({guarded / real:.1f}x)")
+    print(f"git --version, {args.runs} execs each, medians, guarded and real alternately:")
+    kinds = [("python", False)] + ([("compiled", True)] if compiled_guard() else [])
+    for kind, compiled in kinds:
+        medians = asyncio.run(measure(args.runs, compiled=compiled))
+        guarded, real = medians["guarded"], medians["real"]
+        print(
+            f"  {kind:8} guard: {guarded:6.2f} ms guarded, {real:6.2f} ms real: "
+            f"{guarded - real:6.2f} ms per exec ({guarded / real:.1f}x)"
+        )
+    if len(kinds) == 1:
+        print("  (no C compiler: the compiled guard was not measured)")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import pytest
 from plangate.agents import Agent
 from plangate.permissions import Action, Decision, Policy, Rule
 from plangate.tools import ToolContext
+from plangate.tools import guard as guard_module
 from plangate.tools.bash import BashTool
 from plangate.tools.guard import guarded_programs, runtime_verdict, shadows
 from plangate.tools.guard_entry import MESSAGE_PREFIX, ask, words_for
@@ -40,6 +41,17 @@ class StaticMiss(Policy):
         if command == self.missed:
             return Decision(action=Action.ALLOW, rule=None, reason="missed by the static check")
         return super().check_bash(command, cwd)
+
+
+@pytest.fixture(params=["compiled", "python"], autouse=True)
+def guard_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs with both guards: the compiled one, and the Python stubs used where
+    there is no C compiler."""
+    if request.param == "python":
+        monkeypatch.setattr(guard_module, "compiled_guard", lambda: None)
+    elif guard_module.compiled_guard() is None:
+        pytest.skip("no C compiler here: only the Python guard can be tested")
+    return str(request.param)
 
 
 def _git(*args: str, cwd: Path) -> str:
@@ -110,15 +122,21 @@ SPELLINGS = [
 
 
 @pytest.mark.parametrize("command", SPELLINGS)
-def test_push_stops_at_exec(command: str, seed_agent: Agent, workspace: Path, repo: Path) -> None:
+def test_push_stops_at_exec(
+    command: str, seed_agent: Agent, workspace: Path, repo: Path, guard_kind: str
+) -> None:
     policy = StaticMiss(seed_agent.permission, workspace)
     policy.missed = command
     result = run(BASH.run({"command": command, "workdir": "repo"}, _ctx(policy, workspace)))
     assert result.data.get("sandboxed"), result.text
     assert MESSAGE_PREFIX in result.text, result.text
+    assert not _remote_has_main(workspace), "the push reached the remote"
+    if "./g push" in command and guard_kind == "compiled":
+        # The compiled guard knows itself by the path it is mounted at: a copy runs nothing.
+        assert "a copy of a guarded program does not run" in result.text
+        return
     assert "git push" in result.text and "deny" in result.text
     assert result.data["refused_at_run_time"], result.data
-    assert not _remote_has_main(workspace), "the push reached the remote"
 
 
 @pytest.mark.parametrize("command", SPELLINGS)
@@ -153,10 +171,13 @@ def test_same_push_runs_when_the_rules_allow_it(
 
 def test_benign_git_runs_through_the_guard(seed_agent: Agent, workspace: Path, repo: Path) -> None:
     ctx = _ctx(Policy(seed_agent.permission, workspace), workspace)
-    command = "head -c 2 /usr/bin/git; echo; git status --short; git log --oneline"
+    command = (
+        "cmp -s /usr/bin/git /tmp/.plangate-real/usr/bin/git || echo shadowed; "
+        "git status --short; git log --oneline"
+    )
     result = run(BASH.run({"command": command, "workdir": "repo"}, ctx))
     assert not result.is_error, result.text
-    assert result.text.startswith("#!"), "git is not shadowed by the guard"
+    assert result.text.startswith("shadowed"), "git is not shadowed by the guard"
     assert "first" in result.text and MESSAGE_PREFIX not in result.text
     assert result.data["refused_at_run_time"] == []
 

@@ -4,11 +4,12 @@ The static check reads the command's text; `eval "git pu""sh"`, `$x`, an alias, 
 `subprocess.run(["git", "push"])` in Python all hide the program from it. They all end in an
 exec, though. So inside the sandbox every program that one of the agent's bash deny or ask rules
 names (the first word of the pattern: git, npm, docker, rm, ...; taken from the rules, not a
-fixed list) is shadowed: a small stub is bound over the real file, wherever it is reached from
+fixed list) is shadowed: a guard is bound over the real file, wherever it is reached from
 (`git`, `/usr/bin/git`, `/bin/git`, `/usr/lib/git-core/git` and its `git-push` links, any PATH),
-and the real file is bound at a private path. The stub (`guard_entry.py`) sends the argv it was
-executed with to this module over a Unix socket; the same `Policy.check_bash` that decided the
-command decides `shlex.join(argv)`, and the stub execs the real program or exits 126 with
+and the real file is bound at a private path. The guard (`guard_exec.c`, compiled once per
+process; or, without a C compiler, a Python stub running `guard_entry.py`) sends the argv it
+was executed with to this module over a Unix socket; the same `Policy.check_bash` that decided
+the command decides `shlex.join(argv)`, and the guard execs the real program or exits 126 with
 "PlanGate: denied at run time: <reason>", which the model reads in the output.
 
 What counts at run time:
@@ -21,9 +22,9 @@ What counts at run time:
   tell the user up front what a command line does; the command line itself already passed
   them, and asking about every `git` a build runs internally would stop every build.
 
-A decision costs a `python3 -I -S` start and a round trip to the warm policy (bench/guard.py);
-loading the engine in each exec would cost ten times more. Where there is no sandbox there is
-no guard: the bash tool asks instead (sandbox.py).
+A decision costs the guard's start (about 1 ms compiled, 9 ms for `python3 -I -S`) and a round
+trip to the warm policy (bench/guard.py); loading the engine in each exec would cost 400 ms.
+Where there is no sandbox there is no guard: the bash tool asks instead (sandbox.py).
 """
 
 from __future__ import annotations
@@ -31,11 +32,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import json
 import logging
 import os
 import py_compile
 import shlex
 import shutil
+import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterable
@@ -171,52 +174,89 @@ def _python() -> str:
     return os.path.realpath(base if os.path.exists(base) else sys.executable)
 
 
+# Inside the sandbox (its /tmp is a private tmpfs, so these never collide): the guard folder
+# (stubs, the compiled guard's map, the socket) and the private root the real files are under.
+INSIDE = "/tmp/.plangate-guard"
+PRIVATE = "/tmp/.plangate-real"
+_C_SOURCE = Path(__file__).with_name("guard_exec.c")
+
+
+@functools.cache
+def compiled_guard() -> str | None:
+    """guard_exec.c built once per process (static when the C library allows), or None when
+    there is no working C compiler: then the Python stubs guard, about 10 ms slower an exec."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None or not _C_SOURCE.is_file():
+        return None
+    target = os.path.join(tempfile.mkdtemp(prefix="plangate-guard-bin-"), "guard")
+    for static in (["-static"], []):
+        argv = [compiler, "-O2", *static, f"-DGUARD_FOLDER={json.dumps(INSIDE)}"]
+        try:
+            done = subprocess.run(
+                [*argv, "-o", target, str(_C_SOURCE)], capture_output=True, timeout=60
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        if done.returncode == 0:
+            return target
+    log.info("the compiled exec-time guard did not build; the Python one is used")
+    return None
+
+
 @dataclass(frozen=True)
 class GuardLayout:
-    """The bwrap arguments that shadow each program, and where things are (host = inside)."""
+    """The bwrap arguments that shadow each program, and the socket's path on the host."""
 
     args: tuple[str, ...]
-    folder: str  # stubs and the socket, bound read-only at the same path
     socket: str
-    shadows: tuple[Shadow, ...]
+    compiled: bool
 
 
-def layout(folder: str, found: list[Shadow]) -> GuardLayout:
-    """Write the stubs into `folder` and return the bwrap arguments that put them in place.
+def layout(folder: str, found: list[Shadow], compiled: str | None) -> GuardLayout:
+    """Write the guard's files into `folder` and return the bwrap arguments that put them in
+    place: `folder` at INSIDE, every real file under PRIVATE, the guard over each real file.
 
-    The real files are bound under a private root in the sandbox's /tmp (a tmpfs, so bwrap can
-    make the mount points): a binary alone, a script with the folder above its own, so what it
-    loads relative to itself (`../lib/cli.js`) is found next to it. The stubs' own Python runs
-    from there too (its whole prefix, where it finds its standard library): a rule may name
-    that very interpreter (`"python3 -m http.server": deny`), and a stub whose interpreter is
-    a stub is refused by the kernel."""
-    socket_path = os.path.join(folder, "sock")
-    private = f"/tmp/.plangate-real-{os.path.basename(folder)}"
-    args: list[str] = ["--ro-bind", folder, folder]
-    stubs: list[str] = []
+    PRIVATE is in the sandbox's /tmp (a tmpfs, so bwrap can make the mount points): a binary
+    alone, a script with the folder above its own, so what it loads relative to itself
+    (`../lib/cli.js`) is found next to it. With `compiled` (a built guard_exec.c) that one
+    binary covers every file and reads `map`; otherwise a Python stub per file. The stubs'
+    Python runs from PRIVATE too (its whole prefix, where it finds its standard library): a
+    rule may name that very interpreter (`"python3 -m http.server": deny`), and a stub whose
+    interpreter is a stub is refused by the kernel."""
+    args: list[str] = ["--ro-bind", folder, INSIDE]
+    guards: list[str] = []
+    entries: list[str] = []
     python = _python()
-    prefix = os.path.realpath(sys.base_prefix)
-    if prefix != "/" and python.startswith(prefix + "/"):
-        args += ["--ro-bind", prefix, private + prefix]
-        python = private + python
-    with open(os.path.join(folder, "guard_entry.pyc"), "wb") as f:
-        f.write(_entry_bytecode())
+    if compiled is None:
+        prefix = os.path.realpath(sys.base_prefix)
+        if prefix != "/" and python.startswith(prefix + "/"):
+            args += ["--ro-bind", prefix, PRIVATE + prefix]
+            python = PRIVATE + python
+        with open(os.path.join(folder, "guard_entry.pyc"), "wb") as f:
+            f.write(_entry_bytecode())
     for index, shadow in enumerate(found):
-        real = private + shadow.path
+        real = PRIVATE + shadow.path
         if shadow.script:
             parent = Path(shadow.path).parent
             tree = str(parent.parent if len(parent.parts) > 2 else parent)
-            args += ["--ro-bind", tree, private + tree]
+            args += ["--ro-bind", tree, PRIVATE + tree]
         else:
             args += ["--ro-bind", shadow.path, real]
+        if compiled is not None:
+            entries.append(f"{shadow.path}\t{shadow.program}\t{real}\n")
+            guards += ["--ro-bind", compiled, shadow.path]
+            continue
         stub = os.path.join(folder, f"guard-{index}-{shadow.program}")
         with open(stub, "w", encoding="utf-8") as f:
-            f.write(_stub(python, folder, shadow.program, real, socket_path))
+            f.write(_stub(python, INSIDE, shadow.program, real, f"{INSIDE}/sock"))
         os.chmod(stub, 0o755)
-        stubs += ["--ro-bind", stub, shadow.path]
-    # The stubs go on after every real file is bound: bwrap binds from the host's view, but
+        guards += ["--ro-bind", stub, shadow.path]
+    if compiled is not None:
+        with open(os.path.join(folder, "map"), "w", encoding="utf-8") as f:
+            f.writelines(entries)
+    # The guards go on after every real file is bound: bwrap binds from the host's view, but
     # keeping them last makes the order obvious.
-    return GuardLayout(tuple(args + stubs), folder, socket_path, tuple(found))
+    return GuardLayout(tuple(args + guards), os.path.join(folder, "sock"), compiled is not None)
 
 
 @dataclass
@@ -234,12 +274,13 @@ class GuardRun:
 
 @contextlib.asynccontextmanager
 async def exec_guard(
-    policy: Policy, sandbox: Sandbox, decision: Decision
+    policy: Policy, sandbox: Sandbox, decision: Decision, *, compiled: bool = True
 ) -> AsyncIterator[GuardRun]:
     """The sandbox prefix with the guard in place, its server answering while the command runs.
 
     `decision` is the one the command ran under (its approved ask rule may run inside it).
-    Without a sandbox, or with no program to guard, the prefix is returned unchanged."""
+    Without a sandbox, or with no program to guard, the prefix is returned unchanged.
+    `compiled=False` uses the Python stubs even where the compiled guard builds."""
     programs = guarded_programs(policy)
     if not sandbox.sandboxed or not programs:
         yield GuardRun(sandbox.prefix)
@@ -275,7 +316,8 @@ async def exec_guard(
 
     folder = tempfile.mkdtemp(prefix="plangate-guard-")
     try:
-        guard = await asyncio.to_thread(layout, folder, found)
+        binary = await asyncio.to_thread(compiled_guard) if compiled else None
+        guard = await asyncio.to_thread(layout, folder, found, binary)
         server = await asyncio.start_unix_server(answer, path=guard.socket)
         try:
             yield GuardRun((*sandbox.prefix[:-1], *guard.args, "--"), refused)
