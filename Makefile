@@ -44,6 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/cache.py
 	$(BIN)/python bench/lsp.py
 	$(BIN)/python bench/sessions.py
+	$(BIN)/python bench/guard.py
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis
