@@ -256,3 +256,17 @@ def test_the_guards_own_python_can_be_guarded(
     result = run(BASH.run({"command": policy.missed, "workdir": "repo"}, _ctx(policy, workspace)))
     assert "42" in result.text and "first" in result.text, result.text
     assert MESSAGE_PREFIX in result.text and "http.server" in result.text
+
+
+def test_a_vanished_compiled_guard_is_built_again(
+    seed_agent: Agent, workspace: Path, repo: Path, guard_kind: str
+) -> None:
+    if guard_kind != "compiled":
+        pytest.skip("the compiled guard only")
+    binary = guard_module.compiled_guard()
+    assert binary is not None
+    os.unlink(binary)  # a /tmp cleaner under a long-running server
+    ctx = _ctx(Policy(seed_agent.permission, workspace), workspace)
+    result = run(BASH.run({"command": "git log --oneline", "workdir": "repo"}, ctx))
+    assert not result.is_error and "first" in result.text, result.text
+    assert guard_module.compiled_guard() != binary or os.path.exists(binary)

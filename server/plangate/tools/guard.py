@@ -203,6 +203,16 @@ def compiled_guard() -> str | None:
     return None
 
 
+def _current_compiled_guard() -> str | None:
+    # A long-running server's /tmp may be cleaned under it: bwrap would then fail every
+    # command on the missing source, so a vanished build is built again.
+    binary = compiled_guard()
+    if binary is not None and not os.path.exists(binary):
+        compiled_guard.cache_clear()
+        binary = compiled_guard()
+    return binary
+
+
 @dataclass(frozen=True)
 class GuardLayout:
     """The bwrap arguments that shadow each program, and the socket's path on the host."""
@@ -316,7 +326,7 @@ async def exec_guard(
 
     folder = tempfile.mkdtemp(prefix="plangate-guard-")
     try:
-        binary = await asyncio.to_thread(compiled_guard) if compiled else None
+        binary = await asyncio.to_thread(_current_compiled_guard) if compiled else None
         guard = await asyncio.to_thread(layout, folder, found, binary)
         server = await asyncio.start_unix_server(answer, path=guard.socket)
         try:
