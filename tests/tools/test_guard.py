@@ -4,6 +4,7 @@ static check cannot see it still stops at the exec, and the remote gets nothing.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -270,3 +271,15 @@ def test_a_vanished_compiled_guard_is_built_again(
     result = run(BASH.run({"command": "git log --oneline", "workdir": "repo"}, ctx))
     assert not result.is_error and "first" in result.text, result.text
     assert guard_module.compiled_guard() != binary or os.path.exists(binary)
+
+
+def test_hard_links_of_a_guarded_program_are_shadowed(tmp_path: Path) -> None:
+    """`git-push` as a hard link of git (older packages) is git, reached by another name."""
+    real = tmp_path / "git"
+    shutil.copy("/bin/true", real)
+    os.link(real, tmp_path / "git-push")
+    (tmp_path / "git-other").write_bytes(b"#!/bin/sh\n")
+    (tmp_path / "git-other").chmod(0o755)
+    paths = {s.path for s in shadows(["git"], str(tmp_path))}
+    assert {str(real), str(tmp_path / "git-push")} <= paths
+    assert str(tmp_path / "git-other") not in paths

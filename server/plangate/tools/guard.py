@@ -91,22 +91,52 @@ class Shadow:
 
 def shadows(programs: Iterable[str], path_env: str | None = None) -> list[Shadow]:
     """Every real file each program is reached through: each PATH folder's `name` (and the
-    usual bin folders, and `<name>-core` exec paths), symlinks resolved, without repeats."""
-    folders = [d for d in (path_env or os.environ.get("PATH", "")).split(os.pathsep) if d]
+    usual bin folders, and `<name>-core` exec paths), symlinks resolved, without repeats; and
+    the `<name>-*` files in those folders that are hard links of one of them (older git
+    packages install `git-core/git-push` as a hard link of git, not a symlink)."""
+    path = path_env or os.environ.get("PATH", "")
+    return list(_shadows(tuple(programs), path))
+
+
+@functools.lru_cache(maxsize=64)
+def _shadows(programs: tuple[str, ...], path: str) -> tuple[Shadow, ...]:
+    # Cached: it lists every PATH folder, and programs are not installed while a session runs
+    # often enough to pay that on every command.
+    folders = [d for d in path.split(os.pathsep) if d]
     found: list[Shadow] = []
     seen: set[str] = set()
+
+    def add(program: str, real: str) -> None:
+        if real not in seen:
+            seen.add(real)
+            found.append(Shadow(program, real, script=not _is_binary(real)))
+
     for program in programs:
-        dirs = [*folders, *_STANDARD_DIRS, *(d.format(program) for d in _EXEC_DIRS)]
+        dirs = list(
+            dict.fromkeys([*folders, *_STANDARD_DIRS, *(d.format(program) for d in _EXEC_DIRS)])
+        )
+        inodes: set[tuple[int, int]] = set()
         for folder in dirs:
             candidate = os.path.join(folder, program)
             if not os.path.isfile(candidate) or not os.access(candidate, os.X_OK):
                 continue
             real = os.path.realpath(candidate)
-            if real in seen:
+            add(program, real)
+            info = os.stat(real)
+            inodes.add((info.st_dev, info.st_ino))
+        for folder in dirs:
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
                 continue
-            seen.add(real)
-            found.append(Shadow(program, real, script=not _is_binary(real)))
-    return found
+            for entry in entries:
+                if not entry.name.startswith(program + "-") or entry.is_symlink():
+                    continue
+                with contextlib.suppress(OSError):
+                    info = entry.stat()
+                    if (info.st_dev, info.st_ino) in inodes:
+                        add(program, os.path.realpath(entry.path))
+    return tuple(found)
 
 
 def _is_binary(path: str) -> bool:
