@@ -8,30 +8,16 @@ from pygls.exceptions import JsonRpcException
 
 from plangate.lsp.errors import ROLLBACK_REFUSED
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
-from tests.lsp.conftest import Harness
-from tests.workflow.scenario import plan_input
+from tests.lsp.conftest import Harness, run_phase_1
 
 
 async def test_a_refused_rollback_is_an_error_naming_the_files_and_the_session_goes_on(
     harness: Harness, scripted: ScriptedServer
 ) -> None:
-    scripted.script.steps = [  # type: ignore[union-attr]
-        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
-        ScriptedTurn(tool_calls=[ToolUse("bash", {"command": "echo made > made.txt"}, id="t-b")]),
-        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
-    ]
     # Phase 1 only makes a file: its validation has nothing to check.
     (harness.workspace / ".plangate" / "config.toml").write_text('validate = ["true"]\n')
-    proposed = await harness.request(
-        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
-    )
-    session_id = proposed["sessionId"]
-    for phase in (0, 1):
-        await harness.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
-        await harness.request(
-            "plangate/approvePhase",
-            {"sessionId": session_id, "phase": phase, "decision": "approve"},
-        )
+    work = ScriptedTurn(tool_calls=[ToolUse("bash", {"command": "echo made > made.txt"}, id="t-b")])
+    session_id, _ = await run_phase_1(harness, scripted, work)
     await harness.until(session_id, lambda s: (s["pending"] or {}).get("phase") == 2)
     made = harness.workspace / "made.txt"
     assert made.read_text() == "made\n"
