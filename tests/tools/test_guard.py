@@ -119,6 +119,10 @@ SPELLINGS = [
     "command -p git push origin main",
     "find . -maxdepth 0 -exec git push origin main ';'",
     "echo main | xargs git push origin",
+    # An argv longer than one read of the socket: decided whole, never on its start.
+    "git -c core.x=$(head -c 90000 /dev/zero | tr '\\0' a) push origin main",
+    # Longer than the engine reads: refused, not asked (nobody could answer).
+    "git -c core.x=$(head -c 120000 /dev/zero | tr '\\0' a) push origin main",
 ]
 
 
@@ -136,8 +140,11 @@ def test_push_stops_at_exec(
         # The compiled guard knows itself by the path it is mounted at: a copy runs nothing.
         assert "a copy of a guarded program does not run" in result.text
         return
-    assert "git push" in result.text and "deny" in result.text
     assert result.data["refused_at_run_time"], result.data
+    if "120000" in command:
+        assert "is over 100,000 characters" in result.text
+        return
+    assert "git push" in result.text and "deny" in result.text
 
 
 @pytest.mark.parametrize("command", SPELLINGS)

@@ -20,7 +20,11 @@ What counts at run time:
   command, where the user is asked;
 - the built-in questions (a command no rule names, one that cannot be analysed): run. They
   tell the user up front what a command line does; the command line itself already passed
-  them, and asking about every `git` a build runs internally would stop every build.
+  them, and asking about every `git` a build runs internally would stop every build. Text
+  that becomes code (`python3 -c`, a repository's configuration) runs programs through execs
+  that are guarded in turn;
+- an argv longer than the engine reads (MAX_ANALYSED): refused, since the engine would only
+  ask about it, not find the rule it matches.
 
 A decision costs the guard's start (about 1 ms compiled, 9 ms for `python3 -I -S`) and a round
 trip to the warm policy (bench/guard.py); loading the engine in each exec would cost 400 ms.
@@ -46,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plangate.permissions import Action, Decision, Policy, Rule
+from plangate.permissions.shell import MAX_ANALYSED
 from plangate.tools import guard_entry
 from plangate.tools.sandbox import Sandbox
 
@@ -55,7 +60,9 @@ log = logging.getLogger(__name__)
 # multi-call programs (`git push` runs /usr/lib/git-core/git-push -> git).
 _STANDARD_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 _EXEC_DIRS = ("/usr/lib/{}-core", "/usr/libexec/{}-core", "/usr/local/libexec/{}-core")
-_MAX_REQUEST = 1 << 20
+# A request is an argv: Linux caps a command line at about 2 MiB by default (a quarter of
+# the stack limit); beyond this the exec is refused rather than decided on a part of it.
+_MAX_REQUEST = 8 << 20
 
 
 def guarded_programs(policy: Policy) -> list[str]:
@@ -152,6 +159,13 @@ def runtime_verdict(
 ) -> str | None:
     """None when `words` (an argv as executed) may run, else the reason it may not."""
     command = shlex.join(words)
+    if len(command) > MAX_ANALYSED:
+        # The engine does not read a command this long: it would only ask, and a built-in
+        # question runs at exec time. `git -c x=<120 KB> push` must not run on that.
+        return (
+            f"`{command[:60]}…` is over {MAX_ANALYSED:,} characters, more than PlanGate "
+            "checks, and nobody can be asked while a command runs"
+        )
     decision = policy.check_bash(command, cwd or None)
     if decision.action is Action.DENY:
         return decision.reason
@@ -312,6 +326,19 @@ class GuardRun:
         return [f"[{guard_entry.MESSAGE_PREFIX}{reason}]" for reason in dict.fromkeys(self.refused)]
 
 
+async def _read_all(reader: asyncio.StreamReader) -> bytes | None:
+    """The whole request, up to the guard's end of writing; None past _MAX_REQUEST. Never a
+    part: the policy deciding `git -c x=<64 KiB> push` on its first 64 KiB would allow it."""
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await reader.read(65536):
+        size += len(chunk)
+        if size > _MAX_REQUEST:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 @contextlib.asynccontextmanager
 async def exec_guard(
     policy: Policy, sandbox: Sandbox, decision: Decision, *, compiled: bool = True
@@ -339,7 +366,11 @@ async def exec_guard(
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request = await reader.read(_MAX_REQUEST)
+            request = await _read_all(reader)
+            if request is None:
+                writer.write(b"deny\nthe command line is too long for the exec-time guard")
+                await writer.drain()
+                return
             cwd, *words = request.decode("utf-8", "surrogateescape").split("\0")
             # The engine may walk folders (`grep -r`): off the event loop.
             reason = await asyncio.to_thread(runtime_verdict, policy, words, cwd, approved)
