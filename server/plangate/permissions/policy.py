@@ -97,6 +97,12 @@ class Policy:
             if rule.action is not Action.ALLOW
         ]
 
+    @property
+    def bash_rules(self) -> list[Rule]:
+        """The agent's bash rules, in order (the exec-time guard shadows the programs they
+        name)."""
+        return [rule for rule, _pattern in self._bash]
+
     # ---------------------------------------------------------------- paths
 
     def check_edit(self, path: str, cwd: str | None = None) -> Decision:

@@ -71,7 +71,7 @@ def guarded_programs(policy: Policy) -> list[str]:
     A pattern whose first word is a wildcard (`*`, `git*`) names no single program: nothing
     can be shadowed for it, and the static check stays its only layer."""
     names: list[str] = []
-    for rule in _bash_rules(policy):
+    for rule in policy.bash_rules:
         words = rule.pattern.split()
         if rule.action is Action.ALLOW or not words:
             continue
@@ -80,11 +80,6 @@ def guarded_programs(policy: Policy) -> list[str]:
             continue
         names.append(first)
     return names
-
-
-def _bash_rules(policy: Policy) -> list[Rule]:
-    # The policy keeps its compiled bash rules private; the guard needs only their patterns.
-    return [rule for rule, _pattern in policy._bash]
 
 
 @dataclass(frozen=True)
