@@ -23,7 +23,7 @@ from pathlib import Path
 from plangate.agents import load_agent
 from plangate.permissions import Action, Decision, Policy
 from plangate.tools.guard import compiled_guard, exec_guard
-from plangate.tools.sandbox import Sandbox
+from plangate.tools.sandbox import BASE_FLAGS, Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,23 +51,7 @@ async def measure(runs: int, *, compiled: bool) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as folder:
         workspace = Path(folder)
         policy = Policy(load_agent(ROOT / "agents" / "backend-developer.md").permission, workspace)
-        prefix = (
-            bwrap,
-            "--die-with-parent",
-            "--unshare-pid",
-            "--ro-bind",
-            "/",
-            "/",
-            "--dev",
-            "/dev",
-            "--proc",
-            "/proc",
-            "--tmpfs",
-            "/tmp",
-            "--chdir",
-            "/",
-            "--",
-        )
+        prefix = (bwrap, *BASE_FLAGS, "--chdir", "/", "--")  # the commands' own sandbox
         allowed = Decision(action=Action.ALLOW, rule=None, reason="bench")
         async with exec_guard(policy, Sandbox(prefix, True), allowed, compiled=compiled) as guard:
             process = await asyncio.create_subprocess_exec(
