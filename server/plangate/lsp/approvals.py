@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 ALLOW_ONCE, ALLOW_SESSION, DENY = "Allow once", "Allow for this session", "Deny"
 APPLY, REJECT = "Apply", "Reject"
 CLOSE_WAIT_STEPS = 40  # x 50 ms
+SETTLE = 0.3  # seconds after a file's didClose before it is previewed again
 
 
 def _end(lines: list[str]) -> types.Position:
@@ -146,6 +147,7 @@ class LspApprovals:
         return False
 
     async def _edit(self, question: Question, change: ProposedChange) -> Answer:
+        await self._settle(change)
         if self._buffer_holds_change(change):
             return Answer(choice="apply")
         annotated = self._supports_annotations()
@@ -184,6 +186,19 @@ class LspApprovals:
             return Answer(choice="apply")
         reason = f" ({result.failure_reason})" if result.failure_reason else ""
         return Answer(choice="reject", feedback=f"The user discarded the preview{reason}.")
+
+    async def _settle(self, change: ProposedChange) -> None:
+        """VS Code closes a file it opened to apply our last edit once that edit is saved, and
+        a Refactor Preview of the same file opened within milliseconds of that close meets the
+        file's model being disposed under it ("has changed in the meantime"). A preview of a
+        file closed less than SETTLE seconds ago waits out the rest (a wait on a time since an
+        event that came, never on an event a client may not send)."""
+        target = self.server.workspace_of(self.session_id) / change.path
+        closed = self.server.closed_at.get(target.as_uri())
+        if closed is not None:
+            left = closed + SETTLE - asyncio.get_running_loop().time()
+            if left > 0:
+                await asyncio.sleep(left)
 
     async def _until_closed(self, edit: types.WorkspaceEdit) -> None:
         """A file the editor opened only to apply our edit is closed again right after the

@@ -49,6 +49,11 @@ class Editor(Protocol):
         """Send an edit (a preview, when annotated)."""
         ...
 
+    @property
+    def closed_at(self) -> dict[str, float]:
+        """When (event-loop time) the client last closed each document, by URI."""
+        ...
+
     def session_changed(self, session_id: str) -> None:
         """A session's state changed: tell the client."""
         ...

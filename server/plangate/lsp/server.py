@@ -56,6 +56,7 @@ class PlanGateServer(LanguageServer):
         self._refreshing = False  # a codeLens/refresh is out
         self._refresh_again = False  # lenses changed since it went
         self.code_actions: list[CodeActions] = []
+        self.closed_at: dict[str, float] = {}  # URI -> loop time of its last didClose
 
     def on_open(self, opener: Opener) -> None:
         """Look at documents as they open, after the openers registered before."""

@@ -6,6 +6,7 @@ those with code actions (agent files' quick fixes, a plan's buttons) register a 
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from lsprotocol import types
@@ -25,7 +26,9 @@ def did_open(ls: PlanGateServer, params: types.DidOpenTextDocumentParams) -> Non
 
 
 def did_close(ls: PlanGateServer, params: types.DidCloseTextDocumentParams) -> None:
-    """Nothing to release; registered so openClose sync is advertised."""
+    """Remember when: a preview of the file right after it closed waits a moment (see
+    `LspApprovals._settle`)."""
+    ls.closed_at[params.text_document.uri] = asyncio.get_running_loop().time()
 
 
 def code_action(ls: PlanGateServer, params: types.CodeActionParams) -> list[types.CodeAction]:
