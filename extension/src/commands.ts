@@ -30,6 +30,7 @@ export const Commands = {
   showPlan: 'plangate.showPlan',
   showSessions: 'plangate.showSessions',
   cancelSession: 'plangate.cancelSession',
+  resumeSession: 'plangate.resumeSession',
   setApiKey: 'plangate.setApiKey',
   showLogs: 'plangate.showLogs',
   restartServer: 'plangate.restartServer',
@@ -274,6 +275,21 @@ export function registerCommands(
     }
   }
 
+  async function resumeSession(): Promise<void> {
+    const summary = await tracker.current();
+    if (summary === undefined) {
+      return;
+    }
+    if (summary.status !== 'paused') {
+      void vscode.window.showInformationMessage(
+        `PlanGate: session ${summary.sessionId} is ${summary.status}, not paused; there is nothing to resume.`,
+      );
+      return;
+    }
+    // The server rebuilds the session with its settings as they are now (a key set since counts).
+    tracker.changed(await server.sendRequest(Methods.resume, { sessionId: summary.sessionId }));
+  }
+
   async function setApiKey(): Promise<void> {
     const key = await vscode.window.showInputBox({
       title: 'PlanGate: Set Anthropic API Key',
@@ -312,6 +328,7 @@ export function registerCommands(
     [Commands.showPlan]: showPlan,
     [Commands.showSessions]: showSessions,
     [Commands.cancelSession]: cancelSession,
+    [Commands.resumeSession]: resumeSession,
     [Commands.setApiKey]: setApiKey,
     [Commands.showLogs]: () => {
       server.log.show();

@@ -96,6 +96,7 @@ export const Methods = {
   sessionStatus: 'plangate/sessionStatus',
   listSessions: 'plangate/listSessions',
   cancel: 'plangate/cancel',
+  resume: 'plangate/resume',
   rollbackPhase: 'plangate/rollbackPhase',
   sessionChanged: 'plangate/sessionChanged',
   output: 'plangate/output',
@@ -112,5 +113,6 @@ export const SERVER_COMMANDS: readonly string[] = [
   SERVER_APPROVE_COMMAND,
   'plangate.rollbackPhase',
   'plangate.cancel',
+  'plangate.resume',
   'plangate.status',
 ];

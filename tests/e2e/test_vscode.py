@@ -198,6 +198,7 @@ PALETTE_COMMANDS = [
     "revise",
     "cancel-session",
     "approve-current-phase",
+    "resume-session",
     "restart-server",
 ]
 
@@ -271,6 +272,9 @@ def _check_palette(out: Path, report: dict[str, Any]) -> None:
     refused = palette["approve-current-phase"]["notification"]
     assert refused.startswith(f"PlanGate: Session {session} is not waiting"), refused
     assert refused.endswith("(cancelled)."), refused
+
+    resume = palette["resume-session"]["notification"]
+    assert resume.startswith(f"PlanGate: session {session} is cancelled, not paused"), resume
 
     restart = palette["restart-server"]
     assert restart["statusStarting"] == "PlanGate", restart  # the spinner: the server starting

@@ -823,6 +823,15 @@ async function paletteCommands(dbFile) {
     return { notification: shown.message };
   });
 
+  // Nothing is paused: Resume Session says so instead of sending anything.
+  await paletteStep('resume-session', async () => {
+    await runCommand('PlanGate: Resume Session');
+    const shown = await waitUntil('a notification that nothing is paused', async () =>
+      (await notifications()).find((n) => n.message.includes('not paused')) || null,
+    15000, { permissions: false });
+    return { notification: shown.message };
+  });
+
   await paletteStep('restart-server', async () => {
     await runCommand('PlanGate: Restart Server');
     // The item shows only "PlanGate" (a spinner) while the server starts, then the session.
