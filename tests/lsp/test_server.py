@@ -513,6 +513,16 @@ async def test_revise_lens_sends_the_plan_edits_or_asks_for_a_note(
     await revise(second["sessionId"], REVISED)  # no edits: a message request, then revised
     assert "what should change in the plan?" in harness.messages[asked].message
 
+    # A buffer older than the plan on disk differs in the statuses PlanGate writes, which are
+    # not the user's edits: only the line the user added reaches the model.
+    third = await harness.request("plangate/proposePlan", task)
+    path = Path(third["planUri"].removeprefix("file://"))
+    stale = path.read_text().replace("(pending)", "(running)") + "\n- Log every rejection\n"
+    assert "(running)" in stale
+    harness.open(third["planUri"], stale)
+    sent = await revise(third["sessionId"], "The user edited the plan document")
+    assert "+- Log every rejection" in sent and "running" not in sent
+
 
 async def test_a_failed_validation_is_answered_from_its_lens(
     harness: Harness, scripted: ScriptedServer

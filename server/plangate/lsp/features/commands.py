@@ -10,6 +10,7 @@ naming no argument and skipping the models' constraints (a phase is at least 1).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from lsprotocol import types
@@ -54,11 +55,22 @@ def _plan_edits(ls: PlanGateServer, session_id: str) -> str:
         edited = path.read_text(encoding="utf-8")
     else:
         return ""
+    # Phase statuses are PlanGate's, not the user's: a buffer older than the plan on disk
+    # differs in them, and they must not reach the model as edits.
+    proposed, edited = _without_statuses(proposed), _without_statuses(edited)
     if edited == proposed:
         return ""
     lines = proposed.splitlines(), edited.splitlines()
     diff = difflib.unified_diff(*lines, "proposed plan", "edited by the user", lineterm="")
     return "The user edited the plan document:\n" + "\n".join(diff)
+
+
+_PHASE_STATUS = re.compile(r"^(## Phase \d+: .*) \([^()\n]*\)$", re.MULTILINE)
+
+
+def _without_statuses(plan: str) -> str:
+    """The plan document without the status PlanGate writes after each phase heading."""
+    return _PHASE_STATUS.sub(r"\1", plan)
 
 
 async def _revise_without_note(ls: PlanGateServer, phase: int) -> bool:
