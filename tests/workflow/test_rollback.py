@@ -14,8 +14,9 @@ from typing import Any
 from plangate.agents import Agent
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from plangate.workflow.approvals import Answer, Question, ScriptedApprovals
-from plangate.workflow.checkpoints import Checkpoints, PathChange, ProjectHead, project_head
+from plangate.workflow.checkpoints import Checkpoints, PathChange
 from plangate.workflow.phases import MAX_FIX_ATTEMPTS
+from plangate.workflow.project import ProjectHead, project_head
 from plangate.workflow.rollback import conflicts_with, net_changes
 from plangate.workflow.session import Session
 from plangate.workflow.state import PhaseStatus, SessionState, Status

@@ -13,8 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from plangate.model.usage import Usage
 from plangate.workflow.approvals import Answer, Question
-from plangate.workflow.checkpoints import PathChange, ProjectHead
+from plangate.workflow.checkpoints import PathChange
 from plangate.workflow.plan import Plan
+from plangate.workflow.project import ProjectHead
 from plangate.workflow.status import PhaseStatus, Status
 
 

@@ -19,7 +19,7 @@ from plangate.tools.base import json_schema
 from plangate.workflow import prompts
 from plangate.workflow import rollback as undo
 from plangate.workflow.approvals import question
-from plangate.workflow.checkpoints import CheckpointError, content_hash, project_head
+from plangate.workflow.checkpoints import CheckpointError, content_hash
 from plangate.workflow.checks import Checks
 from plangate.workflow.events import (
     Checkpointed,
@@ -31,6 +31,7 @@ from plangate.workflow.events import (
     Validated,
 )
 from plangate.workflow.plan import PLAN_TOOL_DESCRIPTION, Plan, render_markdown
+from plangate.workflow.project import project_head
 from plangate.workflow.rollback import CannotRollBack
 from plangate.workflow.state import PhaseStatus, Status
 from plangate.workflow.validation import summarize

@@ -8,7 +8,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from plangate.workflow.checkpoints import PathChange, ProjectHead
+from plangate.workflow.checkpoints import PathChange
+from plangate.workflow.project import ProjectHead
 
 # The most files a message lists by name; the rest are counted.
 LISTED = 20

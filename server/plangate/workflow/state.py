@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from plangate.model.types import ToolCall
 from plangate.model.usage import Usage, UsageLedger
 from plangate.workflow.approvals import Answer, Question
-from plangate.workflow.checkpoints import PathChange, ProjectHead
+from plangate.workflow.checkpoints import PathChange
 from plangate.workflow.events import (
     AgentChanged,
     Answered,
@@ -34,6 +34,7 @@ from plangate.workflow.events import (
 )
 from plangate.workflow.log import LoggedEvent
 from plangate.workflow.plan import Plan
+from plangate.workflow.project import ProjectHead
 from plangate.workflow.status import TERMINAL, PhaseStatus, Status
 
 
