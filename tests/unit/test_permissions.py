@@ -249,9 +249,9 @@ def test_a_recursive_search_reads_every_file_under_its_folder(
 def test_a_recursive_search_of_a_huge_folder_asks(
     policy: Policy, workspace: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import plangate.permissions.policy as policy_module
+    import plangate.permissions.reads as reads_module
 
-    monkeypatch.setattr(policy_module, "TREE_LIMIT", 3)
+    monkeypatch.setattr(reads_module, "TREE_LIMIT", 3)
     for i in range(5):
         (workspace / f"f{i}.txt").write_text("x\n")
     decision = policy.check_bash("grep -r x .")
