@@ -4,7 +4,9 @@ Every simple command is collected wherever it sits: lists, pipelines, subshells,
 conditions and bodies of if/for/while/case, function bodies, command and process substitutions
 (also inside arguments, strings, assignments and redirections). Redirections and the text fed
 to commands through heredocs and here-strings are collected too. The working directory is
-tracked through `cd`, scoped the way bash scopes it (subshells and pipeline parts).
+tracked through `cd`, scoped the way bash scopes it (subshells and pipeline parts). Where bash
+evaluates text arithmetically is checked in `arithmetic.py`; the variables that change what
+later commands run are in `variables.py`.
 
 Over 350 lines, on purpose: the walk is one recursive pass over the syntax tree (`_Walker`),
 and what it must not miss is easiest to check when every node kind it handles is in one place.
@@ -20,7 +22,10 @@ from functools import cache
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
+from plangate.permissions import arithmetic
 from plangate.permissions.braces import TooManyWords, expand_text
+from plangate.permissions.variables import code_of as code_of
+from plangate.permissions.variables import is_risky_variable as is_risky_variable
 from plangate.permissions.words import Word, evaluate, node_text
 
 MAX_LENGTH = 10_000
@@ -32,47 +37,6 @@ _ASCII_SHADOW = bytes(range(128)) + b"x" * 128
 _SURROGATES = re.compile("[\ud800-\udfff]")
 MAX_DEPTH = 200
 
-# Variables whose value changes what later commands run or load.
-_RISKY_VARIABLES = frozenset(
-    {
-        "PATH",
-        "CDPATH",
-        "LESSOPEN",
-        "LESSCLOSE",
-        "LESSKEY",
-        "MANPAGER",
-        "BROWSER",
-        "GREP_OPTIONS",
-        "BASH_ENV",
-        "ENV",
-        "IFS",
-        "PROMPT_COMMAND",
-        "PS4",
-        "SHELLOPTS",
-        "BASHOPTS",
-        "NODE_OPTIONS",
-        "PYTHONPATH",
-        "PYTHONSTARTUP",
-        "PERL5OPT",
-        "PERL5LIB",
-        "RUBYOPT",
-        "EDITOR",
-        "VISUAL",
-        "PAGER",
-        # Where programs find their configuration: moved into the workspace, a written file
-        # (`.gitconfig` with core.fsmonitor, an rg config with --pre) runs programs.
-        "HOME",
-        "XDG_CONFIG_HOME",
-        "XDG_CONFIG_DIRS",
-        "RIPGREP_CONFIG_PATH",
-        "CURL_HOME",
-        "WGETRC",
-        "LESS",
-        "INPUTRC",
-        "ZDOTDIR",
-    }
-)
-_RISKY_PREFIXES = ("LD_", "DYLD_", "GIT_", "BASH_FUNC_", "npm_config_", "NPM_CONFIG_")
 _WRITE_OPERATORS = frozenset({">", ">>", "&>", "&>>", ">|", "<>"})
 _SCOPES = frozenset({"subshell", "command_substitution", "process_substitution"})
 
@@ -121,32 +85,8 @@ def _parser() -> Parser:
     return Parser(Language(tree_sitter_bash.language()))
 
 
-def code_of(name: str, value: str) -> str | None:
-    """The command line hidden in a variable the shell runs (`PROMPT_COMMAND`) or expands as
-    a prompt (`PS4`, printed by `set -x`, runs the substitutions in it); None for others."""
-    if name == "PROMPT_COMMAND" or name.startswith("BASH_ALIASES["):
-        return value  # BASH_ALIASES[p]='cmd' defines an alias
-    if name in ("PS0", "PS1", "PS2", "PS3", "PS4") and ("$(" in value or "`" in value):
-        return ": " + value  # only its substitutions run
-    return None
-
-
-def is_risky_variable(name: str) -> bool:
-    """True for variables that change which program runs or what it loads."""
-    return name in _RISKY_VARIABLES or name.startswith(_RISKY_PREFIXES)
-
-
 MAX_ANALYSED = 100_000
-_ARITHMETIC_TEST = frozenset({"-eq", "-ne", "-lt", "-le", "-gt", "-ge"})
 _BACKTICKS = re.compile(r"`((?:\\.|[^`\\])*)`", re.DOTALL)
-_NUMBER = re.compile(r"-?\d+")
-# Subscripts and offsets that cannot name a variable: numbers, `@` and `*`.
-_STATIC_INDEX = re.compile(r"\s*(-?\s*\d+|@|\*)?\s*")
-# Arithmetic in a heredoc body, and a name in it (a variable whose value is evaluated).
-_HEREDOC_ARITHMETIC = re.compile(r"\$\(\((.*?)\)\)|\$\[(.*?)\]", re.DOTALL)
-_NAMED = re.compile(r"[A-Za-z_$]")
-_SUBSCRIPTED_NAME = re.compile(r"\s*[A-Za-z_]\w*\[")
-_COMPOUND_KEY = re.compile(r"\[([^\]]*)\]\+?=")
 
 
 def analyse(source: str, cwd: str | None) -> ShellAnalysis:
@@ -222,39 +162,6 @@ def _blank_ansi_c(text: str) -> str:
     return "".join(out)
 
 
-def _reevaluation(words: list[Word]) -> str | None:
-    """Why a command evaluates text as code (array subscripts, prompt strings), or None."""
-    program = words[0].text
-    flags = {w.text for w in words[1:] if w.text.startswith("-")}
-    operands = [w.text for w in words[1:] if not w.text.startswith("-")]
-    if program == "let":
-        return "evaluates arithmetic, which can run code hidden in variables"
-    if program == "printf" and "-v" in flags:
-        return "assigns a variable by name (printf -v)"
-    if program in ("test", "[") and (
-        "-v" in flags
-        or (
-            flags & _ARITHMETIC_TEST and not all(_NUMBER.fullmatch(o) for o in operands if o != "]")
-        )
-    ):
-        return "compares values arithmetically, which can run code hidden in variables"
-    if program in ("declare", "typeset", "local") and any("i" in f or "n" in f for f in flags):
-        return "declares integer or reference variables"
-    if program == "ulimit" and any(
-        not _NUMBER.fullmatch(o) and o not in ("unlimited", "hard", "soft") for o in operands
-    ):
-        return "evaluates a limit arithmetically (ulimit), which can run code hidden in variables"
-    if program in ("mapfile", "readarray") and any("C" in f for f in flags):
-        return "runs a callback (mapfile -C)"
-    if program == "read" and any(is_risky_variable(o) for o in operands):
-        return "reads a value into a variable that changes what later commands run"
-    if program in ("read", "unset", "mapfile", "readarray", "wait") and any(
-        _SUBSCRIPTED_NAME.match(o) for o in operands
-    ):
-        return "names an array element, whose subscript bash evaluates arithmetically"
-    return None
-
-
 class _Walker:
     def __init__(self, analysis: ShellAnalysis, cwd: str | None, source: bytes) -> None:
         self.analysis = analysis
@@ -301,20 +208,21 @@ class _Walker:
         elif kind in ("arithmetic_expansion", "c_style_for_statement") or (
             kind == "compound_statement" and node.children and node.children[0].type == "(("
         ):
-            self._arithmetic(node)
+            self._reevaluates(arithmetic.arithmetic(node))
         elif kind == "test_command":
-            self._test(node)
+            self._reevaluates(arithmetic.numeric_test(node, self.source))
         elif kind == "expansion":
             operators = [c.type for c in node.children if not c.is_named]
             if "!" in operators[:2] or ("@" in operators and "P" in operators):
                 self._reevaluates("expands a variable indirectly or as a prompt string")
-            self._substring(node)
+            self._reevaluates(arithmetic.substring(node, self.source))
         elif kind == "subscript":
-            self._subscript(node)
+            self._reevaluates(arithmetic.subscript(node, self.source, self.associative))
         elif kind in ("declaration_command", "unset_command"):
-            self._declaration(node)
+            self.associative.update(arithmetic.associative_names(node, self.source))
+            self._reevaluates(arithmetic.declaration(node, self.source))
         elif kind == "array":
-            self._array(node)
+            self._reevaluates(arithmetic.array(node, self.source, self.associative))
         if kind in _SCOPES:
             self._scoped(node.children, depth)
         elif kind == "pipeline":
@@ -336,88 +244,12 @@ class _Walker:
             self.walk(child, depth + 1)
         self.cwd = saved
 
-    def _reevaluates(self, reason: str) -> None:
+    def _reevaluates(self, reason: str | None) -> None:
+        if reason is None:
+            return
         self.analysis.reevaluates = True
         if reason not in self.analysis.problems:
             self.analysis.problems.append(reason)
-
-    def _arithmetic(self, node: Node) -> None:
-        stack = list(node.children)
-        while stack:
-            child = stack.pop()
-            if child.type in ("variable_name", "simple_expansion", "expansion", "subscript"):
-                self._reevaluates("evaluates variables arithmetically, which can run code")
-                return
-            stack.extend(child.children)
-
-    def _subscript(self, node: Node) -> None:
-        """`arr[x]=1`, `${arr[x]}`, `declare arr[x]`: bash evaluates an indexed array's
-        subscript arithmetically, and a variable named there may hold `a[$(cmd)]`."""
-        index = node.child_by_field_name("index")
-        if index is None:
-            index = next((c for c in node.named_children[1:]), None)
-        name = node.named_children[0] if node.named_children else None
-        if name is not None and node_text(name, self.source) in self.associative:
-            return
-        if index is not None and not _STATIC_INDEX.fullmatch(node_text(index, self.source)):
-            self._reevaluates("evaluates an array subscript arithmetically, which can run code")
-
-    def _declaration(self, node: Node) -> None:
-        """`declare "arr[x]=1"`, `unset 'arr[x]'`, `declare -i n`: quoted names with a subscript
-        are still evaluated, and integer or reference variables evaluate what they are given."""
-        flags = "".join(node_text(c, self.source) for c in node.named_children if c.type == "word")
-        if "-" in flags and "A" in flags:
-            for child in node.named_children:
-                name = child.child_by_field_name("name") or child
-                if child.type in ("variable_assignment", "variable_name"):
-                    self.associative.add(node_text(name, self.source))
-        for child in node.named_children:
-            if child.type in ("variable_assignment", "variable_name"):
-                continue
-            text = evaluate(child, self.source).text
-            keys = _COMPOUND_KEY.findall(text) if "=(" in text else []  # "arr=([x]=1)"
-            if (
-                _SUBSCRIPTED_NAME.match(text)
-                or (text.startswith(("-", "+")) and ("i" in text or "n" in text))
-                or any(not _STATIC_INDEX.fullmatch(key) for key in keys)
-            ):
-                self._reevaluates("evaluates a subscript, or an integer or reference variable")
-                return
-
-    def _substring(self, node: Node) -> None:
-        """`${y:x}`, `${y:1:n}`: the offset and length are arithmetic."""
-        after_colon = False
-        for child in node.children:
-            if child.type == ":":
-                after_colon = True
-            elif after_colon and child.type not in ("number", "}"):
-                text = node_text(child, self.source).strip()
-                if not _STATIC_INDEX.fullmatch(text):
-                    self._reevaluates("evaluates a substring offset arithmetically")
-                    return
-
-    def _array(self, node: Node) -> None:
-        """`a=([x]=1)`: each `[key]=` of a compound assignment is evaluated arithmetically
-        for an indexed array."""
-        target = node.parent.child_by_field_name("name") if node.parent else None
-        if target is not None and node_text(target, self.source) in self.associative:
-            return
-        for child in node.named_children:
-            key = _COMPOUND_KEY.match(node_text(child, self.source))
-            if key is not None and not _STATIC_INDEX.fullmatch(key.group(1)):
-                self._reevaluates("evaluates an array subscript arithmetically, which can run code")
-                return
-
-    def _test(self, node: Node) -> None:
-        stack = list(node.children)
-        while stack:
-            child = stack.pop()
-            if child.type == "test_operator":
-                operator = node_text(child, self.source)
-                if operator == "-v" or operator in _ARITHMETIC_TEST:
-                    self._reevaluates("tests values arithmetically, which can run code")
-                    return
-            stack.extend(child.children)
 
     def _command(self, node: Node) -> None:
         words: list[Word] = []
@@ -439,9 +271,7 @@ class _Walker:
         self.analysis.commands.append(
             SimpleCommand(tuple(words), text, self.cwd, tuple(assignments))
         )
-        reason = _reevaluation(words)
-        if reason is not None:
-            self._reevaluates(reason)
+        self._reevaluates(arithmetic.reevaluation(words))
         program = words[0].text
         if program == "trap":
             handler = next((w for w in words[1:] if not w.text.startswith("-")), None)
@@ -530,7 +360,7 @@ class _Walker:
         quoted = start is not None and any(q in node_text(start, self.source) for q in "'\"\\")
         dynamic = not quoted and any(c.type != "heredoc_content" for c in body.named_children)
         text = node_text(body, self.source)
-        if not quoted and any(_NAMED.search("".join(m)) for m in _HEREDOC_ARITHMETIC.findall(text)):
+        if not quoted and arithmetic.heredoc_arithmetic(text):
             # Arithmetic in an unquoted heredoc is evaluated (tree-sitter may read `$((x))`
             # there as a substitution running a subshell).
             self._reevaluates("evaluates arithmetic in a heredoc, which can run code")
