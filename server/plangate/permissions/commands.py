@@ -22,7 +22,8 @@ from plangate.permissions.interpreters import (
 )
 from plangate.permissions.invocation import Invocation, Pending, Unwrapped, option_word
 from plangate.permissions.programs import lookup, lookup_dashed
-from plangate.permissions.shell import SimpleCommand, is_risky_variable
+from plangate.permissions.shell import SimpleCommand
+from plangate.permissions.variables import is_risky_variable
 from plangate.permissions.words import DYNAMIC, Word
 from plangate.permissions.wrappers import (
     DETACH,

@@ -24,8 +24,7 @@ from tree_sitter import Language, Node, Parser
 
 from plangate.permissions import arithmetic
 from plangate.permissions.braces import TooManyWords, expand_text
-from plangate.permissions.variables import code_of as code_of
-from plangate.permissions.variables import is_risky_variable as is_risky_variable
+from plangate.permissions.variables import code_of, is_risky_variable
 from plangate.permissions.words import Word, evaluate, node_text
 
 MAX_LENGTH = 10_000

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from plangate.permissions.invocation import Invocation, Unwrapped, option_word
 from plangate.permissions.options import find_option
-from plangate.permissions.shell import code_of, is_risky_variable
+from plangate.permissions.variables import code_of, is_risky_variable
 from plangate.permissions.words import Word
 
 MAX_UNWRAP = 16
