@@ -14,7 +14,7 @@ import pytest
 
 from plangate.permissions import Policy
 from plangate.tools import ApplyError, ToolContext, apply_change
-from plangate.tools.changes import ChangeKind, ProposedChange
+from plangate.tools.changes import ChangeKind, ProposedChange, apply_once
 from plangate.tools.edit import EditTool, WriteTool
 from plangate.tools.read import ReadTool
 
@@ -111,6 +111,31 @@ def test_delete_and_rename(ctx: ToolContext, workspace: Path, seed_agent) -> Non
     )
     with pytest.raises(ApplyError, match="refused"):
         apply_change(to_git, workspace, policy)
+
+
+def test_a_rename_or_delete_done_before_a_crash_is_not_done_again(
+    workspace: Path, policy: Policy
+) -> None:
+    """After a restart the same change is applied once more: done already, it is a no-op,
+    where apply_change alone refuses ("changed or was removed")."""
+    from plangate.tools.ledger import FileStamp
+
+    (workspace / "old.txt").write_text("x\n")
+    rename = _rename(workspace, policy, "old.txt", "new.txt")
+    assert apply_once(rename, workspace, policy) == (workspace / "new.txt").resolve()
+    assert apply_once(rename, workspace, policy) == (workspace / "new.txt").resolve()
+    with pytest.raises(ApplyError, match="changed or was removed"):
+        apply_change(rename, workspace, policy)
+    delete = ProposedChange(
+        kind=ChangeKind.DELETE,
+        path="new.txt",
+        diff="",
+        decision=policy.check_edit("new.txt"),
+        base=FileStamp.of(workspace / "new.txt"),
+    )
+    apply_once(delete, workspace, policy)
+    apply_once(delete, workspace, policy)
+    assert not (workspace / "new.txt").exists() and (workspace / "new.txt").parent.is_dir()
 
 
 def _rename(workspace: Path, policy: Policy, source: str, destination: str) -> ProposedChange:

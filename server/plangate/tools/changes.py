@@ -174,11 +174,10 @@ def apply_change(change: ProposedChange, workspace: Path, policy: Policy | None 
 
 
 def apply_once(change: ProposedChange, workspace: Path, policy: Policy | None = None) -> Path:
-    """`apply_change`, unless the file already holds the change's text: written before a crash,
-    or by the editor when the user applied its preview."""
-    target = (workspace / change.path).resolve()
-    if change.kind in (ChangeKind.CREATE, ChangeKind.MODIFY) and change.new_text is not None:
-        current = FileStamp.of(target) if not target.is_dir() else None
-        if current is not None and current.sha256 == _sha(change.new_text):
-            return target
+    """`apply_change`, unless the file already holds the change (`drift`): written before a
+    crash, or by the editor when the user applied its preview; a delete or rename already
+    done counts too."""
+    if drift(change, workspace) is Drift.APPLIED:
+        where = change.new_path if change.kind is ChangeKind.RENAME else None
+        return (workspace / (where or change.path)).resolve()
     return apply_change(change, workspace, policy)
