@@ -14,7 +14,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from plangate.lsp.params import plain
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
-from tests.lsp.editor import Buffer, Editor, EditRefused
+from tests.lsp.editor import Buffer, Buffers, EditRefused
 from tests.workflow.scenario import Model, make_workspace, plan_input
 
 CLIENTS = ["visual-studio-code", "neovim"]
@@ -33,7 +33,7 @@ class Harness:
         self.edits: list[types.ApplyWorkspaceEditParams] = []
         self.messages: list[types.ShowMessageRequestParams] = []
         self.accept_edits = True  # False: discard previews (and press Reject in the fallback)
-        self.editor = Editor()
+        self.editor = Buffers()
         self.refused: list[str] = []  # why the editor refused an edit it was sent
 
     def open(self, uri: str, text: str, language: str = "markdown") -> None:

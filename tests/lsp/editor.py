@@ -43,7 +43,7 @@ class Buffer:
 
 
 @dataclass
-class Editor:
+class Buffers:
     """Open buffers by URI; files not open are read from disk, as an editor opens them."""
 
     buffers: dict[str, Buffer] = field(default_factory=dict)

@@ -13,8 +13,7 @@ from lsprotocol import converters, types
 
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from tests.lsp.bare import NO_ANSWER, TIMEOUT, Editor, yes
-from tests.lsp.editor import Buffer
-from tests.lsp.editor import Editor as Buffers
+from tests.lsp.editor import Buffer, Buffers
 from tests.orphans import GONE
 from tests.workflow.scenario import APP, Model, happy_path, make_workspace
 

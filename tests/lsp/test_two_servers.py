@@ -15,7 +15,7 @@ from plangate.workflow.log import EventLog
 from plangate.workflow.session import Session
 from plangate.workflow.state import Status, replay
 from tests.lsp.bare import TIMEOUT, Editor, yes
-from tests.lsp.editor import Editor as Buffers
+from tests.lsp.editor import Buffers
 from tests.workflow.scenario import Model, make_workspace
 
 CONVERTER = converters.get_converter()
