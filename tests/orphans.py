@@ -49,8 +49,14 @@ def kill_all(token: str) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def sleeper(token: str, marker: str = "started") -> str:
+def sleeper(token: str) -> str:
     """A command with two background jobs (argv[0] `<token>-job`) that outlive their shell
-    unless something kills them; it touches `marker` once they run."""
+    unless something kills them."""
     job = f"(exec -a {token}-job sleep 300)"
-    return f"{job} & {job} & touch {marker}; wait"
+    return f"{job} & {job} & wait"
+
+
+def running(token: str) -> bool:
+    """True once both jobs of `sleeper(token)` run. (A file the command writes is no sign: it
+    lands in the command's copy-on-write layer, seen in the workspace only when it ends.)"""
+    return len(named(f"{token}-job", first=True)) == 2

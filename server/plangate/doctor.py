@@ -61,16 +61,22 @@ def _sandbox_checks(machine: Support) -> list[tuple[str, str]]:
         return [
             ("bubblewrap", "not found: install the bubblewrap package"),
             ("user namespaces", f"not checked: no bubblewrap (kernel: {_kernel_userns()})"),
+            ("copy-on-write", "not checked: no bubblewrap"),
             ("network isolation", "not possible: no sandbox"),
         ]
     lines = [("bubblewrap", f"found: {machine.bwrap} ({_version(machine.bwrap)})")]
-    if machine.problem is not None:
-        lines.append(
-            ("user namespaces", f"not usable: {machine.problem} (kernel: {_kernel_userns()})")
-        )
+    userns = probe(machine.bwrap)
+    if userns is not None:
+        lines.append(("user namespaces", f"not usable: {userns} (kernel: {_kernel_userns()})"))
+        lines.append(("copy-on-write", "not checked: no sandbox"))
         lines.append(("network isolation", "not possible: no sandbox"))
         return lines
     lines.append(("user namespaces", "usable: bwrap built a sandbox"))
+    if not machine.usable:
+        lines.append(("copy-on-write", f"not usable: {machine.problem}"))
+        lines.append(("network isolation", "not possible: no sandbox"))
+        return lines
+    lines.append(("copy-on-write", "usable: commands write to an overlay, merged when they end"))
     offline = probe(machine.bwrap, network=False)
     lines.append(
         (
@@ -112,7 +118,7 @@ def _ripgrep() -> str:
 
 def diagnose(workspace: Path) -> list[tuple[str, str]]:
     """(check, finding) pairs for this machine and `workspace`'s config, the mode last."""
-    machine = support()
+    machine = support(workspace)
     setting, source = unsandboxed_setting(workspace)
     lines = [
         *_sandbox_checks(machine),

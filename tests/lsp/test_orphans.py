@@ -17,7 +17,7 @@ import pytest
 from plangate.model.scripted import ScriptedServer
 from plangate.workflow import prompts
 from tests.lsp.bare import Editor
-from tests.orphans import GONE, START, kill_all, named, sleeper, wait_for
+from tests.orphans import GONE, START, kill_all, named, running, sleeper, wait_for
 from tests.workflow.scenario import Model, make_workspace
 
 QUICK_CHECK = "python3 -m unittest -q check_app"
@@ -29,7 +29,7 @@ def test_killed_server_takes_its_check_along_and_the_next_one_reports_it(
 ) -> None:
     workspace = make_workspace(tmp_path / "ws").resolve()
     token = f"orphan-{uuid.uuid4().hex[:10]}"
-    check = sleeper(token, "check-started")
+    check = sleeper(token)
     config = workspace / ".plangate" / "config.toml"
     config.write_text(f"validate = [{check!r}]\n")
     log = tmp_path / "server.stderr"
@@ -50,7 +50,7 @@ def test_killed_server_takes_its_check_along_and_the_next_one_reports_it(
                 {"sessionId": session_id, "phase": 1, "decision": "approve"},
             )
             started = wait_for(
-                lambda: (workspace / "check-started").exists() or first.process.poll() is not None,
+                lambda: running(token) or first.process.poll() is not None,
                 START,
             )
             started = started and first.process.poll() is None

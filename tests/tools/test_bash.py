@@ -117,7 +117,8 @@ class TestSandbox:
             BASH.run({"command": 'python3 -c \'open(".env", "w").write("PWNED=1")\''}, ctx)
         )
         assert result.data["sandboxed"]
-        assert result.is_error and "Read-only file system" in result.text
+        assert "[PlanGate: discarded the command's change to .env: edit of `.env`" in result.text
+        assert [item["path"] for item in result.data["discarded"]] == [".env"]
         assert (workspace / ".env").read_text() == "SAFE=1\n"
 
     def test_script_cannot_write_env_or_git_config(

@@ -18,7 +18,7 @@ import pytest
 
 from plangate.agents import load_agent
 from plangate.permissions import Policy
-from plangate.tools import ToolContext
+from plangate.tools import ToolContext, overlay
 from plangate.tools.bash import BashTool
 from plangate.tools.sandbox import support
 
@@ -32,6 +32,8 @@ NO_USERNS = (
     "bwrap: No permissions to creating new namespace, likely because the kernel does not "
     "allow non-privileged user namespaces."
 )
+# What util-linux's mount prints where the kernel refuses an unprivileged overlay.
+NO_OVERLAY = "mount: /w: wrong fs type, bad option, bad superblock on plangate."
 AGENT = """---
 description: allows git init, so what asks is the missing sandbox, not the rules
 permissions:
@@ -65,6 +67,22 @@ def broken_bwrap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     fake.write_text(f"#!/bin/sh\necho '{NO_USERNS}' >&2\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return fake
+
+
+@pytest.fixture
+def no_overlay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A `mount` first on PATH that fails as on a kernel without unprivileged overlayfs, and no
+    C compiler (a `cc` that fails), so the overlay is mounted by that `mount`."""
+    bin_dir = tmp_path / "old-kernel-bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "mount"
+    fake.write_text(f"#!/bin/sh\necho '{NO_OVERLAY}' >&2\nexit 32\n")
+    (bin_dir / "cc").write_text("#!/bin/sh\nexit 1\n")
+    for script in (fake, bin_dir / "cc"):
+        script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setattr(overlay, "compiled", lambda *_: None)
     return fake
 
 
@@ -178,7 +196,7 @@ def test_anything_but_allow_asks(
 def test_bwrap_without_user_namespaces_is_no_sandbox(
     broken_bwrap: Path, init_ctx: ToolContext, workspace: Path
 ) -> None:
-    machine = support()
+    machine = support(workspace)
     assert machine.bwrap == str(broken_bwrap) and not machine.usable
     assert machine.problem is not None and "No permissions to creating new namespace" in (
         machine.problem
@@ -192,6 +210,24 @@ def test_bwrap_without_user_namespaces_is_no_sandbox(
     result = run(BASH.run({"command": "git init -q"}, init_ctx))
     assert not result.is_error, result.text
     assert not result.data["sandboxed"] and (workspace / ".git" / "HEAD").exists()
+
+
+def test_no_unprivileged_overlay_is_no_sandbox(
+    bwrap: str, no_overlay: Path, init_ctx: ToolContext, workspace: Path
+) -> None:
+    """bwrap works but the copy-on-write workspace cannot be mounted: no sandbox, asked."""
+    machine = support(workspace)
+    assert not machine.usable and machine.problem is not None
+    assert "copy-on-write workspace cannot be mounted" in machine.problem
+    assert NO_OVERLAY in machine.problem
+    result = run(BASH.run({"command": "git init -q"}, init_ctx))
+    [(_, reason)] = _asked(init_ctx)
+    assert reason.startswith("no sandbox on this machine: the copy-on-write workspace")
+    assert result.is_error and not (workspace / ".git" / "HEAD").exists()
+    found = _doctor(workspace)
+    assert found["user namespaces"].startswith("usable")
+    assert found["copy-on-write"].startswith("not usable: the copy-on-write workspace cannot")
+    assert found["mode"] == "no sandbox: every command that is not read-only is asked"
 
 
 def test_with_bwrap_allowed_commands_are_not_asked(
@@ -208,6 +244,7 @@ def test_with_bwrap_allowed_commands_are_not_asked(
 CHECKS = [
     "bubblewrap",
     "user namespaces",
+    "copy-on-write",
     "network isolation",
     "setpriv",
     "git",
@@ -248,6 +285,7 @@ def test_doctor_on_this_machine(workspace: Path) -> None:
     if sandboxed:
         assert found["bubblewrap"].startswith(f"found: {bwrap} (bubblewrap ")
         assert found["user namespaces"].startswith("usable")
+        assert found["copy-on-write"].startswith("usable: commands write to an overlay")
         assert found["mode"] == "commands run sandboxed"
     else:
         assert found["mode"] == "no sandbox: every command that is not read-only is asked"
@@ -264,6 +302,7 @@ def test_doctor_without_bwrap(no_bwrap: Path, workspace: Path) -> None:
     found = _doctor(workspace)
     assert found["bubblewrap"] == "not found: install the bubblewrap package"
     assert found["user namespaces"].startswith("not checked: no bubblewrap")
+    assert found["copy-on-write"] == "not checked: no bubblewrap"
     assert found["network isolation"] == "not possible: no sandbox"
     assert found["git"].startswith("found: ")  # linked into the PATH
     assert found["mode"] == "no sandbox: every command that is not read-only is asked"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from plangate.tools.reaper import die_with_parent
-from tests.orphans import GONE, START, kill_all, named, sleeper, wait_for
+from tests.orphans import GONE, START, kill_all, named, running, sleeper, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 LINUX = sys.platform.startswith("linux")
@@ -38,9 +38,7 @@ def test_killed_plangate_takes_its_command_and_jobs_along(
         stderr=subprocess.PIPE,
     )
     try:
-        started = wait_for(
-            lambda: (workspace / "started").exists() or driver.poll() is not None, START
-        )
+        started = wait_for(lambda: running(token) or driver.poll() is not None, START)
         started = started and driver.poll() is None
         assert started, driver.stderr.read().decode()[-2000:] if driver.poll() else "no start"
         jobs = named(f"{token}-job", first=True)

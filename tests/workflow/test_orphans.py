@@ -22,7 +22,7 @@ from plangate.workflow.approvals import Answer, Question, ScriptedApprovals
 from plangate.workflow.events import Interrupted, Shown
 from plangate.workflow.session import Session
 from plangate.workflow.state import PhaseStatus, Status
-from tests.orphans import GONE, START, kill_all, named, sleeper, wait_for
+from tests.orphans import GONE, START, kill_all, named, running, sleeper, wait_for
 
 from .scenario import Model, happy_path, make_workspace, provider, tool_results
 
@@ -36,10 +36,8 @@ def validate_with(workspace: Path, command: str) -> None:
     (workspace / ".plangate" / "config.toml").write_text(f"validate = [{command!r}]\n")
 
 
-def run_until_killed(
-    workspace: Path, base_url: str, session_id: str, marker: str, token: str
-) -> str:
-    """Run the session in the kill -9 driver until `marker` shows the command is running; kill
+def run_until_killed(workspace: Path, base_url: str, session_id: str, token: str) -> str:
+    """Run the session in the kill -9 driver until the command `token` is running; kill
     it; check that the command's processes die with it. The session's id."""
     driver = subprocess.Popen(
         [sys.executable, "-m", "tests.workflow.driver", str(workspace), base_url, session_id, "0"],
@@ -49,9 +47,7 @@ def run_until_killed(
         text=True,
     )
     try:
-        started = wait_for(
-            lambda: (workspace / marker).exists() or driver.poll() is not None, START
-        )
+        started = wait_for(lambda: running(token) or driver.poll() is not None, START)
         started = started and driver.poll() is None
         assert started, driver.stderr.read()[-2000:] if driver.poll() is not None else "no start"
         assert len(named(f"{token}-job", first=True)) == 2  # the command's background jobs run
@@ -73,18 +69,16 @@ def test_killed_mid_command_and_mid_validation_then_resumed(
 ) -> None:
     workspace = make_workspace(tmp_path / "ws")
     command_token, check_token = (f"orphan-{uuid.uuid4().hex[:10]}" for _ in range(2))
-    command = sleeper(command_token, "command-started")
-    check = sleeper(check_token, "check-started")
+    command = sleeper(command_token)
+    check = sleeper(check_token)
     steps = happy_path()
     steps[3] = ScriptedTurn(tool_calls=[ToolUse("bash", {"command": command}, id="t-log")])
     validate_with(workspace, check)
     model = Model(steps)
     with ScriptedServer(model) as server:
         # Killed while the agent's command runs, then while the phase's check runs.
-        session_id = run_until_killed(
-            workspace, server.base_url, "new", "command-started", command_token
-        )
-        run_until_killed(workspace, server.base_url, session_id, "check-started", check_token)
+        session_id = run_until_killed(workspace, server.base_url, "new", command_token)
+        run_until_killed(workspace, server.base_url, session_id, check_token)
         # Resumed with a check that finishes.
         validate_with(workspace, QUICK_CHECK)
         shown: list[Shown] = []
@@ -134,7 +128,7 @@ def plangate(workspace: Path, base_url: str, *args: str) -> list[str]:
 def test_plangate_resume_reports_the_check_a_killed_run_left(tmp_path: Path) -> None:
     workspace = make_workspace(tmp_path / "ws")
     token = f"orphan-{uuid.uuid4().hex[:10]}"
-    check = sleeper(token, "check-started")
+    check = sleeper(token)
     validate_with(workspace, check)
     with ScriptedServer(Model()) as server:
         approve = ("--approve", "plan,phases,edits,commands")
@@ -147,9 +141,7 @@ def test_plangate_resume_reports_the_check_a_killed_run_left(tmp_path: Path) -> 
             env=OFFLINE,
         )
         try:
-            started = wait_for(
-                lambda: (workspace / "check-started").exists() or run.poll() is not None, START
-            )
+            started = wait_for(lambda: running(token) or run.poll() is not None, START)
             started = started and run.poll() is None
             assert started, run.stdout.read()[-2000:] if run.poll() is not None else "no start"
             run.kill()

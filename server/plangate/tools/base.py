@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,17 +22,31 @@ from plangate.agents import Agent
 from plangate.layout import Layout
 from plangate.permissions import Action, Decision, Policy
 from plangate.tools.ledger import ReadLedger
+from plangate.tools.merge import Applied
 
 # Asked when the permission engine answers "ask": (what is asked, the decision) -> allowed?
 Confirm = Callable[[str, Decision], Awaitable[bool]]
 # Receives output as it is produced: (stream name, text).
 OutputSink = Callable[[str, str], None]
+# Told what a command changed, where its copy-on-write layer says so exactly.
+ChangeSink = Callable[[Sequence[Applied]], Awaitable[None]]
 # Wraps the run of a command once it is allowed: how a session sees what the command changed.
-Watch = Callable[[], AbstractAsyncContextManager[None]]
+# Its argument says whether the command will report its changes to the sink it yields (so the
+# session need not compare the workspace before and after).
+Watch = Callable[[bool], AbstractAsyncContextManager[ChangeSink]]
 
 
 async def _refuse(_what: str, _decision: Decision) -> bool:
     return False
+
+
+async def _ignore(_changes: Sequence[Applied]) -> None:
+    return None
+
+
+@contextlib.asynccontextmanager
+async def _unwatched(_reported: bool) -> AsyncIterator[ChangeSink]:
+    yield _ignore
 
 
 @dataclass
@@ -50,7 +64,7 @@ class ToolContext:
     network: bool = True
     # Entered around a command's run (not around the question before it, while the user may
     # be editing files): the session records what the agent's own command changed.
-    watch: Watch = contextlib.nullcontext
+    watch: Watch = _unwatched
 
     @classmethod
     def for_agent(cls, agent: Agent, workspace: Path, **kwargs: Any) -> ToolContext:

@@ -1,15 +1,18 @@
-"""bash: run a shell command after the permission engine has decided; sandboxed when possible."""
+"""bash: run a shell command after the permission engine has decided; sandboxed when possible,
+over a copy-on-write layer whose changes are applied when it ends if the edit rules allow them."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
 from plangate.permissions import Action, Decision
+from plangate.permissions.installs import dependency_folders
 from plangate.tools.base import (
     Denied,
     Tool,
@@ -19,6 +22,7 @@ from plangate.tools.base import (
     workspace_relative,
 )
 from plangate.tools.guard import exec_guard
+from plangate.tools.merge import Merged, merge
 from plangate.tools.process import run_command
 from plangate.tools.sandbox import Support, Unsandboxed, sandbox_for, support, unsandboxed_setting
 
@@ -85,30 +89,53 @@ class BashTool(Tool[BashInput]):
                 decision=decision,
             )
         # The first call starts bwrap to see whether it works here: not on the event loop.
-        machine = await asyncio.to_thread(support)
+        machine = await asyncio.to_thread(support, ctx.workspace)
         decision = _without_sandbox(decision, machine, ctx.workspace)
         if not await ctx.allowed(params.command, decision):
             raise ToolError(f"The user did not approve the command: {decision.reason}")
-        # It walks the workspace for the paths to protect: not on the event loop.
-        sandbox = await asyncio.to_thread(
-            sandbox_for, ctx.workspace, ctx.policy, cwd, machine, network=ctx.network
-        )
+        sandbox = sandbox_for(ctx.workspace, cwd, machine, network=ctx.network)
         log_path = ctx.layout.outputs / f"{uuid.uuid4().hex[:12]}.log"
-        async with ctx.watch(), exec_guard(ctx.policy, sandbox, decision) as guard:
-            completed = await run_command(
-                [*guard.prefix, "bash", "-c", params.command],
-                cwd=cwd,
-                log_path=log_path,
-                timeout=params.timeout,
-                on_output=ctx.on_output,
-                env=_environment(ctx),
-            )
+        merged = Merged()
+        try:
+            async with (
+                ctx.watch(sandbox.layer is not None) as record,
+                exec_guard(ctx.policy, sandbox, decision) as guard,
+            ):
+                started_ns = time.time_ns()
+                completed = await run_command(
+                    [*guard.prefix, "bash", "-c", params.command],
+                    cwd=cwd,
+                    log_path=log_path,
+                    timeout=params.timeout,
+                    on_output=ctx.on_output,
+                    env=_environment(ctx),
+                    dies_with_parent=sandbox.sandboxed,
+                )
+                if sandbox.layer is not None:
+                    merged = await asyncio.to_thread(
+                        merge,
+                        sandbox.layer.upper,
+                        ctx.workspace.resolve(),
+                        ctx.policy,
+                        started_ns=started_ns,
+                        exempt=dependency_folders(params.command, str(cwd)),
+                    )
+                    await record(merged.applied)
+        finally:
+            if sandbox.layer is not None:
+                await asyncio.to_thread(sandbox.layer.remove)
         status = (
             f"timed out after {params.timeout} s and was killed"
             if completed.timed_out
             else f"exit code {completed.exit_code}"
         )
-        lines = [completed.output.rstrip("\n"), "", f"[{status}]", *guard.notes()]
+        lines = [
+            completed.output.rstrip("\n"),
+            "",
+            f"[{status}]",
+            *guard.notes(),
+            *merged.notes(),
+        ]
         if completed.truncated:
             lines.append(
                 f"[output was {completed.total_chars:,} characters; all of it is in "
@@ -129,6 +156,8 @@ class BashTool(Tool[BashInput]):
                 "sandboxed": sandbox.sandboxed,
                 "decision": decision.to_json(),
                 "refused_at_run_time": guard.refused,
+                "changed": [item.path for item in merged.applied],
+                "discarded": [{"path": d.path, "reason": d.reason} for d in merged.discarded],
             },
         )
 

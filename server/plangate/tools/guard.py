@@ -42,7 +42,6 @@ import os
 import py_compile
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Iterable
@@ -52,6 +51,7 @@ from pathlib import Path
 from plangate.permissions import Action, Decision, Policy, Rule
 from plangate.permissions.shell import MAX_ANALYSED
 from plangate.tools import guard_entry
+from plangate.tools.native import compiled
 from plangate.tools.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
@@ -217,39 +217,12 @@ def _python() -> str:
 # (stubs, the compiled guard's map, the socket) and the private root the real files are under.
 INSIDE = "/tmp/.plangate-guard"
 PRIVATE = "/tmp/.plangate-real"
-_C_SOURCE = Path(__file__).with_name("guard_exec.c")
 
 
-@functools.cache
 def compiled_guard() -> str | None:
-    """guard_exec.c built once per process (static when the C library allows), or None when
-    there is no working C compiler: then the Python stubs guard, about 10 ms slower an exec."""
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None or not _C_SOURCE.is_file():
-        return None
-    target = os.path.join(tempfile.mkdtemp(prefix="plangate-guard-bin-"), "guard")
-    for static in (["-static"], []):
-        argv = [compiler, "-O2", *static, f"-DGUARD_FOLDER={json.dumps(INSIDE)}"]
-        try:
-            done = subprocess.run(
-                [*argv, "-o", target, str(_C_SOURCE)], capture_output=True, timeout=60
-            )
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        if done.returncode == 0:
-            return target
-    log.info("the compiled exec-time guard did not build; the Python one is used")
-    return None
-
-
-def _current_compiled_guard() -> str | None:
-    # A long-running server's /tmp may be cleaned under it: bwrap would then fail every
-    # command on the missing source, so a vanished build is built again.
-    binary = compiled_guard()
-    if binary is not None and not os.path.exists(binary):
-        compiled_guard.cache_clear()
-        binary = compiled_guard()
-    return binary
+    """guard_exec.c built once per process, or None when there is no working C compiler: then
+    the Python stubs guard, about 10 ms slower an exec."""
+    return compiled("guard_exec.c", f"GUARD_FOLDER={json.dumps(INSIDE)}")
 
 
 @dataclass(frozen=True)
@@ -382,7 +355,7 @@ async def exec_guard(
 
     folder = tempfile.mkdtemp(prefix="plangate-guard-")
     try:
-        binary = await asyncio.to_thread(_current_compiled_guard) if compiled else None
+        binary = await asyncio.to_thread(compiled_guard) if compiled else None
         guard = await asyncio.to_thread(layout, folder, found, binary)
         server = await asyncio.start_unix_server(answer, path=guard.socket)
         try:

@@ -80,11 +80,17 @@ async def run_command(
     timeout: float,
     on_output: OutputSink | None = None,
     env: dict[str, str] | None = None,
+    *,
+    dies_with_parent: bool = False,
 ) -> Completed:
-    """Run `argv` in a new session; stream output; kill the whole group on timeout or cancel."""
+    """Run `argv` in a new session; stream output; kill the whole group on timeout or cancel.
+    `dies_with_parent`: `argv` already dies with PlanGate (bwrap's `--die-with-parent`), so no
+    setpriv in front of it (a process start less)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    argv, preexec = die_with_parent(argv)
+    preexec = None
+    if not dies_with_parent:
+        argv, preexec = die_with_parent(argv)
     process = await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,

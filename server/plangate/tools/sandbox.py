@@ -1,13 +1,15 @@
-"""The bubblewrap sandbox for bash: what static analysis cannot see cannot write a denied file.
+"""The bubblewrap sandbox for bash: what static analysis cannot see cannot change a denied file.
 
-Inside: the whole file system read-only, the workspace writable, every existing file or folder
-the edit rules deny and every `.git` folder bound read-only on top, a private /tmp. Network stays
-on unless the agent turns it off. Files that do not exist yet cannot be protected by a mount:
-the permission engine's static checks are the guard for those.
+Inside: the whole file system read-only, a private /tmp, its own PID namespace, and the
+workspace as a copy-on-write overlay (overlay.py): the command's writes, new files, renames and
+deletions land in a layer of its own, and when it ends merge.py applies the ones the edit rules
+allow and discards the rest, reporting each. An existing `.git` folder is bound read-only on top.
+Network stays on unless the agent turns it off.
 
-Where bubblewrap is missing or cannot build the sandbox (user namespaces disabled), there is no
-silent fallback: the bash tool asks before every command that is not read-only, with the reason,
-unless the workspace's `.plangate/config.toml` says `unsandboxed = "allow"`.
+Where bubblewrap is missing or cannot build the sandbox (user namespaces disabled, no
+unprivileged overlayfs), there is no silent fallback: the bash tool asks before every command
+that is not read-only, with the reason, unless the workspace's `.plangate/config.toml` says
+`unsandboxed = "allow"`.
 """
 
 from __future__ import annotations
@@ -23,15 +25,14 @@ from enum import StrEnum
 from pathlib import Path
 
 from plangate.layout import Layout
-from plangate.permissions import Action, Policy
+from plangate.tools.overlay import Layer, Tools, layers_folder, new_layer, path_problem, tools
 
 log = logging.getLogger(__name__)
 
-MAX_SCAN = 200_000  # entries visited looking for protected paths
 PROBE_TIMEOUT = 10  # seconds for bwrap to build an empty sandbox and run `true` in it
-# What every sandbox has, before the workspace and the protected paths; the probe builds the
-# same, so a machine where these flags fail (user namespaces off, /proc not mountable in a
-# container) is found once, instead of every command failing on it.
+# What every sandbox has, before the workspace; the probe builds the same, so a machine where
+# these flags fail (user namespaces off, /proc not mountable in a container) is found once,
+# instead of every command failing on it.
 BASE_FLAGS = (
     "--die-with-parent",
     "--unshare-pid",
@@ -50,25 +51,28 @@ CONFIG_KEY = "unsandboxed"
 
 @dataclass(frozen=True)
 class Sandbox:
-    """How a command is wrapped: the argv prefix, and whether it is really sandboxed."""
+    """How a command is wrapped: the argv prefix, whether it is really sandboxed, and the
+    copy-on-write layer its changes land in (merged by the caller when it ends)."""
 
     prefix: tuple[str, ...]
     sandboxed: bool
-    protected: tuple[str, ...] = ()
+    layer: Layer | None = None
     note: str = ""
 
 
 @dataclass(frozen=True)
 class Support:
-    """What this machine gives: the bwrap found, and why commands cannot be sandboxed, if so."""
+    """What this machine gives: the bwrap found, the programs that mount the copy-on-write
+    layer, and why commands cannot be sandboxed, if so."""
 
     bwrap: str | None
     problem: str | None = None
+    mounter: Tools | None = None
 
     @property
     def usable(self) -> bool:
         """True when commands run sandboxed."""
-        return self.problem is None
+        return self.problem is None and self.bwrap is not None and self.mounter is not None
 
 
 class Unsandboxed(StrEnum):
@@ -104,12 +108,60 @@ def probe(bwrap: str, *, network: bool = True) -> str | None:
     return f"bwrap cannot build a sandbox here (are user namespaces disabled?): {detail}"
 
 
-def support() -> Support:
-    """Whether commands can be sandboxed on this machine, and why not."""
+def _bwrap_flags(bwrap: str, root: str) -> list[str]:
+    """bwrap inside the overlay's user namespace, where PlanGate is root: a namespace of its
+    own gives the command PlanGate's real user and group back."""
+    ids = ["--uid", str(os.getuid()), "--gid", str(os.getgid())]
+    return [bwrap, "--unshare-user", *ids, *BASE_FLAGS, "--bind", root, root]
+
+
+@functools.cache
+def probe_overlay(bwrap: str, mounter: Tools, folder: Path, device: int) -> str | None:
+    """None when a copy-on-write layer mounts over a folder in `folder` with bwrap running
+    inside, else why not. Cached per file system (`device`): whether overlayfs works depends on
+    the kernel and on the file system, not on the folder."""
+    del device  # only the cache key
+    layer = new_layer(folder.parent.parent)
+    lower = layer.folder / "lower"
+    try:
+        lower.mkdir()
+        argv = [*layer.mount_prefix(lower, mounter), *_bwrap_flags(bwrap, str(lower)), "true"]
+        done = subprocess.run(
+            argv, capture_output=True, timeout=PROBE_TIMEOUT, stdin=subprocess.DEVNULL, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"the copy-on-write workspace could not be mounted: {exc}"
+    finally:
+        layer.remove()
+    if done.returncode == 0:
+        return None
+    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    detail = lines[0] if lines else f"exit status {done.returncode}"
+    return (
+        "the copy-on-write workspace cannot be mounted here (unprivileged overlayfs needs "
+        f"Linux 5.11 or later): {detail}"
+    )
+
+
+def support(workspace: Path) -> Support:
+    """Whether commands in `workspace` can be sandboxed on this machine, and why not."""
     bwrap = bwrap_path()
     if bwrap is None:
         return Support(None, "bubblewrap (bwrap) is not installed")
-    return Support(bwrap, probe(bwrap))
+    problem = probe(bwrap)
+    if problem is not None:
+        return Support(bwrap, problem)
+    mounter = tools()
+    problem = path_problem(workspace.resolve())
+    if mounter is None or problem is not None:
+        return Support(bwrap, problem or "`unshare`, `mount` or `sh` is not installed")
+    folder = layers_folder(workspace.resolve())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        device = folder.stat().st_dev
+    except OSError as exc:
+        return Support(bwrap, f"cannot make {folder}: {exc}")
+    return Support(bwrap, probe_overlay(bwrap, mounter, folder, device), mounter)
 
 
 def unsandboxed_setting(workspace: Path) -> tuple[Unsandboxed, str]:
@@ -134,48 +186,22 @@ def unsandboxed_setting(workspace: Path) -> tuple[Unsandboxed, str]:
     )
 
 
-def protected_paths(workspace: Path, policy: Policy) -> list[Path]:
-    """Existing paths in the workspace to mount read-only: denied ones and `.git` folders."""
-    found: list[Path] = []
-    stack = [workspace]
-    visited = 0
-    while stack and visited < MAX_SCAN:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            visited += 1
-            path = Path(entry.path)
-            is_dir = entry.is_dir(follow_symlinks=False)
-            if is_dir and entry.name == ".git":
-                found.append(path)
-                continue
-            probe = f"{path}/_" if is_dir else str(path)
-            if policy.check_edit(probe).action is Action.DENY:
-                found.append(path)
-                continue
-            if is_dir:
-                stack.append(path)
-    return found
-
-
-def sandbox_for(
-    workspace: Path, policy: Policy, cwd: Path, machine: Support, *, network: bool = True
-) -> Sandbox:
-    """The bwrap prefix for a command run in `cwd` inside `workspace`, or an unsandboxed one
-    with the reason when `machine` has no usable sandbox."""
-    if machine.bwrap is None or machine.problem is not None:
+def sandbox_for(workspace: Path, cwd: Path, machine: Support, *, network: bool = True) -> Sandbox:
+    """The prefix for a command run in `cwd` inside `workspace`, over a new copy-on-write
+    layer, or an unsandboxed one with the reason when `machine` has no usable sandbox."""
+    if machine.bwrap is None or machine.mounter is None or machine.problem is not None:
         note = f"the command ran without a sandbox: {machine.problem}"
         log.warning(note)
         return Sandbox((), False, note=note)
-    root = str(workspace.resolve())
-    protected = [str(p) for p in protected_paths(workspace.resolve(), policy)]
-    argv = [machine.bwrap, *BASE_FLAGS, "--bind", root, root]
-    for path in protected:
-        argv += ["--ro-bind", path, path]
+    root = workspace.resolve()
+    layer = new_layer(root)
+    argv = [*layer.mount_prefix(root, machine.mounter), *_bwrap_flags(machine.bwrap, str(root))]
+    # The layers' folder is PlanGate's: the command sees it empty.
+    argv += ["--tmpfs", str(layers_folder(root))]
+    git = root / ".git"
+    if git.is_dir() and not git.is_symlink():
+        argv += ["--ro-bind", str(git), str(git)]
     if not network:
         argv.append("--unshare-net")
     argv += ["--chdir", str(cwd.resolve()), "--"]
-    return Sandbox(tuple(argv), True, tuple(protected))
+    return Sandbox(tuple(argv), True, layer)

@@ -145,6 +145,18 @@ class Checkpoints:
             self._ensure_store()
             return self._write_tree()
 
+    def left_out(self, paths: builtins.list[str]) -> set[str]:
+        """Which of `paths` (workspace-relative, existing or not) snapshots leave out: the
+        EXCLUDES and what the project's own ignore files ignore."""
+        if not paths:
+            return set()
+        with self._locked():
+            self._ensure_store()
+            out = self._git(
+                "check-ignore", "--no-index", "-z", "--stdin", stdin=_z(set(paths)), check=False
+            )
+        return set(out.split("\0")[:-1])
+
     def changes(self, old: str, new: str) -> builtins.list[PathChange]:
         """Every path that differs between two trees or commits of the store, with the sha256
         of its content on each side."""
