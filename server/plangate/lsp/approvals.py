@@ -1,18 +1,23 @@
 """The engine's questions in the editor: approvals wait for a lens or a request, commands are
-message requests, edits are workspace-edit previews."""
+message requests, edits are a diff to review hunk by hunk (`plangate/reviewEdit`, for clients
+that declare it) or workspace-edit previews."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import difflib
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
+from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException
 
-from plangate.lsp.params import uri_path
+from plangate.lsp.params import plain, uri_path
 from plangate.lsp.positions import lsp_lines, utf16_units
+from plangate.lsp.protocol import ReviewEditParams, ReviewEditResult, ReviewHunk
+from plangate.tools.hunks import hunks, reviewable
 from plangate.workflow.approvals import Answer, ChangeOutdated, Question
 
 if TYPE_CHECKING:
@@ -23,6 +28,7 @@ if TYPE_CHECKING:
 
 ALLOW_ONCE, ALLOW_SESSION, DENY = "Allow once", "Allow for this session", "Deny"
 APPLY, REJECT = "Apply", "Reject"
+REVIEW_EDIT = "plangate/reviewEdit"
 CLOSE_WAIT_STEPS = 40  # x 50 ms
 SETTLE = 0.3  # seconds after a file's didClose before it is previewed again
 
@@ -146,7 +152,17 @@ class LspApprovals:
             )
         return False
 
+    def _reviews_edits(self) -> bool:
+        """True when the client declared `experimental.plangate.reviewEdit`."""
+        experimental = self.server.client_capabilities.experimental
+        plangate = experimental.get("plangate") if isinstance(experimental, dict) else None
+        return isinstance(plangate, dict) and plangate.get("reviewEdit") is True
+
     async def _edit(self, question: Question, change: ProposedChange) -> Answer:
+        if self._reviews_edits() and reviewable(change):
+            if self._buffer_holds_change(change):
+                return Answer(choice="apply")
+            return await self._review(question, change)
         await self._settle(change)
         if self._buffer_holds_change(change):
             return Answer(choice="apply")
@@ -186,6 +202,67 @@ class LspApprovals:
             return Answer(choice="apply")
         reason = f" ({result.failure_reason})" if result.failure_reason else ""
         return Answer(choice="reject", feedback=f"The user discarded the preview{reason}.")
+
+    async def _review(self, question: Question, change: ProposedChange) -> Answer:
+        """The change as a diff in the client, answered hunk by hunk; the server writes the
+        file afterwards (the client does not), so there is one writer."""
+        from plangate.tools.changes import ChangeKind
+
+        document = self._document(change)
+        root = self.server.workspace_of(self.session_id)
+        found = hunks(change.old_text or "", change.new_text or "")
+        params = ReviewEditParams(
+            session_id=self.session_id,
+            question_id=question.id,
+            title=self.label(question, change),
+            uri=document.uri if document is not None else (root / change.path).as_uri(),
+            path=change.path,
+            kind="create" if change.kind is ChangeKind.CREATE else "modify",
+            original=change.old_text or "",
+            proposed=change.new_text or "",
+            hunks=[
+                ReviewHunk(
+                    index=h.index,
+                    original_start=h.old_start,
+                    original_lines=h.old_lines,
+                    proposed_start=h.new_start,
+                    proposed_lines=h.new_lines,
+                )
+                for h in found
+            ],
+        )
+        msg_id = f"review-{uuid.uuid4().hex[:12]}"
+        protocol = self.server.protocol
+        try:
+            raw = await protocol.send_request_async(
+                REVIEW_EDIT, params.model_dump(by_alias=True), msg_id=msg_id
+            )
+        except asyncio.CancelledError:
+            # Cancelled, stopped or paused: the client closes the diff it is showing.
+            protocol.notify(types.CANCEL_REQUEST, types.CancelParams(id=msg_id))
+            raise
+        except JsonRpcException as exc:
+            return Answer(choice="reject", feedback=f"The editor did not show the change: {exc}.")
+        try:
+            result = ReviewEditResult.model_validate(plain(raw))
+        except ValidationError as exc:
+            return Answer(
+                choice="reject", feedback=f"The editor's answer was not understood: {exc}"
+            )
+        reason = result.reason.strip()
+        if result.decision == "reject":
+            return Answer(choice="reject", feedback=reason)
+        if result.hunks is None:
+            return Answer(choice="apply", feedback=reason)
+        unknown = sorted(set(result.hunks) - {h.index for h in found})
+        if unknown:
+            return Answer(
+                choice="reject",
+                feedback=f"The editor's answer named hunks that are not there: {unknown}.",
+            )
+        if not result.hunks:
+            return Answer(choice="reject", feedback=reason)
+        return Answer(choice="apply", feedback=reason, hunks=sorted(set(result.hunks)))
 
     async def _settle(self, change: ProposedChange) -> None:
         """VS Code closes a file it opened to apply our last edit once that edit is saved, and

@@ -50,6 +50,11 @@ class Editor(Protocol):
         ...
 
     @property
+    def protocol(self) -> LanguageServerProtocol:
+        """The JSON-RPC connection (`notify`, `send_request_async`)."""
+        ...
+
+    @property
     def closed_at(self) -> dict[str, float]:
         """When (event-loop time) the client last closed each document, by URI."""
         ...
@@ -74,11 +79,6 @@ class Host(Editor, Protocol):
     api_key: str | None
     base_url: str | None
     diagnostics: DiagnosticStore
-
-    @property
-    def protocol(self) -> LanguageServerProtocol:
-        """The JSON-RPC connection (`notify`)."""
-        ...
 
     @property
     def work_done_progress(self) -> Progress:

@@ -153,12 +153,44 @@ class OutputParams(BaseModel):
     text: str
 
 
+class ReviewHunk(BaseModel):
+    """One hunk of a proposed change: 0-based lines in the file now and in the proposal."""
+
+    index: int
+    original_start: int = Field(serialization_alias="originalStart")
+    original_lines: int = Field(serialization_alias="originalLines")
+    proposed_start: int = Field(serialization_alias="proposedStart")
+    proposed_lines: int = Field(serialization_alias="proposedLines")
+
+
+class ReviewEditParams(BaseModel):
+    """`plangate/reviewEdit`: a change for the user to review in a diff, hunk by hunk."""
+
+    session_id: str = Field(serialization_alias="sessionId")
+    question_id: str = Field(serialization_alias="questionId")
+    title: str
+    uri: str
+    path: str
+    kind: Literal["create", "modify"]
+    original: str
+    proposed: str
+    hunks: list[ReviewHunk]
+
+
+class ReviewEditResult(_Params):
+    """What the user decided: accept (the hunks named, or all), or reject, with a reason."""
+
+    decision: Literal["accept", "reject"]
+    hunks: list[int] | None = None
+    reason: str = ""
+
+
 @dataclass(frozen=True)
 class Method:
     """One method of the protocol, for dispatch and for the docs."""
 
     name: str
-    direction: Literal["request", "notification"]
+    direction: Literal["request", "notification", "server request"]
     params: type[BaseModel] | None
     result: type[BaseModel] | None
     doc: str
@@ -288,6 +320,41 @@ METHODS: list[Method] = [
         },
     ),
     Method(
+        "plangate/reviewEdit",
+        "server request",
+        ReviewEditParams,
+        ReviewEditResult,
+        "Sent instead of `workspace/applyEdit` to a client that declares "
+        "`experimental.plangate.reviewEdit: true` in its capabilities, for a file changed or "
+        "created: the client shows the change as a diff (the file now against `proposed`) "
+        "with Accept and Reject for the whole and for each hunk, and answers what the user "
+        "decided. `hunks` in the answer lists the accepted hunks' indices (omitted: all); "
+        "accepting none is a rejection. The server writes the file (the client does not): "
+        "exactly the accepted hunks, the rest of the file as it was, and the model is told "
+        "which hunks were rejected and the reason. A session cancelled or paused meanwhile "
+        "sends `$/cancelRequest` for it, and the client closes the diff. An answer that does "
+        "not parse, or names a hunk that is not there, counts as a rejection saying so.",
+        {
+            "sessionId": "20261125-120000-abc123",
+            "questionId": "edit:toolu_01#1",
+            "title": "Phase 2 · API endpoints: change app/api.py",
+            "uri": "file:///home/me/src/orders-api/app/api.py",
+            "path": "app/api.py",
+            "kind": "modify",
+            "original": "def list_orders():\n    return db.all()\n",
+            "proposed": "def list_orders(page=1):\n    return db.page(page)\n",
+            "hunks": [
+                {
+                    "index": 0,
+                    "originalStart": 0,
+                    "originalLines": 2,
+                    "proposedStart": 0,
+                    "proposedLines": 2,
+                }
+            ],
+        },
+    ),
+    Method(
         "plangate/output",
         "notification",
         OutputParams,
@@ -306,8 +373,11 @@ def render_docs() -> str:
         "Generated from `server/plangate/lsp/protocol.py` by `python -m plangate.lsp.protocol`;"
         " do not edit by hand.",
         "",
-        "Requests go from the client to the server; notifications from the server to the "
-        "client. Invalid params answer -32602 naming the field; an unknown session answers "
+        "Requests go from the client to the server; notifications and server requests from "
+        "the server to the client. A client declares what it handles beyond LSP in "
+        "`capabilities.experimental.plangate` at `initialize`: `reviewEdit: true` for "
+        "`plangate/reviewEdit`. Invalid params answer -32602 naming the field; an unknown "
+        "session answers "
         f"{UNKNOWN_SESSION}, an approval that is not pending {NO_PENDING_APPROVAL}, an unknown "
         f"agent {UNKNOWN_AGENT}, a refused rollback {ROLLBACK_REFUSED}, a resume of a session "
         f"that is not paused {NOT_PAUSED}. Code-lens buttons (also offered as code actions on "
@@ -328,14 +398,18 @@ def render_docs() -> str:
                 "",
             ]
         if method.params is not None:
-            # Notifications are what the server sends: their params as serialized (camelCase).
+            # What the server sends (notifications, its requests): params as serialized.
             mode: Literal["validation", "serialization"] = (
-                "serialization" if method.direction == "notification" else "validation"
+                "validation" if method.direction == "request" else "serialization"
             )
             schema = method.params.model_json_schema(by_alias=True, mode=mode)
             lines += ["Params schema:", "", "```json", json.dumps(schema, indent=2), "```", ""]
         if method.result is not None:
-            schema = method.result.model_json_schema(by_alias=True, mode="serialization")
+            # What the client answers the server's requests with is read (validated).
+            answered: Literal["validation", "serialization"] = (
+                "validation" if method.direction == "server request" else "serialization"
+            )
+            schema = method.result.model_json_schema(by_alias=True, mode=answered)
             lines += ["Result schema:", "", "```json", json.dumps(schema, indent=2), "```", ""]
     return "\n".join(lines)
 

@@ -50,6 +50,9 @@ class Answer(BaseModel):
 
     choice: str
     feedback: str = ""
+    # For an applied edit: the indices of the hunks the user accepted (tools/hunks.py); None
+    # for all of them.
+    hunks: list[int] | None = None
 
 
 class ChangeOutdated(Exception):

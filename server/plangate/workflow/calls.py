@@ -22,6 +22,7 @@ from plangate.permissions import Action, Decision
 from plangate.tools import Tool, ToolContext
 from plangate.tools.base import Confirm, ToolResult
 from plangate.tools.changes import ApplyError, Drift, ProposedChange, apply_once, drift
+from plangate.tools.hunks import hunks, partial, reviewable
 from plangate.tools.ledger import FileStamp
 from plangate.workflow import prompts
 from plangate.workflow.approvals import ChangeOutdated, question
@@ -235,7 +236,25 @@ class Calls(Tracking):
             return ToolResult(
                 text=prompts.change_rejected(change.path, answer.feedback), is_error=True
             )
+        if answer.hunks is not None and reviewable(change):
+            return self._partly_applied(call_id, change, set(answer.hunks), answer.feedback)
         return self._applied(call_id, change, answer.feedback)
+
+    def _partly_applied(
+        self, call_id: str, change: ProposedChange, accepted: set[int], feedback: str
+    ) -> ToolResult:
+        """Apply the hunks the user accepted, and tell the model which stayed as they were."""
+        every = hunks(change.old_text or "", change.new_text or "")
+        rejected = [hunk for hunk in every if hunk.index not in accepted]
+        if not rejected:
+            return self._applied(call_id, change, feedback)
+        if len(rejected) == len(every):
+            return ToolResult(text=prompts.change_rejected(change.path, feedback), is_error=True)
+        result = self._applied(call_id, partial(change, accepted), feedback)
+        if result.is_error:
+            return result
+        text = prompts.change_partly_applied(change.path, len(every), rejected, feedback)
+        return result.model_copy(update={"text": text})
 
     def _outdated(self, qid: str, change: ProposedChange, why: str) -> ToolResult:
         """The change is not shown (or is taken back): the file moved on under it."""

@@ -7,6 +7,8 @@ so they live here, named for the moment they are sent.
 
 from __future__ import annotations
 
+from plangate.tools.hunks import Hunk
+
 RULES = """
 
 ---
@@ -108,6 +110,21 @@ def change_rejected(path: str, feedback: str) -> str:
 def change_applied(path: str, feedback: str) -> str:
     """The user applied a proposed change."""
     return f"Applied the change to {path}. {feedback}".strip()
+
+
+def change_partly_applied(path: str, total: int, rejected: list[Hunk], feedback: str) -> str:
+    """The user applied some hunks of a proposed change and rejected the others."""
+    kept = ", ".join(
+        f"lines {h.old_start + 1}-{h.old_start + h.old_lines}"
+        if h.old_lines
+        else f"nothing inserted after line {h.old_start}"
+        for h in rejected
+    )
+    return (
+        f"The user applied {total - len(rejected)} of the {total} hunks of the change to {path} "
+        f"and rejected the others; where those were, the file stays as it was ({kept}). "
+        f"Read the file again before changing it further. {feedback}"
+    ).strip()
 
 
 def change_outdated(path: str, why: str) -> str:

@@ -1,0 +1,203 @@
+"""`plangate/reviewEdit`: a client that declares it reviews each change as a diff, hunk by hunk;
+the server writes exactly the hunks accepted and tells the model which were not."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_lsp
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+from plangate.lsp.params import plain
+from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
+from tests.lsp.conftest import API_KEY, Harness
+from tests.workflow.scenario import plan_input, tool_results
+
+ORIGINAL = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\nf = 6\n"
+PROPOSED = "a = 10\nb = 2\nc = 3\nd = 4\ne = 5\nf = 60\n"
+WAIT = 30  # seconds for anything the test waits on
+
+Answerer = Callable[[dict[str, Any]], Any]
+
+
+class Reviews(Harness):
+    """The harness, plus the `plangate/reviewEdit` requests seen and how to answer them."""
+
+    def __init__(self, client: LanguageClient, workspace: Path) -> None:
+        super().__init__(client, workspace)
+        self.reviews: list[dict[str, Any]] = []
+        self.answer: Answerer = lambda _params: {"decision": "accept"}
+        self.cancelled = asyncio.Event()
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "plangate.cli", "serve"])
+)
+async def client(lsp_client: LanguageClient, scripted: ScriptedServer, workspace: Path) -> Any:
+    seen = Reviews(lsp_client, workspace)
+    lsp_client.harness = seen  # type: ignore[attr-defined]
+
+    @lsp_client.feature("plangate/sessionChanged")
+    def on_changed(params: Any) -> None:
+        seen.changed.append(plain(params))
+
+    @lsp_client.feature("plangate/output")
+    def on_output(params: Any) -> None:
+        seen.output.append(plain(params))
+
+    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
+    def on_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
+        return seen.apply(params)
+
+    @lsp_client.feature("plangate/reviewEdit")
+    async def on_review(params: Any) -> Any:
+        seen.reviews.append(plain(params))
+        try:
+            answer = seen.answer(plain(params))
+            return await answer if asyncio.iscoroutine(answer) else answer
+        except asyncio.CancelledError:
+            seen.cancelled.set()
+            raise
+
+    @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
+    def on_message(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
+        seen.messages.append(params)
+        return params.actions[0] if params.actions else None
+
+    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def on_refresh(params: Any) -> None:
+        return None
+
+    capabilities = client_capabilities("visual-studio-code")
+    capabilities.experimental = {"plangate": {"reviewEdit": True}}
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=capabilities,
+            root_uri=workspace.as_uri(),
+            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
+            initialization_options={
+                "anthropicApiKey": API_KEY,
+                "anthropicBaseUrl": scripted.base_url,
+            },
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest.fixture
+def reviews(client: LanguageClient) -> Reviews:
+    return client.harness  # type: ignore[attr-defined,no-any-return]
+
+
+async def _session(reviews: Reviews, scripted: ScriptedServer) -> str:
+    """A session whose phase 1 rewrites calc.py (two hunks apart); plan and phase approved."""
+    (reviews.workspace / "calc.py").write_text(ORIGINAL)
+    scripted.script.steps = [  # type: ignore[union-attr]
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+        ScriptedTurn(tool_calls=[ToolUse("read", {"file_path": "calc.py"}, id="t-read")]),
+        ScriptedTurn(
+            tool_calls=[
+                ToolUse("write", {"file_path": "calc.py", "content": PROPOSED}, id="t-write")
+            ]
+        ),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
+    ]
+    proposed = await reviews.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Scale calc.py"}
+    )
+    session_id: str = proposed["sessionId"]
+    for phase in (0, 1):
+        await reviews.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
+        await reviews.request(
+            "plangate/approvePhase",
+            {"sessionId": session_id, "phase": phase, "decision": "approve"},
+        )
+    return session_id
+
+
+async def _write_result(reviews: Reviews, scripted: ScriptedServer, session_id: str) -> str:
+    """What the model was told about its write of calc.py."""
+
+    def told() -> list[str]:
+        return [
+            text
+            for request in scripted.message_requests
+            for text in tool_results(request.body)
+            if "calc.py" in text and "Read" not in text[:4]
+        ]
+
+    await reviews.until(session_id, lambda _: bool(told()), timeout=WAIT)
+    return told()[-1]
+
+
+async def test_one_hunk_accepted_one_rejected(reviews: Reviews, scripted: ScriptedServer) -> None:
+    reviews.answer = lambda _p: {"decision": "accept", "hunks": [1], "reason": "keep a as 1"}
+    session_id = await _session(reviews, scripted)
+    text = await _write_result(reviews, scripted, session_id)
+    assert (reviews.workspace / "calc.py").read_text() == ORIGINAL.replace("f = 6", "f = 60")
+    assert "applied 1 of the 2 hunks of the change to calc.py" in text, text
+    assert "(lines 1-1)" in text and text.endswith("keep a as 1")
+    [review] = reviews.reviews
+    assert review["title"] == "Phase 1 · API fix: change calc.py"
+    assert review["path"] == "calc.py" and review["kind"] == "modify"
+    assert review["uri"] == (reviews.workspace / "calc.py").as_uri()
+    assert (review["original"], review["proposed"]) == (ORIGINAL, PROPOSED)
+    assert [
+        (h["originalStart"], h["proposedStart"], h["proposedLines"]) for h in review["hunks"]
+    ] == [
+        (0, 0, 1),
+        (5, 5, 1),
+    ]
+    assert reviews.edits == []  # no workspace/applyEdit: the server wrote the file
+
+
+async def test_accepted_whole(reviews: Reviews, scripted: ScriptedServer) -> None:
+    session_id = await _session(reviews, scripted)
+    text = await _write_result(reviews, scripted, session_id)
+    assert (reviews.workspace / "calc.py").read_text() == PROPOSED, text
+    assert text.startswith("Applied the change to calc.py")
+
+
+@pytest.mark.parametrize(
+    ("answer", "told"),
+    [
+        (
+            {"decision": "reject", "reason": "not now"},
+            "The user rejected the change to calc.py. not now",
+        ),
+        ({"decision": "accept", "hunks": []}, "The user rejected the change to calc.py."),
+        ({"decision": "maybe"}, "The editor's answer was not understood"),
+        ({"decision": "accept", "hunks": [0, 7]}, "named hunks that are not there: [7]"),
+    ],
+)
+async def test_rejected_or_not_understood(
+    reviews: Reviews, scripted: ScriptedServer, answer: dict[str, Any], told: str
+) -> None:
+    reviews.answer = lambda _p: answer
+    session_id = await _session(reviews, scripted)
+    text = await _write_result(reviews, scripted, session_id)
+    assert (reviews.workspace / "calc.py").read_text() == ORIGINAL
+    assert told in text, text
+
+
+async def test_cancelling_the_session_closes_the_review(
+    reviews: Reviews, scripted: ScriptedServer
+) -> None:
+    never = asyncio.Event()
+
+    async def wait_forever(_params: dict[str, Any]) -> Any:
+        await asyncio.wait_for(never.wait(), WAIT * 2)
+
+    reviews.answer = wait_forever
+    session_id = await _session(reviews, scripted)
+    await reviews.until(session_id, lambda _: bool(reviews.reviews), timeout=WAIT)
+    await reviews.request("plangate/cancel", {"sessionId": session_id})
+    await asyncio.wait_for(reviews.cancelled.wait(), WAIT)
+    assert (reviews.workspace / "calc.py").read_text() == ORIGINAL
