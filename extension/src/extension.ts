@@ -9,6 +9,7 @@ import { CancellationToken, type Middleware, type ShowDocumentResult } from 'vsc
 
 import { Commands, openPlanUri, registerCommands } from './commands';
 import { Methods } from './protocol';
+import { Reviews } from './review';
 import { PlanGateServer } from './server';
 import { planSessionId } from './sessions';
 import { formatOutput, outputHeading } from './status';
@@ -17,7 +18,7 @@ import { SessionTracker } from './tracker';
 let server: PlanGateServer | undefined;
 
 /** Settings that only take effect in a new server process. */
-const RESTART_SETTINGS = ['plangate.python', 'plangate.anthropicBaseUrl'];
+const RESTART_SETTINGS = ['plangate.python', 'plangate.anthropicBaseUrl', 'plangate.reviewEdits'];
 
 /** Starts the server and wires up the commands, status bar and output channels. */
 export function activate(context: vscode.ExtensionContext): void {
@@ -45,7 +46,9 @@ export function activate(context: vscode.ExtensionContext): void {
       },
     },
   };
-  server = new PlanGateServer(context, log, middleware);
+  const reviews = new Reviews();
+  context.subscriptions.push(reviews);
+  server = new PlanGateServer(context, log, middleware, reviews);
   context.subscriptions.push({ dispose: () => void server?.dispose() });
 
   let lastOutputSession: string | undefined;

@@ -100,6 +100,7 @@ export const Methods = {
   rollbackPhase: 'plangate/rollbackPhase',
   sessionChanged: 'plangate/sessionChanged',
   output: 'plangate/output',
+  reviewEdit: 'plangate/reviewEdit',
 } as const;
 
 /** The server's lens command for approve / revise / skip / reject (sessionId, phase, decision, feedback). */
@@ -116,3 +117,32 @@ export const SERVER_COMMANDS: readonly string[] = [
   'plangate.resume',
   'plangate.status',
 ];
+
+/** One hunk of a proposed change: 0-based lines in the file now and in the proposal. */
+export interface ReviewHunk {
+  index: number;
+  originalStart: number;
+  originalLines: number;
+  proposedStart: number;
+  proposedLines: number;
+}
+
+/** `plangate/reviewEdit` params: a change to review in a diff, hunk by hunk. */
+export interface ReviewEditParams {
+  sessionId: string;
+  questionId: string;
+  title: string;
+  uri: string;
+  path: string;
+  kind: 'create' | 'modify';
+  original: string;
+  proposed: string;
+  hunks: ReviewHunk[];
+}
+
+/** `plangate/reviewEdit` result: the hunks accepted (omitted: all), or a rejection. */
+export interface ReviewEditResult {
+  decision: 'accept' | 'reject';
+  hunks?: number[];
+  reason?: string;
+}

@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
 import {
+  type ClientCapabilities,
   CloseAction,
   type CloseHandlerResult,
   ErrorAction,
@@ -15,11 +16,13 @@ import {
   type Middleware,
   type ServerOptions,
   State,
+  type StaticFeature,
   TransportKind,
 } from 'vscode-languageclient/node';
 
 import { RestartPolicy } from './backoff';
 import { handleEdits } from './edits';
+import type { Reviews } from './review';
 import {
   chooseInterpreter,
   importCheckArgs,
@@ -31,6 +34,20 @@ import {
   serverEnvironment,
 } from './interpreter';
 import type { ServerState } from './status';
+
+/** What the extension handles beyond LSP, declared at `initialize` as
+ * `capabilities.experimental.plangate` (docs/protocol.md). */
+function plangateCapabilities(declared: Record<string, boolean>): StaticFeature {
+  return {
+    fillClientCapabilities: (capabilities: ClientCapabilities): void => {
+      const experimental = (capabilities.experimental ?? {}) as Record<string, unknown>;
+      capabilities.experimental = { ...experimental, plangate: declared };
+    },
+    initialize: (): void => undefined,
+    getState: () => ({ kind: 'static' }),
+    clear: (): void => undefined,
+  };
+}
 
 /** Where the API key lives in SecretStorage. */
 export const API_KEY_SECRET = 'plangate.anthropicApiKey';
@@ -99,6 +116,8 @@ export class PlanGateServer implements vscode.Disposable {
     /** Server logs, stderr and the message trace (`plangate.trace.server`). */
     readonly log: vscode.LogOutputChannel,
     private readonly middleware: Middleware = {},
+    /** Reviews edits as diffs (`plangate/reviewEdit`) unless the user prefers the Refactor Preview. */
+    private readonly reviews?: Reviews,
   ) {}
 
   /** Handles a server notification, across restarts. */
@@ -208,6 +227,8 @@ export class PlanGateServer implements vscode.Disposable {
     };
     // The id makes vscode-languageclient read the `plangate.trace.server` setting.
     const client = new LanguageClient('plangate', 'PlanGate Server', serverOptions, clientOptions);
+    const reviewEdits = this.reviews !== undefined && settings.get<string>('reviewEdits', 'diff') === 'diff';
+    client.registerFeature(plangateCapabilities({ reviewEdit: reviewEdits }));
     for (const [method, handler] of this.handlers) {
       client.onNotification(method, handler);
     }
@@ -226,7 +247,10 @@ export class PlanGateServer implements vscode.Disposable {
     try {
       await client.start();
       this.editHandler?.dispose();
-      this.editHandler = handleEdits(client);
+      this.editHandler = vscode.Disposable.from(
+        handleEdits(client),
+        ...(reviewEdits && this.reviews !== undefined ? [this.reviews.listen(client)] : []),
+      );
       return client;
     } catch (error) {
       // The close handler restarts it with backoff when the process died; this is the log.

@@ -37,7 +37,7 @@ describe('package.json', () => {
 
   it('has the settings the server start reads', () => {
     const settings = Object.keys(manifest.contributes.configuration.properties).sort();
-    assert.deepEqual(settings, ['plangate.anthropicBaseUrl', 'plangate.python', 'plangate.trace.server']);
+    assert.deepEqual(settings, ['plangate.anthropicBaseUrl', 'plangate.python', 'plangate.reviewEdits', 'plangate.trace.server']);
   });
 
   it('runs on VS Code 1.90 and later', () => {
