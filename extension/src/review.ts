@@ -111,6 +111,15 @@ export class Reviews implements vscode.TextDocumentContentProvider, vscode.CodeL
   }
 
   private async review(params: ReviewEditParams, token: CancellationToken): Promise<ReviewEditResult> {
+    const unsaved = vscode.workspace.textDocuments.find((d) => d.uri.toString() === params.uri && d.isDirty);
+    if (unsaved !== undefined) {
+      // The proposal was made on the file on disk: shown beside other unsaved text it would
+      // mislead, and writing it would overwrite that text. Not shown; the agent is told.
+      void vscode.window.showWarningMessage(
+        `PlanGate: ${params.path} has unsaved changes, so the agent's change to it was not shown. Save or revert them first.`,
+      );
+      return { decision: 'reject', reason: `${params.path} has unsaved changes in the editor; the change was not shown. Ask the user to save them, then propose it again.` };
+    }
     const proposal = vscode.Uri.from({
       scheme: PROPOSAL_SCHEME,
       path: `/${encodeURIComponent(params.questionId)}/${params.path}`,

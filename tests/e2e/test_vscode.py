@@ -3,7 +3,8 @@
 The extension is built (`make package`) and installed into a fresh code-server; a copy of the
 demo's sample backend is opened; "PlanGate: Propose Plan…" runs from the command palette against
 the scripted model; the plan's code lenses approve the plan and phase 1; the phase's edits are
-applied from the Refactor Preview; the file changes on disk and phase 1's lens turns to done.
+reviewed in diffs (accepted whole, or one hunk rejected from its lens) or, with the setting, in
+the Refactor Preview; the file changes on disk and phase 1's lens turns to done.
 A third run then goes through every other palette command (driver.js --palette) and checks what
 each showed: the plan, the logs, the sessions, a rollback, a skip, a revision, a new API key (and
 that no log holds it), a cancel, a refused approval and a restart.
@@ -137,16 +138,23 @@ def _scenario_in(cache: Path, *extra: str) -> tuple[Path, dict[str, Any]]:
     return out, report
 
 
-def _phase_1_result(before: str) -> str:
-    """app/db.py after the demo's phase 1 edits, applied here in order."""
+def _phase_1_result(before: str, rejected: int | None = None) -> str:
+    """app/db.py after the demo's phase 1 edits, applied here in order; `rejected`: the index of
+    the hunk of the first edit with several hunks that the user rejected (the rest accepted)."""
     from plangate.demo.script import STEPS
+    from plangate.tools.hunks import compose, hunks
 
     text = before
     for turn in STEPS:
         for call in turn.tool_calls:
             if call.id.startswith("d-db"):
                 assert text.count(call.input["old_string"]) == 1
-                text = text.replace(call.input["old_string"], call.input["new_string"])
+                after = text.replace(call.input["old_string"], call.input["new_string"])
+                found = hunks(text, after)
+                if rejected is not None and len(found) >= 2:
+                    after = compose(text, after, {h.index for h in found} - {rejected})
+                    rejected = None
+                text = after
     return text
 
 
@@ -156,36 +164,63 @@ def _check_phase_1(report: dict[str, Any]) -> None:
     lenses = report["lenses"]
     assert lenses["plan"] == ["Approve plan", "Revise…", "Reject"]
     assert lenses["phase1"] == ["Approve & run", "Revise…", "Skip", "Reject"]
-    # Each edit of phase 1 came as a Refactor Preview of app/db.py, ticked and applied.
-    assert report["previews"] >= 1, "no Refactor Preview opened"
-    for n in range(1, report["previews"] + 1):
-        preview = report[f"preview{n}"]
-        assert "Refactor Preview" in preview["title"]
-        assert preview["rows"][0].startswith("db.py"), preview["rows"]
-    # Every preview was applied by the editor (none answered applied: false behind our back).
-    assert report["applyEditResults"], "no workspace/applyEdit in the LSP trace"
-    assert all(r["applied"] for r in report["applyEditResults"]), report["applyEditResults"]
-    # The file on disk is exactly the demo's phase 1, and the lens says so.
-    assert report["dbAfter"] == _phase_1_result(report["dbBefore"])
+    rejected: int | None = None
+    if report["review"] == "diff":
+        # Each edit of phase 1 came as a diff of app/db.py with a lens on each hunk; no
+        # workspace/applyEdit: the server wrote the file.
+        reviews = report["reviews"]
+        assert reviews, "no diff review opened"
+        for review in reviews:
+            assert "db.py" in review["tab"] and "(review)" in review["tab"], review
+            assert any(t.startswith("Accept hunk 1/") for t in review["lenses"]), review
+        assert report["applyEditResults"] == [], report["applyEditResults"]
+        hunky = [r for r in reviews if r["rejected"] is not None]
+        if hunky:
+            [review] = hunky
+            total = review["hunks"]
+            assert f"Rejected hunk {total}/{total} · Undo" in review["afterReject"], review
+            assert "Why? (optional: the agent reads it)" in review["reasonPrompt"], review
+            rejected = review["rejected"]
+        wanted = "diff-review-1"
+    else:
+        # Each edit of phase 1 came as a Refactor Preview of app/db.py, ticked and applied.
+        assert report["previews"] >= 1, "no Refactor Preview opened"
+        for n in range(1, report["previews"] + 1):
+            preview = report[f"preview{n}"]
+            assert "Refactor Preview" in preview["title"]
+            assert preview["rows"][0].startswith("db.py"), preview["rows"]
+        # Every preview was applied by the editor (none answered applied: false behind our back).
+        assert report["applyEditResults"], "no workspace/applyEdit in the LSP trace"
+        assert all(r["applied"] for r in report["applyEditResults"]), report["applyEditResults"]
+        wanted = "refactor-preview-1"
+    # The file on disk is exactly the demo's phase 1 (less a rejected hunk), and the lens says so.
+    assert report["dbAfter"] == _phase_1_result(report["dbBefore"], rejected)
     # "done", or "done · 3 tests passed" since lenses show the last validation's counts.
     assert lenses["afterPhase1"][0].startswith("done"), lenses["afterPhase1"]
     assert lenses["afterPhase1"][1:] == ["Roll back"], lenses["afterPhase1"]
     assert report["dirtyTabs"] == [], "an applied file was left unsaved in the editor"
     shots = [Path(p).name for p in report["screenshots"]]
-    for wanted in ("plan-lenses", "refactor-preview-1", "phase-1-done"):
-        assert any(wanted in s for s in shots), shots
+    for shot in ("plan-lenses", wanted, "phase-1-done"):
+        assert any(shot in s for s in shots), shots
 
 
 @pytest.mark.timeout(2400)
 def test_vscode_proposes_approves_and_applies_phase_1(e2e_cache: Path, vsix: Path) -> None:
-    """The issue's flow: the phase's files are not open; each preview is applied and saved."""
-    _check_phase_1(_scenario(e2e_cache, "--vsix", str(vsix), "--keep-file-closed"))
+    """The phase's files are not open; each change is a diff, accepted from its title bar."""
+    report = _scenario(e2e_cache, "--vsix", str(vsix), "--keep-file-closed")
+    assert report["review"] == "diff"
+    _check_phase_1(report)
 
 
 @pytest.mark.timeout(2400)
-def test_vscode_phase_1_with_the_file_open_beside_the_plan(e2e_cache: Path, vsix: Path) -> None:
-    """The same with app/db.py open beside the plan: edits carry the open editor's version."""
-    _check_phase_1(_scenario(e2e_cache, "--vsix", str(vsix)))
+def test_vscode_rejects_one_hunk_with_the_file_open_beside_the_plan(
+    e2e_cache: Path, vsix: Path
+) -> None:
+    """app/db.py open beside the plan; in the first diff with two hunks the second is rejected
+    from its lens (with a reason) and the first accepted: the file has just that."""
+    report = _scenario(e2e_cache, "--vsix", str(vsix), "--reject-a-hunk")
+    assert [r["rejected"] for r in report["reviews"] if r["rejected"] is not None] == [1]
+    _check_phase_1(report)
 
 
 PALETTE_COMMANDS = [
@@ -285,6 +320,6 @@ def _check_palette(out: Path, report: dict[str, Any]) -> None:
 @pytest.mark.timeout(2400)
 def test_vscode_palette_commands_after_phase_1(e2e_cache: Path, vsix: Path) -> None:
     """Every palette command, run from the command palette once phase 2 waits for approval."""
-    out, report = _scenario_in(e2e_cache, "--vsix", str(vsix), "--palette")
+    out, report = _scenario_in(e2e_cache, "--vsix", str(vsix), "--palette", "--review", "preview")
     _check_phase_1(report)
     _check_palette(out, report)

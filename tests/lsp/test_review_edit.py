@@ -201,3 +201,46 @@ async def test_cancelling_the_session_closes_the_review(
     await reviews.request("plangate/cancel", {"sessionId": session_id})
     await asyncio.wait_for(reviews.cancelled.wait(), WAIT)
     assert (reviews.workspace / "calc.py").read_text() == ORIGINAL
+
+
+async def test_ten_edits_in_a_row_with_the_file_open(
+    reviews: Reviews, scripted: ScriptedServer
+) -> None:
+    """Each review follows the server's write of the last one at once; the open buffer (which
+    this client never reloads) is no reason to hold one back: the file on disk is what counts."""
+    lines = [f"v{n} = {n}\n" for n in range(10)]
+    path = reviews.workspace / "calc.py"
+    path.write_text("".join(lines))
+    reviews.open(path.as_uri(), "".join(lines), "python")
+    edits = [
+        ToolUse(
+            "edit",
+            {
+                "file_path": "calc.py",
+                "old_string": f"v{n} = {n}\n",
+                "new_string": f"v{n} = {n * 10 + 1}\n",
+            },
+            id=f"t-edit{n}",
+        )
+        for n in range(10)
+    ]
+    scripted.script.steps = [  # type: ignore[union-attr]
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+        ScriptedTurn(tool_calls=[ToolUse("read", {"file_path": "calc.py"}, id="t-read")]),
+        *(ScriptedTurn(tool_calls=[edit]) for edit in edits),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
+    ]
+    proposed = await reviews.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Scale calc.py"}
+    )
+    session_id = proposed["sessionId"]
+    for phase in (0, 1):
+        await reviews.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
+        await reviews.request(
+            "plangate/approvePhase",
+            {"sessionId": session_id, "phase": phase, "decision": "approve"},
+        )
+    final = "".join(f"v{n} = {n * 10 + 1}\n" for n in range(10))
+    await reviews.until(session_id, lambda _: path.read_text() == final, timeout=WAIT * 2)
+    assert len(reviews.reviews) == 10
+    assert [r["path"] for r in reviews.reviews] == ["calc.py"] * 10

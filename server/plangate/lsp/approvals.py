@@ -160,8 +160,9 @@ class LspApprovals:
 
     async def _edit(self, question: Question, change: ProposedChange) -> Answer:
         if self._reviews_edits() and reviewable(change):
-            if self._buffer_holds_change(change):
-                return Answer(choice="apply")
+            # The server writes the file and the engine checked it on disk; the open buffer
+            # may lag behind the server's last write (the editor reloads it), and the client
+            # itself declines a change to a file with unsaved edits.
             return await self._review(question, change)
         await self._settle(change)
         if self._buffer_holds_change(change):

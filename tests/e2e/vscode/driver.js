@@ -3,12 +3,15 @@
 //
 // Usage: node driver.js --cache DIR --python PY --out DIR [--vsix FILE] [--base-url URL]
 //                       [--timeout SECONDS] [--workspace-only] [--keep-file-closed] [--palette]
+//                       [--review diff|preview] [--reject-a-hunk]
 //
 // Starts the scripted model server (unless --base-url) and code-server on 127.0.0.1 with a fresh
 // user-data-dir and extensions-dir, installs the .vsix, opens a copy of the demo's sample backend,
 // runs "PlanGate: Propose Plan…" from the command palette, approves the plan and phase 1 from the
-// plan's code lenses (with app/db.py open beside the plan, unless --keep-file-closed), applies the
-// phase's edits in the Refactor Preview, and waits for phase 1's lens to say done. With --palette
+// plan's code lenses (with app/db.py open beside the plan, unless --keep-file-closed), reviews the
+// phase's edits (in the diff editor, accepted from its title bar, or with --reject-a-hunk one
+// hunk rejected and the rest accepted from the hunks' lenses; with --review preview in the
+// Refactor Preview, ticked and applied), and waits for phase 1's lens to say done. With --palette
 // it then runs every other palette command (see paletteCommands) and records what each showed in
 // report.palette. Screenshots of every step go to --out. Prints one JSON report on stdout (also
 // written to OUT/report.json); exit status 0 when every step passed.
@@ -23,7 +26,7 @@ const path = require('path');
 const REPO = path.resolve(__dirname, '..', '..', '..');
 
 function parseArgs(argv) {
-  const args = { timeout: 240, workspaceOnly: false, keepFileClosed: false, palette: false };
+  const args = { timeout: 240, workspaceOnly: false, keepFileClosed: false, palette: false, review: 'diff', rejectAHunk: false };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = () => {
@@ -39,6 +42,8 @@ function parseArgs(argv) {
     else if (key === '--workspace-only') args.workspaceOnly = true;
     else if (key === '--keep-file-closed') args.keepFileClosed = true;
     else if (key === '--palette') args.palette = true;
+    else if (key === '--review') args.review = value();
+    else if (key === '--reject-a-hunk') args.rejectAHunk = true;
     else throw new Error(`unknown argument ${key}`);
   }
   for (const required of ['cache', 'python', 'out']) {
@@ -60,6 +65,7 @@ const report = {
   lenses: {},
   notifications: [],
   previews: 0,
+  reviews: [],
   dialogs: [],
   errors: [],
   artefacts: path.resolve(args.out),
@@ -372,6 +378,7 @@ async function main() {
       'plangate.trace.server': 'verbose',
     };
     if (args.baseUrl) settings['plangate.anthropicBaseUrl'] = args.baseUrl;
+    if (args.review === 'preview') settings['plangate.reviewEdits'] = 'refactorPreview';
     fs.writeFileSync(report.settingsFile, JSON.stringify(settings, null, 2));
     return settings;
   });
@@ -497,61 +504,11 @@ async function main() {
       await clickLens(1, 'Approve & run');
     });
 
-    // Phase 1 proposes its edits one by one; each opens the Refactor Preview.
-    const applyButton = page.locator('.bulk-edit-panel .monaco-button', { hasText: 'Apply' }).first();
-    const wanted = "priority TEXT NOT NULL DEFAULT 'normal'";
     const dbFile = path.join(workspace, 'app', 'db.py');
-    let phaseDone = null;
-    for (let preview = 1; preview <= 5 && !phaseDone; preview++) {
-      let seen;
-      try {
-        seen = await waitUntil(`Refactor Preview ${preview} or phase 1 done`, async () => {
-          if (await applyButton.isVisible().catch(() => false)) return 'preview';
-          if (await isPhase1Done()) return 'done';
-          return null;
-        }, 90000);
-      } catch (err) {
-        await screenshot(`waiting-for-preview-${preview}-FAILED`);
-        throw err;
-      }
-      if (seen === 'done') break;
-      report.previews = preview;
-      await step(`refactor-preview-${preview}`, async () => {
-        const panel = page.locator('.bulk-edit-panel');
-        const title = await page.locator('.pane-header', { hasText: 'Refactor Preview' }).first().innerText().catch(() => '');
-        const rows = await panel.locator('.monaco-list-row').allInnerTexts();
-        // Changes that need confirmation arrive unchecked: tick them, as a user reviewing them
-        // would. Ticking a file ticks its edits, so look again after every click.
-        const boxes = panel.locator('.monaco-list-row .edit-checkbox');
-        const states = () => boxes.evaluateAll((els) => els.map((el) => Boolean(el.checked)));
-        const ticked = [];
-        for (let round = 0; round < 10; round++) {
-          const unchecked = (await states()).indexOf(false);
-          if (unchecked < 0) break;
-          await boxes.nth(unchecked).click({ timeout: budget(5000) });
-          ticked.push(unchecked);
-        }
-        const checked = await states();
-        if (checked.length === 0 || checked.includes(false)) {
-          throw new Error(`could not tick every change in the Refactor Preview: ${JSON.stringify(checked)}`);
-        }
-        report[`preview${preview}`] = { title, rows, ticked };
-        return { title, rows, ticked };
-      });
-      await step(`apply-${preview}`, async () => {
-        await applyButton.click({ timeout: budget(10000) });
-        await waitUntil('the Refactor Preview to close', async () => {
-          const dialog = await dialogText();
-          if (dialog) {
-            report.dialogs.push(dialog);
-            throw new Error(`VS Code refused to apply: ${JSON.stringify(dialog)}`);
-          }
-          return !(await applyButton.isVisible().catch(() => false));
-        }, 30000, { permissions: false });
-
-      });
-      phaseDone = (await isPhase1Done()) ? true : null;
-    }
+    const wanted = "priority TEXT NOT NULL DEFAULT 'normal'";
+    if (args.review === 'preview') await refactorPreviews();
+    else await diffReviews();
+    report.review = args.review;
 
     await step('file-changed-on-disk', async () => {
       const text = await waitUntil(`${wanted} in app/db.py on disk`, async () => {
@@ -579,8 +536,11 @@ async function main() {
       const input = page.locator('.quick-input-widget .quick-input-box input');
       await input.waitFor({ state: 'visible', timeout: budget(10000) });
       await input.fill('app/db.py');
-      await page.locator('.quick-input-widget .monaco-list-row', { hasText: 'db.py' }).first().waitFor({ timeout: budget(10000) });
-      await input.press('Enter');
+      // The file itself, not a diff of it recently reviewed (quick open lists those too).
+      const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'db.py' }).filter({ hasNotText: '↔' }).first();
+      await row.waitFor({ timeout: budget(10000) });
+      report.quickOpenRows = await page.locator('.quick-input-widget .monaco-list-row').allInnerTexts();
+      await row.click({ timeout: budget(10000) });
       await page.locator('.tabs-container .tab.active', { hasText: 'db.py' }).first().waitFor({ timeout: budget(10000) });
       await sleep(500);
       report.dirtyTabs = await page.locator('.tabs-container .tab.dirty').allInnerTexts();
@@ -591,6 +551,126 @@ async function main() {
   } finally {
     report.notificationsAtEnd = page ? await notifications().catch(() => []) : [];
     await browser.close().catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------- reviewing phase 1's edits
+
+/** Phase 1 proposes its edits one by one; each opens the Refactor Preview: tick, apply. */
+async function refactorPreviews() {
+  const applyButton = page.locator('.bulk-edit-panel .monaco-button', { hasText: 'Apply' }).first();
+  let phaseDone = null;
+  for (let preview = 1; preview <= 5 && !phaseDone; preview++) {
+    let seen;
+    try {
+      seen = await waitUntil(`Refactor Preview ${preview} or phase 1 done`, async () => {
+        if (await applyButton.isVisible().catch(() => false)) return 'preview';
+        if (await isPhase1Done()) return 'done';
+        return null;
+      }, 90000);
+    } catch (err) {
+      await screenshot(`waiting-for-preview-${preview}-FAILED`);
+      throw err;
+    }
+    if (seen === 'done') break;
+    report.previews = preview;
+    await step(`refactor-preview-${preview}`, async () => {
+      const panel = page.locator('.bulk-edit-panel');
+      const title = await page.locator('.pane-header', { hasText: 'Refactor Preview' }).first().innerText().catch(() => '');
+      const rows = await panel.locator('.monaco-list-row').allInnerTexts();
+      // Changes that need confirmation arrive unchecked: tick them, as a user reviewing them
+      // would. Ticking a file ticks its edits, so look again after every click.
+      const boxes = panel.locator('.monaco-list-row .edit-checkbox');
+      const states = () => boxes.evaluateAll((els) => els.map((el) => Boolean(el.checked)));
+      const ticked = [];
+      for (let round = 0; round < 10; round++) {
+        const unchecked = (await states()).indexOf(false);
+        if (unchecked < 0) break;
+        await boxes.nth(unchecked).click({ timeout: budget(5000) });
+        ticked.push(unchecked);
+      }
+      const checked = await states();
+      if (checked.length === 0 || checked.includes(false)) {
+        throw new Error(`could not tick every change in the Refactor Preview: ${JSON.stringify(checked)}`);
+      }
+      report[`preview${preview}`] = { title, rows, ticked };
+      return { title, rows, ticked };
+    });
+    await step(`apply-${preview}`, async () => {
+      await applyButton.click({ timeout: budget(10000) });
+      await waitUntil('the Refactor Preview to close', async () => {
+        const dialog = await dialogText();
+        if (dialog) {
+          report.dialogs.push(dialog);
+          throw new Error(`VS Code refused to apply: ${JSON.stringify(dialog)}`);
+        }
+        return !(await applyButton.isVisible().catch(() => false));
+      }, 30000, { permissions: false });
+    });
+    phaseDone = (await isPhase1Done()) ? true : null;
+  }
+}
+
+/** The code lenses of the diff editor on screen: their texts. */
+async function reviewLenses() {
+  return page.locator('.monaco-diff-editor .codelens-decoration a').allInnerTexts();
+}
+
+/** Click the diff editor's lens whose text starts with `label`. */
+async function clickReviewLens(label) {
+  const texts = (await reviewLenses()).map((t) => t.trim());
+  const index = texts.findIndex((t) => t.startsWith(label));
+  if (index < 0) throw new Error(`no "${label}" lens in the diff: ${JSON.stringify(texts)}`);
+  await page.locator('.monaco-diff-editor .codelens-decoration a').nth(index).click({ timeout: budget(10000) });
+}
+
+/** Phase 1 proposes its edits one by one; each opens a diff with Accept/Reject. */
+async function diffReviews() {
+  const accept = page.locator('.editor-actions .action-label[aria-label^="Accept Change"]').first();
+  let phaseDone = null;
+  for (let n = 1; n <= 5 && !phaseDone; n++) {
+    let seen;
+    try {
+      seen = await waitUntil(`diff review ${n} or phase 1 done`, async () => {
+        if ((await reviewLenses()).some((t) => /Accept (hunk|all)/.test(t))) return 'review';
+        if (await isPhase1Done()) return 'done';
+        return null;
+      }, 90000);
+    } catch (err) {
+      await screenshot(`waiting-for-review-${n}-FAILED`);
+      throw err;
+    }
+    if (seen === 'done') break;
+    await step(`diff-review-${n}`, async () => {
+      await sleep(300); // the lenses of every hunk, not just the first
+      const tab = await page.locator('.tabs-container .tab.active').first().innerText().catch(() => '');
+      const lenses = (await reviewLenses()).map((t) => t.trim());
+      const total = Math.max(0, ...lenses.map((t) => Number((/hunk \d+\/(\d+)/.exec(t) || [])[1] || 0)));
+      const entry = { tab, lenses, hunks: total, rejected: null };
+      report.reviews.push(entry);
+      if (args.rejectAHunk && total >= 2 && !report.reviews.some((r) => r.rejected !== null)) {
+        // The last hunk rejected (for the demo's first edit, the new index: the code still
+        // works without it), the others accepted.
+        await clickReviewLens(`Reject hunk ${total}/${total}`);
+        await waitUntil(`hunk ${total} marked rejected`, async () =>
+          (await reviewLenses()).some((t) => t.includes(`Rejected hunk ${total}/${total}`)), 10000, { permissions: false });
+        entry.afterReject = (await reviewLenses()).map((t) => t.trim());
+        await screenshot(`diff-review-${n}-hunk-rejected`);
+        await clickReviewLens(total === 2 ? `Accept hunk 1/${total}` : 'Accept the other');
+        const input = page.locator('.quick-input-widget .quick-input-box input');
+        await input.waitFor({ state: 'visible', timeout: budget(10000) });
+        entry.reasonPrompt = (await page.locator('.quick-input-widget').innerText()).trim().slice(0, 300);
+        await input.fill('no index yet');
+        await screenshot(`diff-review-${n}-reason`);
+        await input.press('Enter');
+        entry.rejected = total - 1;
+      } else {
+        await accept.click({ timeout: budget(10000) });
+      }
+      await waitUntil('the diff to close', async () => (await reviewLenses()).length === 0, 30000, { permissions: false });
+      return entry;
+    });
+    phaseDone = (await isPhase1Done()) ? true : null;
   }
 }
 
