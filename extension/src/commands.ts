@@ -311,6 +311,9 @@ export function registerCommands(
     void vscode.window.showInformationMessage(
       key.trim() === '' ? 'PlanGate: API key removed; server restarted.' : 'PlanGate: API key saved; server restarted.',
     );
+    if (key.trim() !== '') {
+      tracker.offerResume('the API key is new');
+    }
   }
 
   const handlers: Record<string, () => Promise<void>> = {

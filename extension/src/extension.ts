@@ -12,7 +12,7 @@ import { Methods } from './protocol';
 import { Reviews } from './review';
 import { PlanGateServer } from './server';
 import { planSessionId } from './sessions';
-import { formatOutput, outputHeading } from './status';
+import { formatOutput, outputHeading, validationLine } from './status';
 import { SessionTracker } from './tracker';
 
 let server: PlanGateServer | undefined;
@@ -64,6 +64,10 @@ export function activate(context: vscode.ExtensionContext): void {
     const kind = params.kind ?? 'text';
     output.append(formatOutput(kind, params.text ?? '', lastOutputKind));
     lastOutputKind = kind;
+    if (kind === 'validation') {
+      // Validation results when they come, not only in the output channel.
+      vscode.window.setStatusBarMessage(`$(beaker) PlanGate: ${validationLine(params.text ?? '')}`, 15000);
+    }
   });
 
   const tracker = new SessionTracker(server, async (summary) => {
@@ -80,7 +84,11 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (RESTART_SETTINGS.some((name) => event.affectsConfiguration(name))) {
         log.info('settings changed; restarting the server');
-        void server?.restart();
+        void server?.restart().then(() => {
+          if (event.affectsConfiguration('plangate.anthropicBaseUrl')) {
+            tracker.offerResume('the API base URL changed');
+          }
+        });
       }
     }),
   );

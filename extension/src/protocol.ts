@@ -16,11 +16,13 @@ export interface AgentInfo {
   problems: string[];
 }
 
-/** A phase of the plan and where it is. */
+/** A phase of the plan and where it is (with its last validation's test counts, if any). */
 export interface PhaseInfo {
   index: number;
   name: string;
   status: string;
+  testsPassed?: number | null;
+  testsFailed?: number | null;
 }
 
 /** The question a session waits on; `phase` is 0 for the plan itself. */

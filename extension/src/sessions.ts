@@ -173,6 +173,22 @@ export function approvalPrompt(
   return { key, message: `PlanGate: ${what} — ${shortTask(summary.task)}`, answers };
 }
 
+/**
+ * What to tell the user when a session paused (an API error, a full disk...), once per pause:
+ * the reason and a Resume button; undefined when it is not paused or was already told.
+ */
+export function pausePrompt(summary: SessionSummary, shown: ReadonlySet<string> = new Set()): ApprovalPrompt | undefined {
+  if (summary.status !== 'paused') {
+    return undefined;
+  }
+  const key = `${summary.sessionId}/paused/${summary.reason}`;
+  if (shown.has(key)) {
+    return undefined;
+  }
+  const why = summary.reason ? `: ${summary.reason}` : '';
+  return { key, message: `PlanGate: paused${why} — ${shortTask(summary.task)}`, answers: [] };
+}
+
 /** A task shortened to one line for notifications and pickers. */
 export function shortTask(task: string, max = 60): string {
   const line = task.split('\n')[0]?.trim() ?? '';

@@ -31,16 +31,36 @@ export function formatPhase(summary: SessionSummary): string {
 /** The session's state in a few words: what it waits for, else its status. */
 export function describeState(summary: SessionSummary): string {
   const pending = summary.pending;
-  if (pending?.kind === 'plan') {
-    return 'approve plan';
+  const phase = pending?.phase ?? summary.phase;
+  switch (pending?.kind) {
+    case undefined:
+    case null:
+      break;
+    case 'plan':
+      return 'approve plan';
+    case 'phase':
+      return `approve phase ${phase}`;
+    case 'validation': {
+      const failed = summary.phases.find((p) => p.index === phase)?.testsFailed ?? 0;
+      return `phase ${phase}: ${failed > 0 ? 'tests failing' : 'checks failing'}, decide`;
+    }
+    case 'loop':
+      return 'repeated call, decide';
+    case 'limit':
+      return 'budget reached, decide';
+    default:
+      return `waiting: ${pending?.kind ?? ''}`;
   }
-  if (pending?.kind === 'phase') {
-    return `approve phase ${pending.phase ?? summary.phase}`;
-  }
-  if (pending !== null) {
-    return `waiting: ${pending.kind}`;
+  if (summary.status === 'paused' && summary.reason) {
+    return `paused: ${shortReason(summary.reason)}`;
   }
   return summary.status;
+}
+
+/** The first sentence of a reason, cut to fit a status bar. */
+export function shortReason(reason: string, max = 50): string {
+  const first = reason.split(/(?<=[.:;])\s|\n/)[0]?.trim() ?? '';
+  return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 
 /**
@@ -128,4 +148,12 @@ export function outputHeading(sessionId: string): string {
 /** A request's error as one line for the user. */
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** A validation report (`plangate/output` of kind `validation`) in one line: its PASS and FAIL
+ * lines, or its first line. */
+export function validationLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const results = lines.filter((l) => /^(PASS|FAIL)\b/.test(l));
+  return (results.length > 0 ? results : lines.slice(0, 1)).join(' · ');
 }

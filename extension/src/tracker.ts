@@ -14,6 +14,7 @@ import {
   currentSessionId,
   isRefusal,
   normalizeSummary,
+  pausePrompt,
 } from './sessions';
 import { errorText, type ServerState, statusBarText } from './status';
 
@@ -96,25 +97,85 @@ export class SessionTracker implements vscode.Disposable {
     this.item.tooltip = tooltip;
   }
 
-  /** A new question for the user: a notification with its answers and Show Plan. */
+  /** A new question for the user: a notification with its answers and Show Plan, and the
+   * plan scrolled to its lens; a pause: its reason and Resume. */
   private announce(summary: SessionSummary): void {
+    const paused = pausePrompt(summary, this.announced);
+    if (paused !== undefined) {
+      this.announced.add(paused.key);
+      this.notifyPaused(summary, paused);
+      return;
+    }
     const prompt = approvalPrompt(summary, this.announced);
     if (prompt === undefined) {
       return;
     }
     this.announced.add(prompt.key);
-    // A moment later: the plan document the server opens may be on screen by then (its lenses
-    // offer the answers), or the question already answered. A toast cannot be taken back.
+    // A moment later: the plan document the server opens may be on screen by then (scrolled
+    // to the question), or the question already answered. A toast cannot be taken back.
     setTimeout(() => {
       const latest = this.summaries.get(summary.sessionId);
-      const still = latest !== undefined && approvalPrompt(latest)?.key === prompt.key;
-      const planShown = vscode.window.visibleTextEditors.some(
-        (e) => e.document.uri.toString() === summary.planUri,
-      );
-      if (still && !planShown) {
-        this.notify(summary, prompt);
+      if (latest !== undefined && approvalPrompt(latest)?.key === prompt.key) {
+        this.reveal(latest);
+        this.notify(latest, prompt);
       }
     }, ANNOUNCE_DELAY_MS);
+  }
+
+  /** Scroll a visible plan document to the heading whose lens asks the question. */
+  private reveal(summary: SessionSummary): void {
+    const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === summary.planUri);
+    const phase = summary.pending?.phase ?? 0;
+    if (editor === undefined) {
+      return;
+    }
+    const heading = phase > 0 ? `## Phase ${phase}:` : '# ';
+    for (let line = 0; line < editor.document.lineCount; line++) {
+      if (editor.document.lineAt(line).text.startsWith(heading)) {
+        const range = new vscode.Range(line, 0, line, 0);
+        editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+        return;
+      }
+    }
+  }
+
+  /** A paused session: why, and Resume (the server rebuilds it with the settings of now). */
+  private notifyPaused(summary: SessionSummary, prompt: ApprovalPrompt): void {
+    void vscode.window.showWarningMessage(prompt.message, 'Resume', 'Show Logs').then(async (choice) => {
+      try {
+        if (choice === 'Resume') {
+          this.changed(await this.server.sendRequest(Methods.resume, { sessionId: summary.sessionId }));
+        } else if (choice === 'Show Logs') {
+          this.server.log.show();
+        }
+      } catch (error) {
+        void vscode.window.showErrorMessage(`PlanGate: ${errorText(error)}`);
+      }
+    });
+  }
+
+  /** Sessions that are paused now, newest first (after a new key: offer to resume them). */
+  paused(): SessionSummary[] {
+    return [...this.summaries.values()].filter((s) => s.status === 'paused').reverse();
+  }
+
+  /** Offer to resume the paused sessions, after what may have fixed them (a key, a URL). */
+  offerResume(what: string): void {
+    const [latest] = this.paused();
+    if (latest === undefined) {
+      return;
+    }
+    void vscode.window
+      .showInformationMessage(`PlanGate: ${what}. Resume the paused session "${latest.task.split('\n')[0]}"?`, 'Resume')
+      .then(async (choice) => {
+        if (choice === 'Resume') {
+          try {
+            this.changed(await this.server.sendRequest(Methods.resume, { sessionId: latest.sessionId }));
+          } catch (error) {
+            void vscode.window.showErrorMessage(`PlanGate: ${errorText(error)}`);
+          }
+        }
+      });
   }
 
   private notify(summary: SessionSummary, prompt: ApprovalPrompt): void {

@@ -7,6 +7,7 @@ import {
   currentSessionId,
   isRefusal,
   normalizeSummary,
+  pausePrompt,
   planSessionId,
   rollbackCandidates,
   shortTask,
@@ -206,5 +207,17 @@ describe('shortTask', () => {
   it('keeps the first line and cuts long ones', () => {
     assert.equal(shortTask('one\ntwo'), 'one');
     assert.equal(shortTask('x'.repeat(100), 10), `${'x'.repeat(9)}…`);
+  });
+});
+
+describe('pausePrompt', () => {
+  it('tells a pause once, with its reason', () => {
+    const paused = summary({ status: 'paused', reason: 'The disk is full.' });
+    const prompt = pausePrompt(paused);
+    assert.equal(prompt?.message, 'PlanGate: paused: The disk is full. — Add pagination to GET /orders');
+    assert.equal(pausePrompt(paused, new Set([prompt.key])), undefined);
+    assert.equal(pausePrompt(summary()), undefined);
+    // Paused again for another reason: told again.
+    assert.notEqual(pausePrompt({ ...paused, reason: 'The API is overloaded.' }, new Set([prompt.key])), undefined);
   });
 });

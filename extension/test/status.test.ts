@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { describeState, errorText, formatCost, formatOutput, sessionItem, statusBarText } from '../src/status';
+import { describeState, errorText, formatCost, formatOutput, sessionItem, statusBarText, validationLine } from '../src/status';
 import { summary } from './fixtures';
 
 describe('statusBarText', () => {
@@ -57,8 +57,8 @@ describe('formatCost', () => {
 describe('describeState', () => {
   it('names other pending questions by kind', () => {
     assert.equal(
-      describeState(summary({ pending: { kind: 'validation', title: 'x', choices: [], phase: 2 } })),
-      'waiting: validation',
+      describeState(summary({ pending: { kind: 'permission', title: 'x', choices: [], phase: 2 } })),
+      'waiting: permission',
     );
   });
 });
@@ -100,5 +100,38 @@ describe('errorText', () => {
   it('takes an error message, or the value as text', () => {
     assert.equal(errorText(new Error('unknown session')), 'unknown session');
     assert.equal(errorText(42), '42');
+  });
+});
+
+describe('describeState in words', () => {
+  it('says what to decide when validation fails', () => {
+    const s = summary({
+      status: 'validating',
+      phases: [{ index: 2, name: 'API', status: 'validating', testsPassed: 4, testsFailed: 2 }],
+      pending: { kind: 'validation', title: 'Phase 2 fails validation', choices: ['retry'], phase: 2 },
+    });
+    assert.equal(describeState(s), 'phase 2: tests failing, decide');
+    assert.equal(
+      describeState({ ...s, phases: [{ index: 2, name: 'API', status: 'validating' }] }),
+      'phase 2: checks failing, decide',
+    );
+  });
+
+  it('names a repeated call, the budget and a pause with its reason', () => {
+    const pending = (kind: string) => ({ kind, title: 't', choices: ['stop'], phase: 2 });
+    assert.equal(describeState(summary({ pending: pending('loop') })), 'repeated call, decide');
+    assert.equal(describeState(summary({ pending: pending('limit') })), 'budget reached, decide');
+    assert.equal(
+      describeState(summary({ status: 'paused', reason: 'The API rejected the key (401). Set a new one.' })),
+      'paused: The API rejected the key (401).',
+    );
+  });
+});
+
+describe('validationLine', () => {
+  it('keeps the PASS and FAIL lines', () => {
+    const text = 'Phase 1 is done. Validation:\n  PASS custom: pytest (3 passed)\n  FAIL lint: ruff\nWait.';
+    assert.equal(validationLine(text), 'PASS custom: pytest (3 passed) · FAIL lint: ruff');
+    assert.equal(validationLine('No checks found.\nmore'), 'No checks found.');
   });
 });

@@ -27,6 +27,16 @@ class Layout:
         """`.plangate/` itself."""
         return self.workspace / STATE_DIR
 
+    def ignore_in_git(self) -> None:
+        """Write `.plangate/.gitignore` (`*`) unless there is one: PlanGate's state (sessions,
+        checkpoints, outputs) never floods the project's Source Control. A user who wants some
+        of it tracked edits the file; it is not written again."""
+        marker = self.root / ".gitignore"
+        if not marker.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            text = "# PlanGate's own state: not part of the project.\n*\n"
+            marker.write_text(text, encoding="utf-8")
+
     @property
     def sessions(self) -> Path:
         """One folder per session."""

@@ -4,6 +4,7 @@ tools, scripted approvals."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,27 @@ def test_approve_all(seed_agent: Agent, tmp_path: Path) -> None:
     # The log is the session: replaying it gives the same state.
     reopened = Session.open(seed_agent, workspace, state.id, session.provider, approvals)
     assert reopened.state.model_dump() == state.model_dump()
+
+
+def test_plangate_state_is_ignored_by_git(seed_agent: Agent, tmp_path: Path) -> None:
+    """`.plangate/` never floods Source Control: a `.gitignore` with `*` from the first session
+    on; one the user edited is left as it is."""
+    workspace = make_workspace(tmp_path / "ws")
+    subprocess.run(["git", "init", "-q"], cwd=workspace, check=True)
+    with ScriptedServer(Model()) as server:
+        run_session(seed_agent, workspace, server, ScriptedApprovals())
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=workspace,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert ".plangate" not in status and "app.py" in status, status
+    (workspace / ".plangate" / ".gitignore").write_text("*\n!config.toml\n")
+    with ScriptedServer(Model()) as server:
+        run_session(seed_agent, workspace, server, ScriptedApprovals())
+    assert (workspace / ".plangate" / ".gitignore").read_text() == "*\n!config.toml\n"
 
 
 def test_plan_revised_twice_then_approved(seed_agent: Agent, tmp_path: Path) -> None:

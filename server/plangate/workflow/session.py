@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from plangate.agents import Agent
+from plangate.layout import Layout
 from plangate.model.types import (
     Provider,
 )
@@ -43,6 +44,7 @@ class Session(Turns, Phases):
     ) -> Session:
         """A new session for `task`."""
         session_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        Layout(workspace.resolve()).ignore_in_git()
         log = EventLog(cls.log_path(workspace.resolve(), session_id))
         session = cls(agent, workspace, provider, approvals, log, **kwargs)
         model_id = session.model.id if session.model else (agent.model_id or "")
