@@ -1,8 +1,9 @@
 /**
- * The server's `workspace/applyEdit`, as vscode-languageclient answers it, plus one step: the
- * files an applied preview changed are saved before the answer goes back. VS Code leaves a
+ * The server's `workspace/applyEdit`, as vscode-languageclient answers it, plus two steps: the
+ * files an applied preview changed are saved before the answer goes back (VS Code leaves a
  * single-file refactoring unsaved; the server then wrote the file itself, and the next
- * preview of that file met "has changed in the meantime" (or a save conflict later).
+ * preview of that file met "has changed in the meantime"), and a Refactor Preview applied
+ * with nothing ticked is answered as not applied, saying so: VS Code reports it applied.
  */
 import * as vscode from 'vscode';
 import {
@@ -34,14 +35,30 @@ async function applyAndSave(
     }
   }
   const edit = await client.protocol2CodeConverter.asWorkspaceEdit(params.edit);
+  const uris = edit.entries().map(([uri]) => uri);
+  const before = await Promise.all(uris.map(contents));
   const applied = await vscode.workspace.applyEdit(edit, { isRefactoring: true });
-  if (applied) {
-    for (const [uri] of edit.entries()) {
-      const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
-      if (document?.isDirty) {
-        await document.save();
-      }
+  if (!applied) {
+    return { applied };
+  }
+  for (const uri of uris) {
+    const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (document?.isDirty) {
+      await document.save();
     }
   }
+  const after = await Promise.all(uris.map(contents));
+  if (uris.length > 0 && after.every((text, i) => text !== undefined && text === before[i])) {
+    return { applied: false, failureReason: 'the user applied the Refactor Preview with nothing ticked' };
+  }
   return { applied };
+}
+
+/** A file's text on disk, or undefined when it cannot be read (not there yet). */
+async function contents(uri: vscode.Uri): Promise<string | undefined> {
+  try {
+    return new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+  } catch {
+    return undefined;
+  }
 }

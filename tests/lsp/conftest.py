@@ -33,6 +33,9 @@ class Harness:
         self.edits: list[types.ApplyWorkspaceEditParams] = []
         self.messages: list[types.ShowMessageRequestParams] = []
         self.accept_edits = True  # False: discard previews (and press Reject in the fallback)
+        # The edits of a preview left ticked, by index in each file (None: all), as VS Code's
+        # Refactor Preview applies only those and answers applied.
+        self.ticked: set[int] | None = None
         self.editor = Buffers()
         self.refused: list[str] = []  # why the editor refused an edit it was sent
 
@@ -65,8 +68,23 @@ class Harness:
         self.edits.append(params)
         if not self.accept_edits:
             return types.ApplyWorkspaceEditResult(applied=False)
+        edit = params.edit
+        if self.ticked is not None:
+            ticked = self.ticked
+            edit = types.WorkspaceEdit(
+                document_changes=[
+                    types.TextDocumentEdit(
+                        text_document=c.text_document,
+                        edits=[e for i, e in enumerate(c.edits) if i in ticked],
+                    )
+                    if isinstance(c, types.TextDocumentEdit)
+                    else c
+                    for c in edit.document_changes or []
+                ],
+                change_annotations=edit.change_annotations,
+            )
         try:
-            touched = self.editor.apply(params.edit)
+            touched = self.editor.apply(edit)
         except EditRefused as exc:
             self.refused.append(str(exc))
             return types.ApplyWorkspaceEditResult(applied=False, failure_reason=str(exc))

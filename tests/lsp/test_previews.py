@@ -81,3 +81,36 @@ async def test_a_preview_is_applied_by_the_editor_exactly(
     assert harness.editor.buffers[uri].text == FIXED
     assert (harness.workspace / "app.py").read_text() == FIXED
     assert harness.refused == []
+
+
+async def test_a_preview_applied_with_some_edits_ticked(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    """VS Code's Refactor Preview applies only the edits left ticked and answers applied: the
+    model is told which hunks the file now holds, and the server writes nothing more."""
+    original = "a = 1\nb = 2\nc = 3\nd = 4\n"
+    (harness.workspace / "calc.py").write_text(original)
+    work = ScriptedTurn(
+        tool_calls=[
+            ToolUse("read", {"file_path": "calc.py"}, id="t-read"),
+            ToolUse(
+                "write",
+                {"file_path": "calc.py", "content": "a = 10\nb = 2\nc = 3\nd = 40\n"},
+                id="t-write",
+            ),
+        ]
+    )
+    harness.ticked = {1}
+    session_id, _ = await run_phase_1(harness, scripted, work)
+
+    def told() -> list[str]:
+        return [
+            t
+            for r in scripted.message_requests
+            for t in tool_results(r.body)
+            if "hunks of the change to calc.py" in t
+        ]
+
+    await harness.until(session_id, lambda _: bool(told()))
+    assert "applied 1 of the 2 hunks" in told()[-1] and "(lines 1-1)" in told()[-1]
+    assert (harness.workspace / "calc.py").read_text() == "a = 1\nb = 2\nc = 3\nd = 40\n"

@@ -17,7 +17,7 @@ from pygls.exceptions import JsonRpcException
 from plangate.lsp.params import plain, uri_path
 from plangate.lsp.positions import lsp_lines, utf16_units
 from plangate.lsp.protocol import ReviewEditParams, ReviewEditResult, ReviewHunk
-from plangate.tools.hunks import hunks, reviewable
+from plangate.tools.hunks import hunks, matching, reviewable
 from plangate.workflow.approvals import Answer, ChangeOutdated, Question
 
 if TYPE_CHECKING:
@@ -200,9 +200,33 @@ class LspApprovals:
         if result.applied:
             if uri is None:
                 await self._until_closed(edit)
-            return Answer(choice="apply")
+            return self._what_was_applied(change)
         reason = f" ({result.failure_reason})" if result.failure_reason else ""
-        return Answer(choice="reject", feedback=f"The user discarded the preview{reason}.")
+        return Answer(choice="reject", feedback=f"The change was not applied{reason}.")
+
+    def _what_was_applied(self, change: ProposedChange) -> Answer:
+        """A preview the editor says it applied: all of it, or the hunks the user left ticked
+        (VS Code's Refactor Preview applies only those), as the file or its buffer now shows.
+        Text that is neither (an editor that has not yet told its buffer) counts as all."""
+        old, new = change.old_text or "", change.new_text or ""
+        document = self._document(change)
+        target = self.server.workspace_of(self.session_id) / change.path
+        texts = [document.source] if document is not None else []
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            texts.append(target.read_bytes().decode("utf-8"))
+        if new in texts or not reviewable(change):
+            return Answer(choice="apply")
+        for text in texts:
+            if text == old:
+                continue
+            held = matching(old, new, text)
+            if held is not None:
+                return (
+                    Answer(choice="apply", hunks=sorted(held))
+                    if held
+                    else Answer(choice="reject", feedback="The editor applied none of it.")
+                )
+        return Answer(choice="apply")
 
     async def _review(self, question: Question, change: ProposedChange) -> Answer:
         """The change as a diff in the client, answered hunk by hunk; the server writes the

@@ -9,6 +9,7 @@ lines stay as they were.
 from __future__ import annotations
 
 import difflib
+import itertools
 
 from pydantic import BaseModel
 
@@ -62,6 +63,22 @@ def compose(old: str, new: str, accepted: set[int]) -> str:
         parts += new_lines[j1:j2] if index in accepted else old_lines[i1:i2]
         index += 1
     return "".join(parts)
+
+
+MAX_MATCHED = 12  # hunks: beyond, `matching` does not try every subset
+
+
+def matching(old: str, new: str, text: str) -> set[int] | None:
+    """The hunks of the change from `old` to `new` that `text` holds (the rest as in `old`), or
+    None when it is no such mix: an editor applied some of a preview's edits and not others."""
+    found = [hunk.index for hunk in hunks(old, new)]
+    if len(found) > MAX_MATCHED:
+        return None
+    for size in range(len(found) + 1):
+        for chosen in itertools.combinations(found, size):
+            if compose(old, new, set(chosen)) == text:
+                return set(chosen)
+    return None
 
 
 def reviewable(change: ProposedChange) -> bool:
