@@ -223,6 +223,19 @@ def test_vscode_rejects_one_hunk_with_the_file_open_beside_the_plan(
     _check_phase_1(report)
 
 
+@pytest.mark.timeout(2400)
+def test_vscode_cancel_with_a_diff_open(e2e_cache: Path, vsix: Path) -> None:
+    """Cancelling the session from the palette while a change waits in its diff closes the
+    diff; the file is not touched."""
+    report = _scenario(e2e_cache, "--vsix", str(vsix), "--keep-file-closed", "--cancel-in-review")
+    cancelled = report["cancelInReview"]
+    assert any(t.startswith("Accept hunk 1/") for t in cancelled["lenses"]), cancelled
+    assert cancelled["dialog"].startswith("Cancel\nCancel Session\nCancel session "), cancelled
+    assert "PlanGate: cancelled" in cancelled["statusAfter"], cancelled
+    assert not any("(review)" in tab for tab in cancelled["tabs"]), cancelled["tabs"]
+    assert cancelled["db"] == report["dbBefore"]
+
+
 PALETTE_COMMANDS = [
     "show-plan",
     "show-logs",

@@ -3,7 +3,7 @@
 //
 // Usage: node driver.js --cache DIR --python PY --out DIR [--vsix FILE] [--base-url URL]
 //                       [--timeout SECONDS] [--workspace-only] [--keep-file-closed] [--palette]
-//                       [--review diff|preview] [--reject-a-hunk]
+//                       [--review diff|preview] [--reject-a-hunk] [--cancel-in-review]
 //
 // Starts the scripted model server (unless --base-url) and code-server on 127.0.0.1 with a fresh
 // user-data-dir and extensions-dir, installs the .vsix, opens a copy of the demo's sample backend,
@@ -11,7 +11,9 @@
 // plan's code lenses (with app/db.py open beside the plan, unless --keep-file-closed), reviews the
 // phase's edits (in the diff editor, accepted from its title bar, or with --reject-a-hunk one
 // hunk rejected and the rest accepted from the hunks' lenses; with --review preview in the
-// Refactor Preview, ticked and applied), and waits for phase 1's lens to say done. With --palette
+// Refactor Preview, ticked and applied), and waits for phase 1's lens to say done. With
+// --cancel-in-review it cancels the session from the palette while the first diff is open, checks
+// the diff closes and the file is untouched, and stops there. With --palette
 // it then runs every other palette command (see paletteCommands) and records what each showed in
 // report.palette. Screenshots of every step go to --out. Prints one JSON report on stdout (also
 // written to OUT/report.json); exit status 0 when every step passed.
@@ -26,7 +28,7 @@ const path = require('path');
 const REPO = path.resolve(__dirname, '..', '..', '..');
 
 function parseArgs(argv) {
-  const args = { timeout: 240, workspaceOnly: false, keepFileClosed: false, palette: false, review: 'diff', rejectAHunk: false };
+  const args = { timeout: 240, workspaceOnly: false, keepFileClosed: false, palette: false, review: 'diff', rejectAHunk: false, cancelInReview: false };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = () => {
@@ -44,6 +46,7 @@ function parseArgs(argv) {
     else if (key === '--palette') args.palette = true;
     else if (key === '--review') args.review = value();
     else if (key === '--reject-a-hunk') args.rejectAHunk = true;
+    else if (key === '--cancel-in-review') args.cancelInReview = true;
     else throw new Error(`unknown argument ${key}`);
   }
   for (const required of ['cache', 'python', 'out']) {
@@ -506,9 +509,12 @@ async function main() {
 
     const dbFile = path.join(workspace, 'app', 'db.py');
     const wanted = "priority TEXT NOT NULL DEFAULT 'normal'";
-    if (args.review === 'preview') await refactorPreviews();
-    else await diffReviews();
     report.review = args.review;
+    if (args.review === 'preview') await refactorPreviews();
+    else if ((await diffReviews(dbFile)) === 'cancelled') {
+      report.ok = true;
+      return;
+    }
 
     await step('file-changed-on-disk', async () => {
       const text = await waitUntil(`${wanted} in app/db.py on disk`, async () => {
@@ -624,8 +630,9 @@ async function clickReviewLens(label) {
   await page.locator('.monaco-diff-editor .codelens-decoration a').nth(index).click({ timeout: budget(10000) });
 }
 
-/** Phase 1 proposes its edits one by one; each opens a diff with Accept/Reject. */
-async function diffReviews() {
+/** Phase 1 proposes its edits one by one; each opens a diff with Accept/Reject. 'cancelled'
+ * when --cancel-in-review cancelled the session with the first diff open. */
+async function diffReviews(dbFile) {
   const accept = page.locator('.editor-actions .action-label[aria-label^="Accept Change"]').first();
   let phaseDone = null;
   for (let n = 1; n <= 5 && !phaseDone; n++) {
@@ -641,6 +648,20 @@ async function diffReviews() {
       throw err;
     }
     if (seen === 'done') break;
+    if (args.cancelInReview) {
+      await step('cancel-with-diff-open', async () => {
+        await sleep(300);
+        const lenses = (await reviewLenses()).map((t) => t.trim());
+        await runCommand('PlanGate: Cancel Session');
+        const dialog = await pressDialogButton('Cancel Session');
+        await waitUntil('the diff to close', async () => (await reviewLenses()).length === 0, 30000, { permissions: false });
+        const statusAfter = await statusBarMatching(/cancelled/, 30000);
+        const tabs = await page.locator('.tabs-container .tab').allInnerTexts();
+        report.cancelInReview = { lenses, dialog, statusAfter, tabs, db: fs.readFileSync(dbFile, 'utf8') };
+        return report.cancelInReview;
+      });
+      return 'cancelled';
+    }
     await step(`diff-review-${n}`, async () => {
       await sleep(300); // the lenses of every hunk, not just the first
       const tab = await page.locator('.tabs-container .tab.active').first().innerText().catch(() => '');
