@@ -87,6 +87,13 @@ def _parser() -> argparse.ArgumentParser:
     _session_options(resume)
     resume.set_defaults(run=_resume)
 
+    timeline = commands.add_parser(
+        "timeline", help="what a session did, in words: calls, checks, denials, answers"
+    )
+    timeline.add_argument("session", help="the session id")
+    timeline.add_argument("--workspace", type=Path, default=Path.cwd())
+    timeline.set_defaults(run=_timeline)
+
     serve = commands.add_parser("serve", help="the language server (stdio, or --tcp HOST:PORT)")
     serve.add_argument("--tcp", metavar="HOST:PORT", default=None)
     serve.add_argument("--stdio", action="store_true", help="the default")
@@ -326,6 +333,24 @@ def _doctor(args: argparse.Namespace) -> int:
     from plangate.doctor import report
 
     return report(args.workspace.resolve(), sys.stdout)
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    import time
+
+    from plangate.layout import Layout
+    from plangate.workflow.log import EventLog
+    from plangate.workflow.timeline import timeline
+
+    path = Layout(args.workspace.resolve()).events(args.session)
+    if "/" in args.session or not path.is_file():
+        print(f"plangate: no session {args.session!r} in {args.workspace}", file=sys.stderr)
+        return 1
+    for entry in timeline(EventLog(path).read()):
+        clock = time.strftime("%H:%M:%S", time.localtime(entry.at))
+        mark = " " if entry.ok else "!"
+        print(f"{clock} {mark} phase {entry.phase}  {entry.kind:<10} {entry.text}")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

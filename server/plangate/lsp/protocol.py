@@ -18,6 +18,7 @@ from plangate.lsp.errors import (
     UNKNOWN_AGENT,
     UNKNOWN_SESSION,
 )
+from plangate.workflow.timeline import TimelineEntry
 
 
 class _Params(BaseModel):
@@ -153,6 +154,12 @@ class OutputParams(BaseModel):
     text: str
 
 
+class TimelineResult(BaseModel):
+    """`plangate/sessionTimeline`: the session's log in words, oldest first."""
+
+    entries: list[TimelineEntry]
+
+
 class ReviewHunk(BaseModel):
     """One hunk of a proposed change: 0-based lines in the file now and in the proposal."""
 
@@ -245,6 +252,18 @@ METHODS: list[Method] = [
         ListSessionsResult,
         "Sessions of the workspace folders, newest first.",
         {},
+    ),
+    Method(
+        "plangate/sessionTimeline",
+        "request",
+        SessionParams,
+        TimelineResult,
+        "A session's log as a person reads it, oldest first: each tool call with its file or "
+        "command and how it ended, each validation with its checks, each denial with its "
+        "reason, each question and its answer, phase changes, pauses and rollbacks (`kind`; "
+        "`ok` is false for a failure, a denial or a rejection). Nothing meant only for the "
+        "model (prompts, tool output) is in it.",
+        {"sessionId": "20261125-120000-abc123"},
     ),
     Method(
         "plangate/cancel",

@@ -168,6 +168,18 @@ def list_sessions(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     return dump(ListSessionsResult(sessions=summaries))
 
 
+async def session_timeline(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """A session's log in words: tool calls, validations, denials, questions and answers."""
+    from plangate.lsp.protocol import SessionParams, TimelineResult
+    from plangate.workflow.timeline import timeline
+
+    request = parse(SessionParams, params)
+    log = ls.sessions.get(request.session_id).session.log
+    # A long session's log is megabytes: read and summarised off the event loop.
+    entries = await asyncio.to_thread(lambda: timeline(log.read()))
+    return dump(TimelineResult(entries=entries))
+
+
 def cancel(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Cancel a session for good."""
     from plangate.lsp.protocol import SessionParams
@@ -239,6 +251,7 @@ REQUESTS = {
     "plangate/approvePhase": approve_phase,
     "plangate/sessionStatus": session_status,
     "plangate/listSessions": list_sessions,
+    "plangate/sessionTimeline": session_timeline,
     "plangate/cancel": cancel,
     "plangate/resume": resume,
     "plangate/rollbackPhase": rollback_phase,
