@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import { CancellationToken, type Middleware, type ShowDocumentResult } from 'vscode-languageclient/node';
 
+import { Activity } from './activity';
 import { Commands, openPlanUri, registerCommands } from './commands';
 import { Methods } from './protocol';
 import { Reviews } from './review';
@@ -77,7 +78,7 @@ export function activate(context: vscode.ExtensionContext): void {
       void vscode.window.showInformationMessage(`PlanGate: session ${summary.sessionId} has no plan yet.`);
     }
   });
-  context.subscriptions.push(tracker);
+  context.subscriptions.push(tracker, new Activity(server, tracker));
   registerCommands(context, server, tracker, output);
 
   context.subscriptions.push(

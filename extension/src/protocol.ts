@@ -103,6 +103,7 @@ export const Methods = {
   sessionChanged: 'plangate/sessionChanged',
   output: 'plangate/output',
   reviewEdit: 'plangate/reviewEdit',
+  sessionTimeline: 'plangate/sessionTimeline',
 } as const;
 
 /** The server's lens command for approve / revise / skip / reject (sessionId, phase, decision, feedback). */
@@ -147,4 +148,13 @@ export interface ReviewEditResult {
   decision: 'accept' | 'reject';
   hunks?: number[];
   reason?: string;
+}
+
+/** One line of `plangate/sessionTimeline`: what happened, in words. */
+export interface TimelineEntry {
+  at: number;
+  phase: number;
+  kind: 'started' | 'plan' | 'answer' | 'tool' | 'validation' | 'denied' | 'phase' | 'status' | 'rollback';
+  text: string;
+  ok: boolean;
 }

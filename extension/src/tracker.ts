@@ -31,6 +31,9 @@ export class SessionTracker implements vscode.Disposable {
   private serverState: ServerState = 'starting';
   private readonly announced = new Set<string>();
   private readonly item: vscode.StatusBarItem;
+  private readonly changedEmitter = new vscode.EventEmitter<SessionSummary>();
+  /** Fires with each new summary of a session. */
+  readonly onDidChange = this.changedEmitter.event;
 
   constructor(
     private readonly server: PlanGateServer,
@@ -59,6 +62,24 @@ export class SessionTracker implements vscode.Disposable {
     this.lastChanged = summary.sessionId;
     this.render();
     this.announce(summary);
+    this.changedEmitter.fire(summary);
+  }
+
+  /** Every session seen, newest first. */
+  all(): SessionSummary[] {
+    return [...this.summaries.values()].sort((a, b) => b.sessionId.localeCompare(a.sessionId));
+  }
+
+  /** Ask the server for its sessions (after a start or a restart) and keep their summaries. */
+  async refresh(): Promise<void> {
+    const listed = await this.server.sendRequest<{ sessions: unknown[] }>(Methods.listSessions, {});
+    for (const raw of listed.sessions) {
+      const summary = normalizeSummary(raw);
+      if (summary !== undefined && !this.summaries.has(summary.sessionId)) {
+        this.summaries.set(summary.sessionId, summary);
+        this.changedEmitter.fire(summary);
+      }
+    }
   }
 
   /** The latest summary of a session, if it has been seen. */
@@ -115,28 +136,35 @@ export class SessionTracker implements vscode.Disposable {
     // to the question), or the question already answered. A toast cannot be taken back.
     setTimeout(() => {
       const latest = this.summaries.get(summary.sessionId);
-      if (latest !== undefined && approvalPrompt(latest)?.key === prompt.key) {
-        this.reveal(latest);
+      if (latest === undefined || approvalPrompt(latest)?.key !== prompt.key) {
+        return;
+      }
+      // A plan or phase approval on screen is its lens, scrolled into view; a toast beside it
+      // would outlive the answer (a toast cannot be taken back). Other decisions get one.
+      const onScreen = this.reveal(latest);
+      if (!onScreen || !['plan', 'phase'].includes(latest.pending?.kind ?? '')) {
         this.notify(latest, prompt);
       }
     }, ANNOUNCE_DELAY_MS);
   }
 
-  /** Scroll a visible plan document to the heading whose lens asks the question. */
-  private reveal(summary: SessionSummary): void {
+  /** Scroll a visible plan document to the heading whose lens asks the question; whether the
+   * plan is on screen. */
+  private reveal(summary: SessionSummary): boolean {
     const editor = vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === summary.planUri);
     const phase = summary.pending?.phase ?? 0;
     if (editor === undefined) {
-      return;
+      return false;
     }
     const heading = phase > 0 ? `## Phase ${phase}:` : '# ';
     for (let line = 0; line < editor.document.lineCount; line++) {
       if (editor.document.lineAt(line).text.startsWith(heading)) {
         const range = new vscode.Range(line, 0, line, 0);
         editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
-        return;
+        return true;
       }
     }
+    return true;
   }
 
   /** A paused session: why, and Resume (the server rebuilds it with the settings of now). */
@@ -202,5 +230,6 @@ export class SessionTracker implements vscode.Disposable {
 
   dispose(): void {
     this.item.dispose();
+    this.changedEmitter.dispose();
   }
 }

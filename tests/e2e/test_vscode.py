@@ -199,8 +199,16 @@ def _check_phase_1(report: dict[str, Any]) -> None:
     assert lenses["afterPhase1"][0].startswith("done"), lenses["afterPhase1"]
     assert lenses["afterPhase1"][1:] == ["Roll back"], lenses["afterPhase1"]
     assert report["dirtyTabs"] == [], "an applied file was left unsaved in the editor"
+    # The activity view: the session waiting for phase 2, phase 1 done with its tests, and what
+    # happened in phase 1 in words (the edits with how they ended, the validation).
+    activity = report["activity"]
+    # (innerText runs the label and its description together)
+    assert activity["phase"].startswith("Phase 1: Databasedone · 3 passed"), activity
+    rows = activity["rows"]
+    assert any(r.startswith("edit app/db.py: ") for r in rows), rows
+    assert any(r.startswith("validation 1: PASS ") for r in rows), rows
     shots = [Path(p).name for p in report["screenshots"]]
-    for shot in ("plan-lenses", wanted, "phase-1-done"):
+    for shot in ("plan-lenses", wanted, "phase-1-done", "activity-view"):
         assert any(shot in s for s in shots), shots
 
 

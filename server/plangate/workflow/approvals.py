@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, Protocol
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SerializerFunctionWrapHandler, model_serializer
 
 from plangate.permissions import Decision
 from plangate.tools.changes import ProposedChange
@@ -53,6 +53,14 @@ class Answer(BaseModel):
     # For an applied edit: the indices of the hunks the user accepted (tools/hunks.py); None
     # for all of them.
     hunks: list[int] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_hunks(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Logged answers keep the shape they had before hunks existed: no `"hunks": null`.
+        data: dict[str, Any] = handler(self)
+        if data.get("hunks") is None:
+            data.pop("hunks", None)
+        return data
 
 
 class ChangeOutdated(Exception):

@@ -536,6 +536,25 @@ async function main() {
       return { phase1: lens, all: await lensTexts() };
     });
 
+    // The PlanGate view in the activity bar: the session, its phases, phase 1's timeline.
+    await step('activity-view', async () => {
+      await page.locator('.activitybar .action-item a[aria-label^="PlanGate"]').first().click({ timeout: budget(10000) });
+      const rows = page.locator('.sidebar .monaco-list-row');
+      const texts = async () => (await rows.allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+      const session = await waitUntil('the session in the activity view', async () =>
+        (await texts()).find((t) => t.includes('approve phase 2')) || null, 15000, { permissions: false });
+      // The twistie: a click on the session's label opens its plan.
+      await rows.filter({ hasText: 'approve phase 2' }).first().locator('.monaco-tl-twistie').click({ timeout: budget(10000) });
+      const phase = await waitUntil("phase 1's row", async () =>
+        (await texts()).find((t) => t.startsWith('Phase 1: Database')) || null, 15000, { permissions: false });
+      await rows.filter({ hasText: 'Phase 1: Database' }).first().locator('.monaco-tl-twistie').click({ timeout: budget(10000) });
+      await waitUntil("phase 1's timeline", async () =>
+        (await texts()).some((t) => t.startsWith('edit app/db.py')), 15000, { permissions: false });
+      await sleep(300);
+      report.activity = { session, phase, rows: await texts() };
+      return report.activity;
+    });
+
     // The explorer view of the changed file, for the record.
     await step('changed-file', async () => {
       await page.keyboard.press('Control+P');
