@@ -78,6 +78,9 @@ function workspaceFolder(): string | undefined {
 }
 
 /** Registers the palette commands. */
+/** The task last typed for a plan that never came (workspaceState key). */
+const UNPLANNED_TASK = 'plangate.unplannedTask';
+
 export function registerCommands(
   context: vscode.ExtensionContext,
   server: PlanGateServer,
@@ -100,7 +103,27 @@ export function registerCommands(
     await openPlanUri(summary.planUri);
   };
 
+  /** True when the server will have a key (saved here, or in VS Code's environment); else
+   * offer to set one first, so nobody types a task for a request that cannot be made. */
+  async function keyReady(): Promise<boolean> {
+    if ((await context.secrets.get(API_KEY_SECRET)) !== undefined || (process.env.ANTHROPIC_API_KEY ?? '') !== '') {
+      return true;
+    }
+    const choice = await vscode.window.showWarningMessage(
+      'PlanGate needs an Anthropic API key to propose a plan.',
+      'Set Key',
+    );
+    if (choice !== 'Set Key') {
+      return false;
+    }
+    await setApiKey();
+    return (await context.secrets.get(API_KEY_SECRET)) !== undefined;
+  }
+
   async function proposePlan(): Promise<void> {
+    if (!(await keyReady())) {
+      return;
+    }
     const folder = workspaceFolder();
     const listed = await server.sendRequest<{ agents: AgentInfo[] }>(Methods.listAgents, { workspaceFolder: folder ?? null });
     if (listed.agents.length === 0) {
@@ -123,12 +146,15 @@ export function registerCommands(
       title: `PlanGate: Propose Plan (${picked.agent.name})`,
       prompt: 'What should the agent do? It proposes a plan first; nothing changes before you approve it.',
       placeHolder: 'Add pagination to GET /orders',
+      // A task that got no plan (an API error, a cancel) comes back, never retyped.
+      value: context.workspaceState.get<string>(UNPLANNED_TASK, ''),
       ignoreFocusOut: true,
       validateInput: (value) => (value.trim() === '' ? 'Describe the task.' : undefined),
     });
     if (task === undefined || task.trim() === '') {
       return;
     }
+    await context.workspaceState.update(UNPLANNED_TASK, task);
     output.show(true);
     let cancelled = false;
     let result: ProposePlanResult;
@@ -155,6 +181,9 @@ export function registerCommands(
       throw error;
     }
     tracker.changed(await server.sendRequest(Methods.sessionStatus, { sessionId: result.sessionId }));
+    if (result.planUri !== null) {
+      await context.workspaceState.update(UNPLANNED_TASK, undefined);
+    }
     if (result.planUri === null) {
       const summary = tracker.get(result.sessionId);
       void vscode.window.showWarningMessage(
@@ -223,9 +252,20 @@ export function registerCommands(
     if (picked === undefined) {
       return;
     }
+    const { files } = await server.sendRequest<{ files: string[] }>(Methods.rollbackFiles, {
+      sessionId: summary.sessionId,
+      phase: picked.phase.index,
+    });
+    const shown = files.length > 20 ? [...files.slice(0, 20), `and ${files.length - 20} more`] : files;
     const confirm = await vscode.window.showWarningMessage(
-      `Roll back phase ${picked.phase.index} (${picked.phase.name})? Its changes to the workspace are undone from its checkpoint.`,
-      { modal: true },
+      `Roll back phase ${picked.phase.index} (${picked.phase.name})?`,
+      {
+        modal: true,
+        detail:
+          files.length > 0
+            ? `The agent's changes to these files are undone; changes anyone else made are kept:\n${shown.join('\n')}`
+            : 'The agent changed no file in this phase.',
+      },
       'Roll Back',
     );
     if (confirm !== 'Roll Back') {

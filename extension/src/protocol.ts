@@ -100,6 +100,7 @@ export const Methods = {
   cancel: 'plangate/cancel',
   resume: 'plangate/resume',
   rollbackPhase: 'plangate/rollbackPhase',
+  rollbackFiles: 'plangate/rollbackFiles',
   sessionChanged: 'plangate/sessionChanged',
   output: 'plangate/output',
   reviewEdit: 'plangate/reviewEdit',

@@ -284,6 +284,7 @@ def _check_palette(out: Path, report: dict[str, Any]) -> None:
     rollback = palette["roll-back-phase"]
     assert any(row.startswith("Phase 1: Database") for row in rollback["rows"]), rollback
     assert "Roll back phase 1" in rollback["dialog"], rollback
+    assert "app/db.py" in rollback["dialog"], rollback  # the files it undoes, named first
     assert rollback["restored"] is True
     assert rollback["phase1"][0].startswith("rolled back"), rollback["phase1"]
     assert "Roll back" not in rollback["phase1"], rollback["phase1"]

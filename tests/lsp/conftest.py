@@ -32,6 +32,7 @@ class Harness:
         self.output: list[dict[str, Any]] = []
         self.edits: list[types.ApplyWorkspaceEditParams] = []
         self.messages: list[types.ShowMessageRequestParams] = []
+        self.message_answers: list[str] = []  # titles to press, in turn, before the defaults
         self.accept_edits = True  # False: discard previews (and press Reject in the fallback)
         # The edits of a preview left ticked, by index in each file (None: all), as VS Code's
         # Refactor Preview applies only those and answers applied.
@@ -179,6 +180,8 @@ async def client(
     def on_message(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
         seen.messages.append(params)
         actions = {a.title: a for a in params.actions or []}
+        if seen.message_answers:
+            return actions[seen.message_answers.pop(0)]
         if not seen.accept_edits and "Reject" in actions:
             return actions["Reject"]
         return params.actions[0] if params.actions else None  # Allow once / Apply

@@ -4,6 +4,7 @@ the session goes on; an allowed one says how to undo it."""
 from __future__ import annotations
 
 import pytest
+from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from plangate.lsp.errors import ROLLBACK_REFUSED
@@ -46,3 +47,30 @@ async def test_a_refused_rollback_is_an_error_naming_the_files_and_the_session_g
         "plangate/approvePhase", {"sessionId": session_id, "phase": 2, "decision": "skip"}
     )
     await harness.until(session_id, lambda s: s["status"] == "completed")
+
+
+async def test_the_lens_asks_first_naming_the_files(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    """The Roll back lens (a workspace/executeCommand) asks before it undoes anything, naming
+    the files; Cancel changes nothing. plangate/rollbackFiles lists the same files."""
+    (harness.workspace / ".plangate" / "config.toml").write_text('validate = ["true"]\n')
+    work = ScriptedTurn(tool_calls=[ToolUse("bash", {"command": "echo made > made.txt"}, id="t-b")])
+    session_id, _ = await run_phase_1(harness, scripted, work)
+    await harness.until(session_id, lambda s: (s["pending"] or {}).get("phase") == 2)
+    listed = await harness.request("plangate/rollbackFiles", {"sessionId": session_id, "phase": 1})
+    assert listed == {"phase": 1, "files": ["made.txt"]}
+
+    harness.message_answers = ["Cancel", "Roll Back"]
+    before = len(harness.messages)
+    lens = types.ExecuteCommandParams(command="plangate.rollbackPhase", arguments=[session_id, 1])
+    await harness.client.workspace_execute_command_async(lens)
+    assert [m.message for m in harness.messages[before:]] == [
+        "PlanGate: roll back phase 1? It undoes the agent's changes to made.txt. Changes anyone "
+        "else made are kept."
+    ]
+    assert (harness.workspace / "made.txt").exists()  # cancelled: nothing changed
+    await harness.client.workspace_execute_command_async(lens)
+    assert not (harness.workspace / "made.txt").exists()
+    summary = await harness.request("plangate/sessionStatus", {"sessionId": session_id})
+    assert summary["phases"][0]["status"] == "rolled back"

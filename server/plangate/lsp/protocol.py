@@ -122,6 +122,13 @@ class RollbackParams(_Params):
     phase: int = Field(ge=1)
 
 
+class RollbackFilesResult(BaseModel):
+    """The files a rollback of the phase would put back, before it is confirmed."""
+
+    phase: int
+    files: list[str]
+
+
 class ListSessionsResult(BaseModel):
     """Sessions of the open workspace folders, newest first."""
 
@@ -296,6 +303,17 @@ METHODS: list[Method] = [
         f"{ROLLBACK_REFUSED}, changing nothing, when the project's git branch or HEAD moved "
         "since the phase began or when someone else changed a file the agent changed; the "
         "message names the files.",
+        {"sessionId": "20261125-120000-abc123", "phase": 2},
+    ),
+    Method(
+        "plangate/rollbackFiles",
+        "request",
+        RollbackParams,
+        RollbackFilesResult,
+        "The files a `plangate/rollbackPhase` of the phase would put back (what the agent "
+        "changed in it), changing nothing: for the user to see before confirming. The Roll "
+        "back lens asks the same way (`window/showMessageRequest` naming the files) before it "
+        "rolls back.",
         {"sessionId": "20261125-120000-abc123", "phase": 2},
     ),
     Method(

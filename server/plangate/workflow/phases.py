@@ -195,6 +195,12 @@ class Phases(Checks):
         with contextlib.suppress(CannotRollBack):
             self.rollback(done[-1])
 
+    def rollback_files(self, index: int) -> list[str]:
+        """The files a rollback of phase `index` would put back (what the agent changed in it,
+        net), for the user to see before confirming."""
+        net, conflicts = undo.net_changes(self.state.agent_changes.get(index, []))
+        return sorted({*net, *(c.path for c in conflicts)})
+
     def rollback(self, index: int) -> list[str]:
         """Undo what the agent changed in phase `index`, and nothing else: the files it
         changed go back to their checkpoint content, the files it created are deleted. The

@@ -70,7 +70,8 @@ def conflicts_with(
     return found
 
 
-def _listed(paths: list[str]) -> str:
+def listed(paths: list[str]) -> str:
+    """Paths for a message: the first LISTED named, the rest counted."""
     shown = ", ".join(paths[:LISTED])
     more = len(paths) - LISTED
     return shown + (f" and {more} more" if more > 0 else "")
@@ -81,7 +82,7 @@ def rolled_back(index: int, paths: list[str], undo_command: str) -> str:
     if not paths:
         return f"Rolled back phase {index}: the agent had changed no file in it."
     return (
-        f"Rolled back phase {index}: the agent's changes to {_listed(paths)} are undone; "
+        f"Rolled back phase {index}: the agent's changes to {listed(paths)} are undone; "
         f"changes of anyone else were kept. To undo the rollback, run in the workspace: "
         f"{undo_command}"
     )
@@ -90,7 +91,7 @@ def rolled_back(index: int, paths: list[str], undo_command: str) -> str:
 def head_moved(index: int, then: ProjectHead, now: ProjectHead | None, paths: list[str]) -> str:
     """Refusal: the project's branch or HEAD is not where it was at the checkpoint."""
     where = now.describe() if now is not None else "no git repository"
-    files = f"it would change {_listed(paths)}" if paths else "the agent changed no file in it"
+    files = f"it would change {listed(paths)}" if paths else "the agent changed no file in it"
     return (
         f"Phase {index} was not rolled back: the project was on {then.describe()} when the "
         f"phase began and is now on {where}, so the checkpoint's files may belong to other "

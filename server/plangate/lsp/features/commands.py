@@ -87,9 +87,29 @@ async def _revise_without_note(ls: PlanGateServer, phase: int) -> bool:
     return chosen is not None and chosen.title == "Revise without a note"
 
 
-def rollback_phase(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
-    """The Roll back lens: sessionId, phase."""
-    return requests.rollback_phase(ls, arguments(("sessionId", "phase"), args, 2))
+ROLL_BACK = "Roll Back"
+
+
+async def rollback_phase(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
+    """The Roll back lens: sessionId, phase. Asks first, naming the files it puts back."""
+    from plangate.lsp.protocol import RollbackParams
+    from plangate.workflow.rollback import listed
+
+    params = arguments(("sessionId", "phase"), args, 2)
+    request = parse(RollbackParams, params)
+    files = ls.sessions.get(request.session_id).session.rollback_files(request.phase)
+    what = f"the agent's changes to {listed(files)}" if files else "nothing (no file changed)"
+    chosen = await ls.window_show_message_request_async(
+        types.ShowMessageRequestParams(
+            type=types.MessageType.Warning,
+            message=f"PlanGate: roll back phase {request.phase}? It undoes {what}. "
+            "Changes anyone else made are kept.",
+            actions=[types.MessageActionItem(title=t) for t in (ROLL_BACK, "Cancel")],
+        )
+    )
+    if chosen is None or chosen.title != ROLL_BACK:
+        return dump(ls.sessions.summary(request.session_id))
+    return requests.rollback_phase(ls, params)
 
 
 def cancel(ls: PlanGateServer, *args: Any) -> dict[str, Any]:

@@ -210,6 +210,17 @@ def resume(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     return dump(ls.sessions.summary(request.session_id))
 
 
+def rollback_files(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """The files a rollback of the phase would put back; nothing changes."""
+    from plangate.lsp.protocol import RollbackFilesResult, RollbackParams
+
+    request = parse(RollbackParams, params)
+    session = ls.sessions.get(request.session_id).session
+    return dump(
+        RollbackFilesResult(phase=request.phase, files=session.rollback_files(request.phase))
+    )
+
+
 def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Undo what the agent changed in a phase, while the session waits for the user; a
     refused rollback (the branch moved, someone else changed those files) is an error that
@@ -255,6 +266,7 @@ REQUESTS = {
     "plangate/cancel": cancel,
     "plangate/resume": resume,
     "plangate/rollbackPhase": rollback_phase,
+    "plangate/rollbackFiles": rollback_files,
     "plangate/executeTool": execute_tool,
 }
 
