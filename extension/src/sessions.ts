@@ -194,3 +194,12 @@ export function shortTask(task: string, max = 60): string {
   const line = task.split('\n')[0]?.trim() ?? '';
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
+
+/** The palette's context keys: any session known, any waiting for the user, any paused. */
+export function paletteContext(summaries: readonly SessionSummary[]): Record<string, boolean> {
+  return {
+    'plangate.hasSession': summaries.length > 0,
+    'plangate.pending': summaries.some((s) => s.pending !== null),
+    'plangate.paused': summaries.some((s) => s.status === 'paused'),
+  };
+}

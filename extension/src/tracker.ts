@@ -14,6 +14,7 @@ import {
   currentSessionId,
   isRefusal,
   normalizeSummary,
+  paletteContext,
   pausePrompt,
 } from './sessions';
 import { errorText, type ServerState, statusBarText } from './status';
@@ -65,6 +66,15 @@ export class SessionTracker implements vscode.Disposable {
     this.changedEmitter.fire(summary);
   }
 
+  /** The context keys the palette's `when` clauses read: commands show where they apply. */
+  private updateContext(): void {
+    const all = [...this.summaries.values()];
+    const keys = paletteContext(all);
+    for (const [key, value] of Object.entries(keys)) {
+      void vscode.commands.executeCommand('setContext', key, value);
+    }
+  }
+
   /** Every session seen, newest first. */
   all(): SessionSummary[] {
     return [...this.summaries.values()].sort((a, b) => b.sessionId.localeCompare(a.sessionId));
@@ -80,6 +90,7 @@ export class SessionTracker implements vscode.Disposable {
         this.changedEmitter.fire(summary);
       }
     }
+    this.render();
   }
 
   /** The latest summary of a session, if it has been seen. */
@@ -112,6 +123,7 @@ export class SessionTracker implements vscode.Disposable {
   }
 
   private render(): void {
+    this.updateContext();
     const shown = this.lastChanged !== undefined ? this.summaries.get(this.lastChanged) : undefined;
     const { text, tooltip } = statusBarText(shown, this.serverState);
     this.item.text = text;

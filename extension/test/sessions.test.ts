@@ -7,6 +7,7 @@ import {
   currentSessionId,
   isRefusal,
   normalizeSummary,
+  paletteContext,
   pausePrompt,
   planSessionId,
   rollbackCandidates,
@@ -219,5 +220,17 @@ describe('pausePrompt', () => {
     assert.equal(pausePrompt(summary()), undefined);
     // Paused again for another reason: told again.
     assert.notEqual(pausePrompt({ ...paused, reason: 'The API is overloaded.' }, new Set([prompt.key])), undefined);
+  });
+});
+
+describe('paletteContext', () => {
+  it('shows the session commands where they apply', () => {
+    assert.deepEqual(paletteContext([]), { 'plangate.hasSession': false, 'plangate.pending': false, 'plangate.paused': false });
+    const waiting = summary({ pending: { kind: 'phase', title: 't', choices: ['approve'], phase: 2 } });
+    assert.deepEqual(paletteContext([waiting, summary({ status: 'paused' })]), {
+      'plangate.hasSession': true,
+      'plangate.pending': true,
+      'plangate.paused': true,
+    });
   });
 });
