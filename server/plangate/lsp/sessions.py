@@ -168,8 +168,13 @@ class SessionManager:
         from plangate.workflow.session import Session
         from plangate.workflow.state import TERMINAL, Status, replay
 
-        agent_name = replay(EventLog(Session.log_path(workspace, session_id)).read()).agent
+        logged = EventLog(Session.log_path(workspace, session_id)).read()
+        agent_name = replay(logged).agent
         live = self._live(agent_name, workspace, session_id=session_id)
+        # The warnings on what its denied attempts aimed at, as before a restart.
+        for item in logged:
+            if item.type == "denied":
+                self._denied(session_id, {**item.data, "type": "denied"})
         status = live.session.state.status
         if status not in TERMINAL and status is not Status.PAUSED:
             self._run(live)  # it asks its pending question again
