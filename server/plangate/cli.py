@@ -106,6 +106,13 @@ def _parser() -> argparse.ArgumentParser:
     doctor.set_defaults(run=_doctor)
 
     demo = commands.add_parser("demo", help="a whole session, offline, on a sample backend")
+    demo.add_argument(
+        "--prepare",
+        type=Path,
+        metavar="DIR",
+        help="only write the sample backend to DIR (with its .env and checks), to open in an "
+        "editor against the scripted model",
+    )
     demo.set_defaults(run=_demo)
     return parser
 
@@ -354,8 +361,16 @@ def _timeline(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from plangate.demo.run import run_demo
+    from plangate.demo.run import prepare, run_demo
+    from plangate.demo.script import TASK
 
+    if args.prepare is not None:
+        if args.prepare.exists():
+            print(f"plangate: {args.prepare} exists; give a new folder", file=sys.stderr)
+            return 1
+        prepare(args.prepare)
+        print(f"The sample backend is in {args.prepare}. The demo's task:\n\n{TASK}")
+        return 0
     status, _, _ = run_demo(sys.stdout)
     return status
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+import sys
 from pathlib import Path
 
 from plangate.demo.run import CHECK, run_demo, sample_dir
@@ -39,3 +40,27 @@ def test_demo_runs_the_whole_workflow_offline(tmp_path: Path, monkeypatch) -> No
     assert "priority" in (project / "app" / "db.py").read_text()
     assert (project / "docs" / "API.md").exists()
     assert str(project) in out.getvalue()
+
+
+def test_demo_prepare_writes_the_sample_to_try_in_an_editor(tmp_path: Path) -> None:
+    """`plangate demo --prepare DIR`: the README's offline try-out in an editor starts here."""
+    target = tmp_path / "tasks-api"
+    done = subprocess.run(
+        [sys.executable, "-m", "plangate.cli", "demo", "--prepare", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (target / ".env").read_text().startswith("DATABASE_URL=")
+    assert (target / ".plangate" / "config.toml").exists() and (target / "app" / "db.py").exists()
+    assert "Add task priorities" in done.stdout
+    again = subprocess.run(
+        [sys.executable, "-m", "plangate.cli", "demo", "--prepare", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert again.returncode == 1 and "exists" in again.stderr
