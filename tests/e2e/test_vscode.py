@@ -244,6 +244,35 @@ def test_vscode_cancel_with_a_diff_open(e2e_cache: Path, vsix: Path) -> None:
     assert cancelled["db"] == report["dbBefore"]
 
 
+@pytest.mark.timeout(2400)
+def test_vscode_ten_edits_in_a_row_to_one_open_file(e2e_cache: Path, vsix: Path) -> None:
+    """Phase 1 edits app/db.py (open beside the plan) ten times in a row, each on the last
+    one's text: ten diffs, each accepted, none refused as changed in the meantime."""
+    report = _scenario(e2e_cache, "--vsix", str(vsix), "--script", "ten-edits")
+    assert len(report["reviews"]) == 10, report["reviews"]
+    notes = [f"# priority note {n}\n" for n in range(1, 11)]
+    assert report["dbAfter"] == report["dbBefore"].replace(
+        "import sqlite3\n", "import sqlite3\n" + "".join(notes)
+    )
+    assert report["dialogs"] == [] and report["applyEditResults"] == []
+    assert report["lenses"]["afterPhase1"][0].startswith("done"), report["lenses"]
+
+
+@pytest.mark.timeout(2400)
+def test_vscode_failed_validation_answered_from_the_notification(
+    e2e_cache: Path, vsix: Path
+) -> None:
+    """Phase 1 breaks a test and cannot fix it: the status bar says so in words, a
+    notification offers the choices, and Accept Anyway from it finishes the phase."""
+    report = _scenario(e2e_cache, "--vsix", str(vsix), "--script", "failing-check")
+    decision = report["validationDecision"]
+    assert decision["shown"]["buttons"][:4] == ["Retry", "Accept Anyway", "Roll Back", "Stop"]
+    assert "fails validation" in decision["shown"]["message"], decision
+    assert "phase 1: tests failing, decide" in decision["status"], decision
+    assert "row_factory" not in report["dbAfter"]
+    assert report["lenses"]["afterPhase1"][0].startswith("done"), report["lenses"]
+
+
 PALETTE_COMMANDS = [
     "show-plan",
     "show-logs",

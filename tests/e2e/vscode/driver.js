@@ -4,6 +4,7 @@
 // Usage: node driver.js --cache DIR --python PY --out DIR [--vsix FILE] [--base-url URL]
 //                       [--timeout SECONDS] [--workspace-only] [--keep-file-closed] [--palette]
 //                       [--review diff|preview] [--reject-a-hunk] [--cancel-in-review]
+//                       [--script ten-edits|failing-check]
 //
 // Starts the scripted model server (unless --base-url) and code-server on 127.0.0.1 with a fresh
 // user-data-dir and extensions-dir, installs the .vsix, opens a copy of the demo's sample backend,
@@ -28,7 +29,7 @@ const path = require('path');
 const REPO = path.resolve(__dirname, '..', '..', '..');
 
 function parseArgs(argv) {
-  const args = { timeout: 240, workspaceOnly: false, keepFileClosed: false, palette: false, review: 'diff', rejectAHunk: false, cancelInReview: false };
+  const args = { timeout: 240, workspaceOnly: false, keepFileClosed: false, palette: false, review: 'diff', rejectAHunk: false, cancelInReview: false, script: null };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = () => {
@@ -47,6 +48,7 @@ function parseArgs(argv) {
     else if (key === '--review') args.review = value();
     else if (key === '--reject-a-hunk') args.rejectAHunk = true;
     else if (key === '--cancel-in-review') args.cancelInReview = true;
+    else if (key === '--script') args.script = value();
     else throw new Error(`unknown argument ${key}`);
   }
   for (const required of ['cache', 'python', 'out']) {
@@ -374,7 +376,8 @@ async function main() {
 
   if (!args.baseUrl && !args.workspaceOnly) {
     await step('model-server', async () => {
-      const child = spawnLogged('model-server', args.python, [path.join(__dirname, 'model_server.py')], { cwd: REPO, env });
+      const script = args.script ? ['--script', args.script] : [];
+      const child = spawnLogged('model-server', args.python, [path.join(__dirname, 'model_server.py'), ...script], { cwd: REPO, env });
       const match = await waitForLine(child, /"base_url": "([^"]+)"/, budget(30000), 'the model server');
       args.baseUrl = match[1];
       return { baseUrl: args.baseUrl };
@@ -521,7 +524,10 @@ async function main() {
     });
 
     const dbFile = path.join(workspace, 'app', 'db.py');
-    const wanted = "priority TEXT NOT NULL DEFAULT 'normal'";
+    // What phase 1 leaves in app/db.py: the demo's column, the last of ten notes, or (the
+    // failing check) the line it removed gone.
+    const wanted = { 'ten-edits': '# priority note 10\n', 'failing-check': '    conn.executescript(SCHEMA)' }[args.script]
+      || "priority TEXT NOT NULL DEFAULT 'normal'";
     report.review = args.review;
     if (args.review === 'preview') await refactorPreviews();
     else if ((await diffReviews(dbFile)) === 'cancelled') {
@@ -532,7 +538,8 @@ async function main() {
     await step('file-changed-on-disk', async () => {
       const text = await waitUntil(`${wanted} in app/db.py on disk`, async () => {
         const now = fs.readFileSync(dbFile, 'utf8');
-        return now.includes(wanted) ? now : null;
+        const ok = now.includes(wanted) && !(args.script === 'failing-check' && now.includes('row_factory'));
+        return ok ? now : null;
       }, 30000);
       report.dbAfter = text;
       return { changed: text !== report.dbBefore, migrate: text.includes('def migrate(conn)') };
@@ -667,12 +674,14 @@ async function clickReviewLens(label) {
 async function diffReviews(dbFile) {
   const accept = page.locator('.editor-actions .action-label[aria-label^="Accept Change"]').first();
   let phaseDone = null;
-  for (let n = 1; n <= 5 && !phaseDone; n++) {
+  const decide = page.locator('.notification-toast .monaco-button', { hasText: 'Accept Anyway' }).first();
+  for (let n = 1; n <= 15 && !phaseDone; n++) {
     let seen;
     try {
       seen = await waitUntil(`diff review ${n} or phase 1 done`, async () => {
         if ((await reviewLenses()).some((t) => /Accept (hunk|all)/.test(t))) return 'review';
         if (await isPhase1Done()) return 'done';
+        if (await decide.isVisible().catch(() => false)) return 'decide';
         return null;
       }, 90000);
     } catch (err) {
@@ -680,6 +689,18 @@ async function diffReviews(dbFile) {
       throw err;
     }
     if (seen === 'done') break;
+    if (seen === 'decide') {
+      // Validation failed and the agent could not fix it: the user decides from the toast.
+      await step('validation-decision', async () => {
+        await sleep(600);
+        const shown = (await notifications()).find((t) => t.buttons.includes('Accept Anyway'));
+        const status = await statusBar();
+        await decide.click({ timeout: budget(10000) });
+        report.validationDecision = { shown, status };
+        return report.validationDecision;
+      });
+      continue;
+    }
     if (args.cancelInReview) {
       await step('cancel-with-diff-open', async () => {
         await sleep(300);
