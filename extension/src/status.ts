@@ -59,7 +59,7 @@ export function describeState(summary: SessionSummary): string {
 
 /** The first sentence of a reason, cut to fit a status bar. */
 export function shortReason(reason: string, max = 50): string {
-  const first = reason.split(/(?<=[.:;])\s|\n/)[0]?.trim() ?? '';
+  const first = (reason.split(/(?<=[.:;])\s|\n/)[0]?.trim() ?? '').replace(/[;:,]$/, '');
   return first.length > max ? `${first.slice(0, max - 1)}…` : first;
 }
 

@@ -125,6 +125,10 @@ describe('describeState in words', () => {
       describeState(summary({ status: 'paused', reason: 'The API rejected the key (401). Set a new one.' })),
       'paused: The API rejected the key (401).',
     );
+    assert.equal(
+      describeState(summary({ status: 'paused', reason: 'connection dropped; gave up after 5 attempts' })),
+      'paused: connection dropped',
+    );
   });
 });
 

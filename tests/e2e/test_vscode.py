@@ -273,6 +273,19 @@ def test_vscode_failed_validation_answered_from_the_notification(
     assert report["lenses"]["afterPhase1"][0].startswith("done"), report["lenses"]
 
 
+@pytest.mark.timeout(2400)
+def test_vscode_pause_and_resume_from_the_notification(e2e_cache: Path, vsix: Path) -> None:
+    """The model's server stops as phase 1 starts: the session pauses, the notification and
+    the status bar say why, and Resume from the notification (the server back) finishes it."""
+    report = _scenario(e2e_cache, "--vsix", str(vsix), "--keep-file-closed", "--pause-and-resume")
+    paused = report["paused"]
+    assert paused["shown"]["buttons"][:2] == ["Resume", "Show Logs"], paused
+    assert paused["shown"]["message"].startswith("PlanGate: paused: "), paused
+    assert "paused: " in paused["status"], paused
+    assert "paused" not in report["resumed"]["status"], report["resumed"]
+    _check_phase_1(report)
+
+
 PALETTE_COMMANDS = [
     "show-plan",
     "show-logs",

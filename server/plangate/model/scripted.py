@@ -68,8 +68,10 @@ class ScriptedServer:
         *,
         clock: Callable[[], float] = time.monotonic,
         api_key: str | None = None,
+        port: int = 0,
     ) -> None:
         self.script = script
+        self.port = port  # 0: a free one
         self.api_key = api_key  # None: any key will do
         self.requests: list[RecordedRequest] = []
         self.cache = PromptCache(clock)
@@ -93,9 +95,9 @@ class ScriptedServer:
         return f"http://{host!s}:{port}"
 
     def start(self) -> str:
-        """Listen on a free port of 127.0.0.1; returns the base URL."""
+        """Listen on 127.0.0.1 (on `port`, or a free one); returns the base URL."""
         handler = type("Handler", (_Handler,), {"scripted": self})
-        self._httpd = _QuietServer(("127.0.0.1", 0), handler)
+        self._httpd = _QuietServer(("127.0.0.1", self.port), handler)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

@@ -4,7 +4,7 @@
 // Usage: node driver.js --cache DIR --python PY --out DIR [--vsix FILE] [--base-url URL]
 //                       [--timeout SECONDS] [--workspace-only] [--keep-file-closed] [--palette]
 //                       [--review diff|preview] [--reject-a-hunk] [--cancel-in-review]
-//                       [--script ten-edits|failing-check]
+//                       [--script ten-edits|failing-check] [--pause-and-resume]
 //
 // Starts the scripted model server (unless --base-url) and code-server on 127.0.0.1 with a fresh
 // user-data-dir and extensions-dir, installs the .vsix, opens a copy of the demo's sample backend,
@@ -29,7 +29,7 @@ const path = require('path');
 const REPO = path.resolve(__dirname, '..', '..', '..');
 
 function parseArgs(argv) {
-  const args = { timeout: 240, workspaceOnly: false, keepFileClosed: false, palette: false, review: 'diff', rejectAHunk: false, cancelInReview: false, script: null };
+  const args = { timeout: 240, workspaceOnly: false, keepFileClosed: false, palette: false, review: 'diff', rejectAHunk: false, cancelInReview: false, script: null, pauseAndResume: false };
   for (let i = 0; i < argv.length; i++) {
     const key = argv[i];
     const value = () => {
@@ -49,6 +49,7 @@ function parseArgs(argv) {
     else if (key === '--reject-a-hunk') args.rejectAHunk = true;
     else if (key === '--cancel-in-review') args.cancelInReview = true;
     else if (key === '--script') args.script = value();
+    else if (key === '--pause-and-resume') args.pauseAndResume = true;
     else throw new Error(`unknown argument ${key}`);
   }
   for (const required of ['cache', 'python', 'out']) {
@@ -174,6 +175,7 @@ function run(command, argv, options, ms) {
 }
 
 let page = null;
+let modelServer = null; // the scripted model's process, to stop and start again
 let shotNumber = 0;
 
 async function screenshot(name) {
@@ -378,6 +380,7 @@ async function main() {
     await step('model-server', async () => {
       const script = args.script ? ['--script', args.script] : [];
       const child = spawnLogged('model-server', args.python, [path.join(__dirname, 'model_server.py'), ...script], { cwd: REPO, env });
+      modelServer = { child, script, env };
       const match = await waitForLine(child, /"base_url": "([^"]+)"/, budget(30000), 'the model server');
       args.baseUrl = match[1];
       return { baseUrl: args.baseUrl };
@@ -519,9 +522,43 @@ async function main() {
       });
     }
 
+    if (args.pauseAndResume) {
+      // The model's server goes away: phase 1's first request fails, retries, and the session
+      // pauses, saying why; the server comes back on the same port and Resume goes on.
+      await step('stop-model-server', async () => {
+        process.kill(-modelServer.child.pid, 'SIGTERM');
+        await waitForExit(modelServer.child, 10000);
+        return { stopped: modelServer.child.exitCode ?? modelServer.child.signalCode };
+      });
+    }
+
     await step('approve-phase-1', async () => {
       await clickLens(1, 'Approve & run');
     });
+
+    if (args.pauseAndResume) {
+      await step('paused', async () => {
+        const resume = page.locator('.notification-toast .monaco-button', { hasText: 'Resume' }).first();
+        await waitUntil('the paused notification', async () => resume.isVisible().catch(() => false), 90000);
+        await sleep(600);
+        const shown = (await notifications()).find((t) => t.buttons.includes('Resume'));
+        report.paused = { shown, status: await statusBar() };
+        return report.paused;
+      });
+      await step('resume-from-notification', async () => {
+        const port = new URL(args.baseUrl).port;
+        const child = spawnLogged('model-server-again', args.python,
+          [path.join(__dirname, 'model_server.py'), ...modelServer.script, '--port', port], { cwd: REPO, env: modelServer.env });
+        await waitForLine(child, /"base_url"/, budget(30000), 'the model server again');
+        await page.locator('.notification-toast .monaco-button', { hasText: 'Resume' }).first().click({ timeout: budget(10000) });
+        const status = await waitUntil('the session running again', async () => {
+          const text = await statusBar();
+          return /paused/.test(text) ? null : text;
+        }, 30000);
+        report.resumed = { status };
+        return report.resumed;
+      });
+    }
 
     const dbFile = path.join(workspace, 'app', 'db.py');
     // What phase 1 leaves in app/db.py: the demo's column, the last of ten notes, or (the

@@ -1,6 +1,6 @@
 """The demo's scripted model on 127.0.0.1: prints its base URL, serves until killed.
 
-`python tests/e2e/vscode/model_server.py [--script NAME]` prints one line,
+`python tests/e2e/vscode/model_server.py [--script NAME] [--port N]` prints one line,
 `{"base_url": "http://127.0.0.1:PORT"}`, then serves `plangate.demo.script.demo_model` (or the
 script NAME of scripts.py). On SIGTERM or SIGINT it prints `{"requests": [...paths...]}` and
 exits.
@@ -25,7 +25,9 @@ def main() -> int:
     """Serve until a signal arrives."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--script", choices=sorted(SCRIPTS), default=None)
-    model = SCRIPTS[script] if (script := parser.parse_args().script) else demo_model
+    parser.add_argument("--port", type=int, default=0, help="0: a free one")
+    options = parser.parse_args()
+    model = SCRIPTS[options.script] if options.script else demo_model
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -33,7 +35,7 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    with ScriptedServer(model) as server:
+    with ScriptedServer(model, port=options.port) as server:
         print(json.dumps({"base_url": server.base_url}), flush=True)
         while not stop.wait(0.2):
             pass
