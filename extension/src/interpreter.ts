@@ -122,3 +122,17 @@ export function initializationOptions(baseUrl: string | undefined): { anthropicB
   const url = baseUrl?.trim();
   return url ? { anthropicBaseUrl: url } : {};
 }
+
+/** Why an interpreter could not be started, in words (not `ENOENT`). */
+export function spawnProblem(code: string | undefined, message: string): string {
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+      return 'it is not executable (permission denied)';
+    case 'ENOTDIR':
+      return 'a folder in its path is a file';
+    default:
+      return message;
+  }
+}

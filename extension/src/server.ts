@@ -32,6 +32,7 @@ import {
   pipInstallArgs,
   serverArgs,
   serverEnvironment,
+  spawnProblem,
 } from './interpreter';
 import type { ServerState } from './status';
 
@@ -351,7 +352,8 @@ export class PlanGateServer implements vscode.Disposable {
       return true;
     }
     if (check.spawnError !== undefined) {
-      const message = `PlanGate: the Python interpreter "${interpreter.path}" (from ${describeSource(interpreter)}) could not be run: ${check.spawnError.code ?? check.spawnError.message}. Set "plangate.python" to a Python 3.11+ interpreter.`;
+      const why = spawnProblem(check.spawnError.code, check.spawnError.message);
+      const message = `PlanGate: the Python interpreter was not found at ${interpreter.path} (from ${describeSource(interpreter)}): ${why}. Set "plangate.python" to a Python 3.11+ interpreter.`;
       this.log.error(message);
       const choice = await vscode.window.showErrorMessage(message, 'Open Settings');
       if (choice === 'Open Settings') {

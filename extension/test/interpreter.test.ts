@@ -11,6 +11,7 @@ import {
   pipInstallArgs,
   serverArgs,
   serverEnvironment,
+  spawnProblem,
 } from '../src/interpreter';
 
 describe('chooseInterpreter', () => {
@@ -105,5 +106,13 @@ describe('initializationOptions', () => {
     assert.deepEqual(initializationOptions('http://127.0.0.1:8123'), { anthropicBaseUrl: 'http://127.0.0.1:8123' });
     assert.deepEqual(initializationOptions(''), {});
     assert.deepEqual(initializationOptions(undefined), {});
+  });
+});
+
+describe('spawnProblem', () => {
+  it('says why an interpreter did not start, in words', () => {
+    assert.equal(spawnProblem('ENOENT', 'spawn /x ENOENT'), 'no such file');
+    assert.equal(spawnProblem('EACCES', 'spawn /x EACCES'), 'it is not executable (permission denied)');
+    assert.equal(spawnProblem(undefined, 'something odd'), 'something odd');
   });
 });
