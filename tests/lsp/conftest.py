@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,14 @@ from tests.lsp.editor import Buffer, Buffers, EditRefused
 from tests.workflow.scenario import Model, make_workspace, plan_input
 
 CLIENTS = ["visual-studio-code", "neovim"]
+
+
+def _path_of(uri: str) -> Path:
+    from plangate.lsp.params import uri_path
+
+    return uri_path(uri)
+
+
 API_KEY = "sk-ant-offline-test-key-0123456789"
 
 
@@ -33,6 +42,9 @@ class Harness:
         self.edits: list[types.ApplyWorkspaceEditParams] = []
         self.messages: list[types.ShowMessageRequestParams] = []
         self.message_answers: list[str] = []  # titles to press, in turn, before the defaults
+        # Open a file the edit names in a buffer first, and keep it open (as eglot does).
+        self.open_to_apply = False
+        self.edit_times: list[float] = []  # when each workspace/applyEdit arrived (monotonic)
         self.accept_edits = True  # False: discard previews (and press Reject in the fallback)
         # The edits of a preview left ticked, by index in each file (None: all), as VS Code's
         # Refactor Preview applies only those and answers applied.
@@ -67,9 +79,15 @@ class Harness:
     def apply(self, params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
         """What the editor answers to `workspace/applyEdit`, having applied it or not."""
         self.edits.append(params)
+        self.edit_times.append(time.monotonic())
         if not self.accept_edits:
             return types.ApplyWorkspaceEditResult(applied=False)
         edit = params.edit
+        if self.open_to_apply:
+            for change in edit.document_changes or []:
+                uri = getattr(getattr(change, "text_document", None), "uri", None)
+                if uri is not None and uri not in self.editor.buffers:
+                    self.open(uri, _path_of(uri).read_text(), "python")
         if self.ticked is not None:
             ticked = self.ticked
             edit = types.WorkspaceEdit(

@@ -8,7 +8,7 @@ from typing import Any
 
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from tests.lsp.conftest import Harness, run_phase_1
-from tests.workflow.scenario import APP, tool_results
+from tests.workflow.scenario import APP, plan_input, tool_results
 
 FIX = {"file_path": "app.py", "old_string": "a - b\n", "new_string": "a + b\n\n\ndef sub(a, b):\n"}
 FIXED = APP.replace("a - b\n", FIX["new_string"])
@@ -114,3 +114,50 @@ async def test_a_preview_applied_with_some_edits_ticked(
     await harness.until(session_id, lambda _: bool(told()))
     assert "applied 1 of the 2 hunks" in told()[-1] and "(lines 1-1)" in told()[-1]
     assert (harness.workspace / "calc.py").read_text() == "a = 1\nb = 2\nc = 3\nd = 40\n"
+
+
+async def test_a_file_opened_to_apply_a_preview_and_kept_open_costs_no_wait(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    """An editor that opens a file to apply a preview and keeps it open (eglot) never sends the
+    didClose VS Code sends: the next preview of the file comes at once, without a version the
+    buffer might not have any more, and applies."""
+    harness.open_to_apply = True
+    original = "a = 1\nb = 2\n"
+    (harness.workspace / "calc.py").write_text(original)
+    edits = [
+        ToolUse(
+            "edit",
+            {"file_path": "calc.py", "old_string": f"{x} = ", "new_string": f"{x}: int = "},
+            id=f"t-{x}",
+        )
+        for x in ("a", "b")
+    ]
+    scripted.script.steps = [  # type: ignore[union-attr]
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+        ScriptedTurn(tool_calls=[ToolUse("read", {"file_path": "calc.py"}, id="t-read")]),
+        *(ScriptedTurn(tool_calls=[edit]) for edit in edits),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
+    ]
+    proposed = await harness.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Type calc.py"}
+    )
+    session_id = proposed["sessionId"]
+    for phase in (0, 1):
+        await harness.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
+        await harness.request(
+            "plangate/approvePhase",
+            {"sessionId": session_id, "phase": phase, "decision": "approve"},
+        )
+    final = "a: int = 1\nb: int = 2\n"
+    await harness.until(session_id, lambda _: (harness.workspace / "calc.py").read_text() == final)
+    calc = [
+        (t, e)
+        for t, e in zip(harness.edit_times, harness.edits, strict=True)
+        if "calc.py" in str(e.edit)
+    ]
+    assert len(calc) == 2 and harness.refused == []
+    # The old server waited 2 s for a didClose that never came.
+    assert calc[1][0] - calc[0][0] < 1.5, calc[1][0] - calc[0][0]
+    [second] = [c for c in calc[1][1].edit.document_changes or [] if hasattr(c, "text_document")]
+    assert second.text_document.version is None

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 ALLOW_ONCE, ALLOW_SESSION, DENY = "Allow once", "Allow for this session", "Deny"
 APPLY, REJECT = "Apply", "Reject"
 REVIEW_EDIT = "plangate/reviewEdit"
-CLOSE_WAIT_STEPS = 40  # x 50 ms
 SETTLE = 0.3  # seconds after a file's didClose before it is previewed again
 
 
@@ -68,6 +67,10 @@ class LspApprovals:
         self.pending: Question | None = None
         self._future: asyncio.Future[Answer] | None = None
         self.waiting = asyncio.Event()  # set while an approval waits for the user
+        # Files the client opened only to apply one of our previews (VS Code closes them again
+        # soon after; eglot keeps them): a later preview of one carries no version, since the
+        # one this server saw may be a buffer the client is about to drop.
+        self._opened_for_edits: set[str] = set()
 
     async def ask(self, question: Question) -> Answer:
         """Answer `question` the editor's way."""
@@ -199,7 +202,7 @@ class LspApprovals:
             return Answer(choice="reject", feedback=f"The editor did not apply it: {exc}.")
         if result.applied:
             if uri is None:
-                await self._until_closed(edit)
+                self._opened_for_edits.add(self._target_uri(edit))
             return self._what_was_applied(change)
         reason = f" ({result.failure_reason})" if result.failure_reason else ""
         return Answer(choice="reject", feedback=f"The change was not applied{reason}.")
@@ -302,19 +305,14 @@ class LspApprovals:
             if left > 0:
                 await asyncio.sleep(left)
 
-    async def _until_closed(self, edit: types.WorkspaceEdit) -> None:
-        """A file the editor opened only to apply our edit is closed again right after the
-        answer. Until that `didClose` is read, its version is a stale one: a next edit of the
-        same file carrying it would be refused ("changed in the meantime")."""
-        uri = next(
+    @staticmethod
+    def _target_uri(edit: types.WorkspaceEdit) -> str:
+        """The URI of the document a preview edits."""
+        return next(
             c.text_document.uri
             for c in edit.document_changes or []
             if isinstance(c, types.TextDocumentEdit)
         )
-        for _ in range(CLOSE_WAIT_STEPS):
-            if uri not in self.server.workspace.text_documents:
-                return
-            await asyncio.sleep(0.05)
 
     def label(self, question: Question, change: ProposedChange) -> str:
         """Like "Phase 2 · API endpoints: change app/api.py" (the preview's heading)."""
@@ -338,6 +336,8 @@ class LspApprovals:
         uri = document.uri if document is not None else (root / change.path).as_uri()
         annotation = "plangate" if annotated else None
         version = document.version if document is not None else None
+        if uri in self._opened_for_edits:
+            version = None  # the buffer seen may be the one the client opened just to apply
         changes: list[Any] = []
         old = change.old_text or ""
         if change.kind is ChangeKind.CREATE:
