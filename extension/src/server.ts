@@ -229,7 +229,7 @@ export class PlanGateServer implements vscode.Disposable {
     // The id makes vscode-languageclient read the `plangate.trace.server` setting.
     const client = new LanguageClient('plangate', 'PlanGate Server', serverOptions, clientOptions);
     const reviewEdits = this.reviews !== undefined && settings.get<string>('reviewEdits', 'diff') === 'diff';
-    client.registerFeature(plangateCapabilities({ reviewEdit: reviewEdits }));
+    client.registerFeature(plangateCapabilities({ reviewEdit: reviewEdits, sessionChanged: true }));
     for (const [method, handler] of this.handlers) {
       client.onNotification(method, handler);
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from plangate.lsp.params import uri_path
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from tests.lsp.conftest import Harness, run_phase_1
 from tests.workflow.scenario import APP, plan_input, tool_results
@@ -161,3 +162,22 @@ async def test_a_file_opened_to_apply_a_preview_and_kept_open_costs_no_wait(
     assert calc[1][0] - calc[0][0] < 1.5, calc[1][0] - calc[0][0]
     [second] = [c for c in calc[1][1].edit.document_changes or [] if hasattr(c, "text_document")]
     assert second.text_document.version is None
+
+
+async def test_a_client_without_session_notifications_is_told_by_messages(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    """This client does not declare experimental.plangate.sessionChanged: the moments that
+    need the user reach it as window/showMessage, each once."""
+    session_id, plan_uri = await run_phase_1(harness, scripted, None)
+    # Phase 1 leaves app.py as it was: its check fails, and the user has to decide.
+    await harness.until(session_id, lambda s: (s["pending"] or {}).get("kind") == "validation")
+    told = [m.message for m in harness.client.messages]
+    where = f"(in {uri_path(plan_uri)})"
+    assert told == [
+        f"PlanGate: the plan for 'Fix add() in app.py' is ready: approve, revise or reject it "
+        f"from the plan document {where}.",
+        f"PlanGate: phase 1 of 'Fix add() in app.py' waits for your approval {where}.",
+        "PlanGate: Phase 1 still fails validation after 3 attempts. Decide from the plan "
+        f"document {where}.",
+    ], told

@@ -75,7 +75,7 @@ async def client(lsp_client: LanguageClient, scripted: ScriptedServer, workspace
         return None
 
     capabilities = client_capabilities("visual-studio-code")
-    capabilities.experimental = {"plangate": {"reviewEdit": True}}
+    capabilities.experimental = {"plangate": {"reviewEdit": True, "sessionChanged": True}}
     await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities,
@@ -156,6 +156,8 @@ async def test_one_hunk_accepted_one_rejected(reviews: Reviews, scripted: Script
         (5, 5, 1),
     ]
     assert reviews.edits == []  # no workspace/applyEdit: the server wrote the file
+    # It shows sessionChanged itself: no messages telling the same.
+    assert not any("waits for your approval" in m.message for m in reviews.client.messages)
     # The session's timeline says it in words, for the activity view.
     timeline = await reviews.request("plangate/sessionTimeline", {"sessionId": session_id})
     entries = [(e["kind"], e["text"], e["ok"]) for e in timeline["entries"]]

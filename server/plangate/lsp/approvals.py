@@ -14,6 +14,7 @@ from lsprotocol import types
 from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException
 
+from plangate.lsp.capabilities import declares
 from plangate.lsp.params import plain, uri_path
 from plangate.lsp.positions import lsp_lines, utf16_units
 from plangate.lsp.protocol import ReviewEditParams, ReviewEditResult, ReviewHunk
@@ -155,14 +156,8 @@ class LspApprovals:
             )
         return False
 
-    def _reviews_edits(self) -> bool:
-        """True when the client declared `experimental.plangate.reviewEdit`."""
-        experimental = self.server.client_capabilities.experimental
-        plangate = experimental.get("plangate") if isinstance(experimental, dict) else None
-        return isinstance(plangate, dict) and plangate.get("reviewEdit") is True
-
     async def _edit(self, question: Question, change: ProposedChange) -> Answer:
-        if self._reviews_edits() and reviewable(change):
+        if declares(self.server.client_capabilities, "reviewEdit") and reviewable(change):
             # The server writes the file and the engine checked it on disk; the open buffer
             # may lag behind the server's last write (the editor reloads it), and the client
             # itself declines a change to a file with unsaved edits.

@@ -12,6 +12,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcServerError
 
 from plangate.layout import Layout
+from plangate.lsp.capabilities import declares
 from plangate.lsp.errors import UNKNOWN_AGENT, UNKNOWN_SESSION, server_error
 from plangate.lsp.params import uri_path
 
@@ -57,6 +58,7 @@ class SessionManager:
         self._tokens: dict[str, str] = {}
         self._token_numbers = itertools.count(1)
         self._changes_due: set[str] = set()  # sessions whose sessionChanged is scheduled
+        self._told: dict[str, str] = {}  # the last moment told by message, per session
 
     def folders(self) -> list[Path]:
         """The workspace folders the client opened (the current folder when none)."""
@@ -263,11 +265,26 @@ class SessionManager:
         if not session_id:
             return
         try:
-            params = self.summary(session_id).model_dump(mode="json", by_alias=True)
+            summary = self.summary(session_id)
         except JsonRpcServerError:
             return
+        params = summary.model_dump(mode="json", by_alias=True)
         self.server.protocol.notify("plangate/sessionChanged", params)
+        if not declares(self.server.client_capabilities, "sessionChanged"):
+            self._tell(session_id, summary)
         self.server.refresh_lenses()
+
+    def _tell(self, session_id: str, summary: SessionSummary) -> None:
+        """The moment, as a message, for a client that does not handle sessionChanged; once."""
+        from plangate.lsp.milestones import milestone
+
+        found = milestone(summary)
+        if found is None or self._told.get(session_id) == found[1]:
+            return
+        self._told[session_id] = found[1]
+        self.server.protocol.notify(
+            types.WINDOW_SHOW_MESSAGE, types.ShowMessageParams(type=found[0], message=found[1])
+        )
 
     def plan_path(self, session_id: str) -> Path:
         """Where a session's plan document is (it exists once a plan was proposed)."""
