@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import difflib
+import os
 import uuid
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from lsprotocol import types
@@ -19,7 +21,7 @@ from plangate.lsp.params import plain, uri_path
 from plangate.lsp.positions import lsp_lines, utf16_units
 from plangate.lsp.protocol import ReviewEditParams, ReviewEditResult, ReviewHunk
 from plangate.tools.hunks import hunks, matching, reviewable
-from plangate.workflow.approvals import Answer, ChangeOutdated, Question
+from plangate.workflow.approvals import Answer, ChangeOutdated, Question, Unanswered
 
 if TYPE_CHECKING:
     from pygls.workspace import TextDocument
@@ -30,6 +32,20 @@ if TYPE_CHECKING:
 ALLOW_ONCE, ALLOW_SESSION, DENY = "Allow once", "Allow for this session", "Deny"
 APPLY, REJECT = "Apply", "Reject"
 REVIEW_EDIT = "plangate/reviewEdit"
+# Seconds an editor has to answer a prompt, a preview or a diff before the session pauses
+# (PLANGATE_ANSWER_TIMEOUT overrides it): long enough to read a diff, short enough that a lost
+# question does not hold a session for good.
+ANSWER_TIMEOUT = 900.0
+
+
+def answer_timeout() -> float:
+    """The bound on an editor's answer, from PLANGATE_ANSWER_TIMEOUT when it is a number."""
+    try:
+        return max(0.1, float(os.environ.get("PLANGATE_ANSWER_TIMEOUT", ANSWER_TIMEOUT)))
+    except ValueError:
+        return ANSWER_TIMEOUT
+
+
 SETTLE = 0.3  # seconds after a file's didClose before it is previewed again
 
 
@@ -68,17 +84,20 @@ class LspApprovals:
         self.pending: Question | None = None
         self._future: asyncio.Future[Answer] | None = None
         self.waiting = asyncio.Event()  # set while an approval waits for the user
+        self.answer_timeout = answer_timeout()
         # Files the client opened only to apply one of our previews (VS Code closes them again
         # soon after; eglot keeps them): a later preview of one carries no version, since the
         # one this server saw may be a buffer the client is about to drop.
         self._opened_for_edits: set[str] = set()
 
     async def ask(self, question: Question) -> Answer:
-        """Answer `question` the editor's way."""
+        """Answer `question` the editor's way. What the editor is asked directly (a prompt, a
+        preview, a diff) has a bound: an editor that lost the question (eglot unwinding a
+        prompt) pauses the session, saying so, instead of hanging it."""
         if question.kind == "permission":
-            return await self._permission(question)
+            return await self._bounded(self._permission(question), question.title)
         if question.kind == "edit" and question.change is not None:
-            return await self._edit(question, question.change)
+            return await self._bounded(self._edit(question, question.change), question.title)
         self.pending = question
         self._future = asyncio.get_running_loop().create_future()
         self.waiting.set()
@@ -109,6 +128,15 @@ class LspApprovals:
                 future.set_result(answer)
 
         asyncio.get_running_loop().call_soon(release)
+
+    async def _bounded(self, asking: Awaitable[Answer], what: str) -> Answer:
+        try:
+            return await asyncio.wait_for(asking, self.answer_timeout)
+        except TimeoutError as exc:
+            raise Unanswered(
+                f"the editor did not answer within {self.answer_timeout:g} s: {what} "
+                "Resume to be asked again."
+            ) from exc
 
     async def _permission(self, question: Question) -> Answer:
         reason = question.decision.reason if question.decision else ""

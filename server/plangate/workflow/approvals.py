@@ -63,6 +63,11 @@ class Answer(BaseModel):
         return data
 
 
+class Unanswered(Exception):
+    """Raised by `Approvals.ask` when whoever answers did not, within their bound (an editor
+    that lost the question): the session pauses with this reason, and asks again on resume."""
+
+
 class ChangeOutdated(Exception):
     """Raised by `Approvals.ask` for an edit it cannot show: the file as the front door sees
     it (an editor's unsaved buffer, say) is no longer the text the change was computed on."""

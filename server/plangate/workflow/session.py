@@ -20,7 +20,7 @@ from plangate.layout import Layout
 from plangate.model.types import (
     Provider,
 )
-from plangate.workflow.approvals import Approvals
+from plangate.workflow.approvals import Approvals, Unanswered
 from plangate.workflow.events import MessageAdded, Started, StatusChanged
 from plangate.workflow.log import EventLog, LogWriteError
 from plangate.workflow.pacing import take_turn
@@ -90,6 +90,9 @@ class Session(Turns, Phases):
         """Drive the session until it completes, pauses, fails or is cancelled."""
         try:
             return await self._loop()
+        except Unanswered as exc:
+            self.pause(str(exc))  # the question stays open: resume asks it again
+            return self.state
         except LogWriteError as exc:
             # Nothing more can be recorded (a full disk): stop here, loudly. The log holds
             # every step until now, so the session resumes from it once there is room.
