@@ -20,6 +20,11 @@ from tests.orphans import GONE
 
 TIMEOUT = 60.0  # seconds for any answer or state the test waits for
 NO_ANSWER = object()  # what `answer` returns to leave a request unanswered
+# A client that shows previews of annotated edits (VS Code's Refactor Preview): it gets
+# `workspace/applyEdit` for each change; one without gets prompts and the server writes.
+PREVIEWS = {
+    "workspace": {"workspaceEdit": {"documentChanges": True, "changeAnnotationSupport": {}}}
+}
 
 
 class ErrorAnswer(NamedTuple):
@@ -40,6 +45,7 @@ class Editor:
         base_url: str,
         log: Path,
         answer: Callable[[dict[str, Any]], Any] | None = None,
+        capabilities: dict[str, Any] | None = None,
     ) -> None:
         self.answer = answer or yes
         self.stderr = log.open("ab")
@@ -63,7 +69,7 @@ class Editor:
                 "processId": os.getpid(),
                 "rootUri": workspace.as_uri(),
                 "workspaceFolders": [folder],
-                "capabilities": {},
+                "capabilities": capabilities or {},
                 "initializationOptions": {
                     "anthropicApiKey": "sk-ant-offline-test-key-0123456789",
                     "anthropicBaseUrl": base_url,

@@ -44,6 +44,7 @@ class Harness:
         self.message_answers: list[str] = []  # titles to press, in turn, before the defaults
         # Open a file the edit names in a buffer first, and keep it open (as eglot does).
         self.open_to_apply = False
+        self.previews = True  # set by the fixture from the client's capabilities
         self.edit_times: list[float] = []  # when each workspace/applyEdit arrived (monotonic)
         self.accept_edits = True  # False: discard previews (and press Reject in the fallback)
         # The edits of a preview left ticked, by index in each file (None: all), as VS Code's
@@ -181,6 +182,10 @@ async def client(
 ) -> Any:
     seen = Harness(lsp_client, workspace)
     lsp_client.harness = seen  # type: ignore[attr-defined]
+    capabilities = client_capabilities(request.param)
+    edit_caps = capabilities.workspace.workspace_edit if capabilities.workspace else None
+    # Previews (annotated edits the editor applies) or prompts (the server writes the file).
+    seen.previews = bool(edit_caps and edit_caps.change_annotation_support)
 
     @lsp_client.feature("plangate/sessionChanged")
     def on_changed(params: Any) -> None:
@@ -210,7 +215,7 @@ async def client(
 
     await lsp_client.initialize_session(
         types.InitializeParams(
-            capabilities=client_capabilities(request.param),
+            capabilities=capabilities,
             root_uri=workspace.as_uri(),
             workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
             initialization_options={

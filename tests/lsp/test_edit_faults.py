@@ -12,7 +12,7 @@ import pytest
 from lsprotocol import converters, types
 
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
-from tests.lsp.bare import NO_ANSWER, TIMEOUT, Editor, yes
+from tests.lsp.bare import NO_ANSWER, PREVIEWS, TIMEOUT, Editor, yes
 from tests.lsp.editor import Buffer, Buffers
 from tests.orphans import GONE
 from tests.workflow.scenario import APP, Model, happy_path, make_workspace
@@ -91,7 +91,9 @@ def test_kill_9_at_each_step_of_an_edits_life(tmp_path: Path, stage: str) -> Non
 
     log = tmp_path / "server.stderr"
     with ScriptedServer(_model()) as scripted:
-        first = Editor(workspace, scripted.base_url, log, answer=first_answer)
+        first = Editor(
+            workspace, scripted.base_url, log, answer=first_answer, capabilities=PREVIEWS
+        )
         servers.append(first)
         try:
             _opened(first, uri, buffers.buffers[uri])
@@ -110,7 +112,9 @@ def test_kill_9_at_each_step_of_an_edits_life(tmp_path: Path, stage: str) -> Non
         finally:
             first.close()
 
-        second = Editor(workspace, scripted.base_url, log, answer=second_answer)
+        second = Editor(
+            workspace, scripted.base_url, log, answer=second_answer, capabilities=PREVIEWS
+        )
         try:
             _opened(second, uri, buffers.buffers[uri])  # the editor's buffer, as it is now
             listed = second.request("plangate/listSessions", {})

@@ -73,15 +73,21 @@ async def test_a_buffer_that_holds_the_change_gets_no_second_preview(
 async def test_a_preview_is_applied_by_the_editor_exactly(
     harness: Harness, scripted: ScriptedServer
 ) -> None:
-    """The file holds what the editor made of the preview (the server writes nothing more)."""
+    """The file holds what the editor made of the preview (the server writes nothing more); an
+    editor without previews gets no buffer edit at all: the server writes the file after the
+    prompt, one writer, and the editor reloads it."""
     uri = (harness.workspace / "app.py").as_uri()
     harness.open(uri, APP, "python")
     text = await _edit_result(harness, scripted)
     assert text == "Applied the change to app.py."
-    assert len(_app_edits(harness)) == 1
-    assert harness.editor.buffers[uri].text == FIXED
     assert (harness.workspace / "app.py").read_text() == FIXED
     assert harness.refused == []
+    if harness.previews:
+        assert len(_app_edits(harness)) == 1
+        assert harness.editor.buffers[uri].text == FIXED
+    else:
+        assert _app_edits(harness) == []
+        assert any("Apply the change to app.py" in m.message for m in harness.messages)
 
 
 async def test_a_preview_applied_with_some_edits_ticked(
@@ -112,6 +118,14 @@ async def test_a_preview_applied_with_some_edits_ticked(
             if "hunks of the change to calc.py" in t
         ]
 
+    if not harness.previews:
+        # A prompt answers for the whole change: nothing to tick, the server writes it all.
+        final = "a = 10\nb = 2\nc = 3\nd = 40\n"
+        await harness.until(
+            session_id, lambda _: (harness.workspace / "calc.py").read_text() == final
+        )
+        assert harness.edits == []
+        return
     await harness.until(session_id, lambda _: bool(told()))
     assert "applied 1 of the 2 hunks" in told()[-1] and "(lines 1-1)" in told()[-1]
     assert (harness.workspace / "calc.py").read_text() == "a = 1\nb = 2\nc = 3\nd = 40\n"
@@ -152,6 +166,9 @@ async def test_a_file_opened_to_apply_a_preview_and_kept_open_costs_no_wait(
         )
     final = "a: int = 1\nb: int = 2\n"
     await harness.until(session_id, lambda _: (harness.workspace / "calc.py").read_text() == final)
+    if not harness.previews:
+        assert harness.edits == []  # prompts: the server wrote both, no buffer edit to wait on
+        return
     calc = [
         (t, e)
         for t, e in zip(harness.edit_times, harness.edits, strict=True)
@@ -181,3 +198,44 @@ async def test_a_client_without_session_notifications_is_told_by_messages(
         "PlanGate: Phase 1 still fails validation after 3 attempts. Decide from the plan "
         f"document {where}.",
     ], told
+
+
+async def test_two_changes_in_a_row_to_an_open_file(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    """The file is open in the editor; two changes in a row. With prompts the server writes the
+    file and this editor's buffer is not reloaded (it is behind, not edited): the second change
+    is still shown and written; with previews the buffer follows."""
+    original = "a = 1\nb = 2\n"
+    path = harness.workspace / "calc.py"
+    path.write_text(original)
+    harness.open(path.as_uri(), original, "python")
+    edits = [
+        ToolUse(
+            "edit",
+            {"file_path": "calc.py", "old_string": f"{x} = ", "new_string": f"{x}: int = "},
+            id=f"t-{x}",
+        )
+        for x in ("a", "b")
+    ]
+    scripted.script.steps = [  # type: ignore[union-attr]
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+        ScriptedTurn(tool_calls=[ToolUse("read", {"file_path": "calc.py"}, id="t-read")]),
+        *(ScriptedTurn(tool_calls=[edit]) for edit in edits),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
+    ]
+    proposed = await harness.request(
+        "plangate/proposePlan", {"agent": "backend-developer", "task": "Type calc.py"}
+    )
+    session_id = proposed["sessionId"]
+    for phase in (0, 1):
+        await harness.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
+        await harness.request(
+            "plangate/approvePhase",
+            {"sessionId": session_id, "phase": phase, "decision": "approve"},
+        )
+    final = "a: int = 1\nb: int = 2\n"
+    await harness.until(session_id, lambda _: path.read_text() == final)
+    results = [t for r in scripted.message_requests for t in tool_results(r.body) if "calc.py" in t]
+    assert not any("has changes in the editor" in t for t in results), results
+    assert harness.refused == []

@@ -76,7 +76,8 @@ async def test_a_whole_session_from_the_editor(harness: Harness) -> None:
     assert "Roll back" in titles
     assert summary["costUsd"] > 0
     # Edits reached the editor as previews; commands as message requests.
-    assert len(harness.edits) == 2
+    # Two changes: previews the editor applies, or prompts after which the server writes.
+    assert len(harness.edits) == (2 if harness.previews else 0)
     annotated = [e for e in harness.edits if e.edit.change_annotations]
     assert all(a.needs_confirmation for e in annotated for a in e.edit.change_annotations.values())
     assert any("echo fixed >> CHANGES.txt" in m.message for m in harness.messages)

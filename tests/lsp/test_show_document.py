@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from plangate.model.scripted import ScriptedServer
-from tests.lsp.bare import Editor, ErrorAnswer, yes
+from tests.lsp.bare import PREVIEWS, Editor, ErrorAnswer, yes
 from tests.orphans import GONE
 from tests.workflow.scenario import APP, Model, make_workspace, tool_results
 
@@ -41,7 +41,9 @@ def test_an_edit_declined_with_an_error_is_a_rejection_not_a_pause(tmp_path: Pat
         return yes(message)
 
     with ScriptedServer(Model()) as scripted:
-        editor = Editor(workspace, scripted.base_url, tmp_path / "server.stderr", decline)
+        editor = Editor(
+            workspace, scripted.base_url, tmp_path / "server.stderr", decline, capabilities=PREVIEWS
+        )
         try:
             session_id = editor.request(
                 "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add()"}

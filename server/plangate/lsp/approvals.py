@@ -1,6 +1,12 @@
 """The engine's questions in the editor: approvals wait for a lens or a request, commands are
 message requests, edits are a diff to review hunk by hunk (`plangate/reviewEdit`, for clients
-that declare it) or workspace-edit previews."""
+that declare it), workspace-edit previews (clients that show annotated edits), or else a prompt
+with the diff, after which the server writes the file and the editor reloads it.
+
+Who writes a file, by what the client declares: with `reviewEdit`, the server (the client
+only shows the diff); with previews, the client applies the edit to its buffer (the VS Code
+extension saves it before answering) and the server writes only what the file does not hold
+yet; with prompts, the server, and no buffer edit is sent."""
 
 from __future__ import annotations
 
@@ -89,6 +95,9 @@ class LspApprovals:
         # soon after; eglot keeps them): a later preview of one carries no version, since the
         # one this server saw may be a buffer the client is about to drop.
         self._opened_for_edits: set[str] = set()
+        # Open buffers as they were before the server wrote their file: until the editor
+        # reloads it, a buffer holding this text is behind, not edited by the user.
+        self._lagging: dict[str, str] = {}
 
     async def ask(self, question: Question) -> Answer:
         """Answer `question` the editor's way. What the editor is asked directly (a prompt, a
@@ -178,6 +187,8 @@ class LspApprovals:
         text = document.source
         if change.new_text is not None and text == change.new_text:
             return True
+        if self._lagging.get(document.uri) == text:
+            return False  # the editor has not reloaded the file the server wrote
         if text != (change.old_text or ""):
             raise ChangeOutdated(
                 f"{change.path} has changes in the editor that the proposal was not made on."
@@ -209,6 +220,13 @@ class LspApprovals:
             # The user may have typed in the file while the prompt was up.
             if self._buffer_holds_change(change):
                 return Answer(choice="apply")
+            # One writer: the server writes the file (the engine applies the answer) and sends
+            # no buffer edit; the editor reloads the file. An edit of the buffer as well left
+            # it modified against a changed file ("changed on disk; really edit?").
+            document = self._document(change)
+            if document is not None:
+                self._lagging[document.uri] = document.source
+            return Answer(choice="apply")
         document = self._document(change)
         uri = document.uri if document is not None else None
         # Nothing awaited from the check to here: the edit carries the version checked.
