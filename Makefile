@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/lsp.py
 	$(BIN)/python bench/sessions.py
 	$(BIN)/python bench/guard.py
+	$(BIN)/python bench/commands.py
 
 clean:
 	rm -rf $(VENV) dist build .mypy_cache .ruff_cache .pytest_cache .hypothesis
