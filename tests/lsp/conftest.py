@@ -140,17 +140,21 @@ class Harness:
 
 
 async def run_phase_1(
-    harness: Harness, scripted: ScriptedServer, work: ScriptedTurn | None
+    harness: Harness,
+    scripted: ScriptedServer,
+    work: ScriptedTurn | list[ScriptedTurn] | None,
+    task: str = "Fix add() in app.py",
 ) -> tuple[str, str]:
-    """A session whose model plans, does `work` in phase 1, then completes it; the plan and
-    phase 1 approved. Returns the session id and the plan's URI."""
+    """A session whose model plans, does `work` (one turn or several) in phase 1, then
+    completes it; the plan and phase 1 approved. Returns the session id and the plan's URI."""
+    turns = [] if work is None else work if isinstance(work, list) else [work]
     scripted.script.steps = [  # type: ignore[union-attr]
         ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
-        *([work] if work is not None else []),
+        *turns,
         ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
     ]
     proposed = await harness.request(
-        "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add() in app.py"}
+        "plangate/proposePlan", {"agent": "backend-developer", "task": task}
     )
     session_id = proposed["sessionId"]
     for phase in (0, 1):
@@ -162,30 +166,8 @@ async def run_phase_1(
     return session_id, proposed["planUri"]
 
 
-@pytest.fixture
-def scripted() -> Any:
-    with ScriptedServer(Model()) as server:
-        yield server
-
-
-@pytest.fixture
-def workspace(tmp_path: Path) -> Path:
-    return make_workspace(tmp_path / "ws").resolve()
-
-
-@pytest_lsp.fixture(
-    config=ClientServerConfig(server_command=[sys.executable, "-m", "plangate.cli", "serve"]),
-    params=CLIENTS,
-)
-async def client(
-    request: Any, lsp_client: LanguageClient, scripted: ScriptedServer, workspace: Path
-) -> Any:
-    seen = Harness(lsp_client, workspace)
-    lsp_client.harness = seen  # type: ignore[attr-defined]
-    capabilities = client_capabilities(request.param)
-    edit_caps = capabilities.workspace.workspace_edit if capabilities.workspace else None
-    # Previews (annotated edits the editor applies) or prompts (the server writes the file).
-    seen.previews = bool(edit_caps and edit_caps.change_annotation_support)
+def listen(lsp_client: LanguageClient, seen: Harness) -> None:
+    """The client's handlers: what the server sends is recorded in `seen`, which answers."""
 
     @lsp_client.feature("plangate/sessionChanged")
     def on_changed(params: Any) -> None:
@@ -213,6 +195,14 @@ async def client(
     def on_refresh(params: Any) -> None:
         return None
 
+
+async def initialize(
+    lsp_client: LanguageClient,
+    capabilities: types.ClientCapabilities,
+    workspace: Path,
+    scripted: ScriptedServer,
+) -> None:
+    """`initialize` with `capabilities`, the workspace and the scripted model's URL."""
     await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=capabilities,
@@ -224,6 +214,35 @@ async def client(
             },
         )
     )
+
+
+@pytest.fixture
+def scripted() -> Any:
+    with ScriptedServer(Model()) as server:
+        yield server
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    return make_workspace(tmp_path / "ws").resolve()
+
+
+@pytest_lsp.fixture(
+    config=ClientServerConfig(server_command=[sys.executable, "-m", "plangate.cli", "serve"]),
+    params=CLIENTS,
+)
+async def client(
+    request: Any, lsp_client: LanguageClient, scripted: ScriptedServer, workspace: Path
+) -> Any:
+    seen = Harness(lsp_client, workspace)
+    lsp_client.harness = seen  # type: ignore[attr-defined]
+    capabilities = client_capabilities(request.param)
+    edit_caps = capabilities.workspace.workspace_edit if capabilities.workspace else None
+    # Previews (annotated edits the editor applies) or prompts (the server writes the file).
+    seen.previews = bool(edit_caps and edit_caps.change_annotation_support)
+
+    listen(lsp_client, seen)
+    await initialize(lsp_client, capabilities, workspace, scripted)
     yield
     await lsp_client.shutdown_session()
 

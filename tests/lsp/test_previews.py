@@ -9,7 +9,7 @@ from typing import Any
 from plangate.lsp.params import uri_path
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from tests.lsp.conftest import Harness, run_phase_1
-from tests.workflow.scenario import APP, plan_input, tool_results
+from tests.workflow.scenario import APP, tool_results
 
 FIX = {"file_path": "app.py", "old_string": "a - b\n", "new_string": "a + b\n\n\ndef sub(a, b):\n"}
 FIXED = APP.replace("a - b\n", FIX["new_string"])
@@ -148,22 +148,11 @@ async def test_a_file_opened_to_apply_a_preview_and_kept_open_costs_no_wait(
         )
         for x in ("a", "b")
     ]
-    scripted.script.steps = [  # type: ignore[union-attr]
-        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+    turns = [
         ScriptedTurn(tool_calls=[ToolUse("read", {"file_path": "calc.py"}, id="t-read")]),
         *(ScriptedTurn(tool_calls=[edit]) for edit in edits),
-        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
     ]
-    proposed = await harness.request(
-        "plangate/proposePlan", {"agent": "backend-developer", "task": "Type calc.py"}
-    )
-    session_id = proposed["sessionId"]
-    for phase in (0, 1):
-        await harness.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
-        await harness.request(
-            "plangate/approvePhase",
-            {"sessionId": session_id, "phase": phase, "decision": "approve"},
-        )
+    session_id, _ = await run_phase_1(harness, scripted, turns, task="Type calc.py")
     final = "a: int = 1\nb: int = 2\n"
     await harness.until(session_id, lambda _: (harness.workspace / "calc.py").read_text() == final)
     if not harness.previews:
@@ -218,22 +207,11 @@ async def test_two_changes_in_a_row_to_an_open_file(
         )
         for x in ("a", "b")
     ]
-    scripted.script.steps = [  # type: ignore[union-attr]
-        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+    turns = [
         ScriptedTurn(tool_calls=[ToolUse("read", {"file_path": "calc.py"}, id="t-read")]),
         *(ScriptedTurn(tool_calls=[edit]) for edit in edits),
-        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
     ]
-    proposed = await harness.request(
-        "plangate/proposePlan", {"agent": "backend-developer", "task": "Type calc.py"}
-    )
-    session_id = proposed["sessionId"]
-    for phase in (0, 1):
-        await harness.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
-        await harness.request(
-            "plangate/approvePhase",
-            {"sessionId": session_id, "phase": phase, "decision": "approve"},
-        )
+    session_id, _ = await run_phase_1(harness, scripted, turns, task="Type calc.py")
     final = "a: int = 1\nb: int = 2\n"
     await harness.until(session_id, lambda _: path.read_text() == final)
     results = [t for r in scripted.message_requests for t in tool_results(r.body) if "calc.py" in t]

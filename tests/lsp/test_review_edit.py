@@ -11,13 +11,12 @@ from typing import Any
 
 import pytest
 import pytest_lsp
-from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
 
 from plangate.lsp.params import plain
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
-from tests.lsp.conftest import API_KEY, Harness
-from tests.workflow.scenario import plan_input, tool_results
+from tests.lsp.conftest import Harness, initialize, listen, run_phase_1
+from tests.workflow.scenario import tool_results
 
 ORIGINAL = "a = 1\nb = 2\nc = 3\nd = 4\ne = 5\nf = 6\n"
 PROPOSED = "a = 10\nb = 2\nc = 3\nd = 4\ne = 5\nf = 60\n"
@@ -43,17 +42,7 @@ async def client(lsp_client: LanguageClient, scripted: ScriptedServer, workspace
     seen = Reviews(lsp_client, workspace)
     lsp_client.harness = seen  # type: ignore[attr-defined]
 
-    @lsp_client.feature("plangate/sessionChanged")
-    def on_changed(params: Any) -> None:
-        seen.changed.append(plain(params))
-
-    @lsp_client.feature("plangate/output")
-    def on_output(params: Any) -> None:
-        seen.output.append(plain(params))
-
-    @lsp_client.feature(types.WORKSPACE_APPLY_EDIT)
-    def on_edit(params: types.ApplyWorkspaceEditParams) -> types.ApplyWorkspaceEditResult:
-        return seen.apply(params)
+    listen(lsp_client, seen)
 
     @lsp_client.feature("plangate/reviewEdit")
     async def on_review(params: Any) -> Any:
@@ -65,28 +54,9 @@ async def client(lsp_client: LanguageClient, scripted: ScriptedServer, workspace
             seen.cancelled.set()
             raise
 
-    @lsp_client.feature(types.WINDOW_SHOW_MESSAGE_REQUEST)
-    def on_message(params: types.ShowMessageRequestParams) -> types.MessageActionItem | None:
-        seen.messages.append(params)
-        return params.actions[0] if params.actions else None
-
-    @lsp_client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
-    def on_refresh(params: Any) -> None:
-        return None
-
     capabilities = client_capabilities("visual-studio-code")
     capabilities.experimental = {"plangate": {"reviewEdit": True, "sessionChanged": True}}
-    await lsp_client.initialize_session(
-        types.InitializeParams(
-            capabilities=capabilities,
-            root_uri=workspace.as_uri(),
-            workspace_folders=[types.WorkspaceFolder(uri=workspace.as_uri(), name="ws")],
-            initialization_options={
-                "anthropicApiKey": API_KEY,
-                "anthropicBaseUrl": scripted.base_url,
-            },
-        )
-    )
+    await initialize(lsp_client, capabilities, workspace, scripted)
     yield
     await lsp_client.shutdown_session()
 
@@ -99,26 +69,15 @@ def reviews(client: LanguageClient) -> Reviews:
 async def _session(reviews: Reviews, scripted: ScriptedServer) -> str:
     """A session whose phase 1 rewrites calc.py (two hunks apart); plan and phase approved."""
     (reviews.workspace / "calc.py").write_text(ORIGINAL)
-    scripted.script.steps = [  # type: ignore[union-attr]
-        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+    turns = [
         ScriptedTurn(tool_calls=[ToolUse("read", {"file_path": "calc.py"}, id="t-read")]),
         ScriptedTurn(
             tool_calls=[
                 ToolUse("write", {"file_path": "calc.py", "content": PROPOSED}, id="t-write")
             ]
         ),
-        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
     ]
-    proposed = await reviews.request(
-        "plangate/proposePlan", {"agent": "backend-developer", "task": "Scale calc.py"}
-    )
-    session_id: str = proposed["sessionId"]
-    for phase in (0, 1):
-        await reviews.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
-        await reviews.request(
-            "plangate/approvePhase",
-            {"sessionId": session_id, "phase": phase, "decision": "approve"},
-        )
+    session_id, _ = await run_phase_1(reviews, scripted, turns, task="Scale calc.py")
     return session_id
 
 
@@ -240,22 +199,11 @@ async def test_ten_edits_in_a_row_with_the_file_open(
         )
         for n in range(10)
     ]
-    scripted.script.steps = [  # type: ignore[union-attr]
-        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+    turns = [
         ScriptedTurn(tool_calls=[ToolUse("read", {"file_path": "calc.py"}, id="t-read")]),
         *(ScriptedTurn(tool_calls=[edit]) for edit in edits),
-        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
     ]
-    proposed = await reviews.request(
-        "plangate/proposePlan", {"agent": "backend-developer", "task": "Scale calc.py"}
-    )
-    session_id = proposed["sessionId"]
-    for phase in (0, 1):
-        await reviews.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
-        await reviews.request(
-            "plangate/approvePhase",
-            {"sessionId": session_id, "phase": phase, "decision": "approve"},
-        )
+    session_id, _ = await run_phase_1(reviews, scripted, turns, task="Scale calc.py")
     final = "".join(f"v{n} = {n * 10 + 1}\n" for n in range(10))
     await reviews.until(session_id, lambda _: path.read_text() == final, timeout=WAIT * 2)
     assert len(reviews.reviews) == 10

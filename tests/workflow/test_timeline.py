@@ -11,27 +11,28 @@ from plangate.agents import Agent
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from plangate.workflow.approvals import ScriptedApprovals
 from plangate.workflow.session import Session
+from plangate.workflow.state import SessionState
 from plangate.workflow.timeline import timeline
 
 from .scenario import Model, happy_path, make_workspace, provider
 
 
-def test_the_happy_path_in_words(seed_agent: Agent, tmp_path: Path) -> None:
+def _session_with_a_denial(agent: Agent, tmp_path: Path) -> tuple[Session, SessionState]:
+    """The happy path, plus one denied command: the timeline says what was refused and why."""
     workspace = make_workspace(tmp_path / "ws")
     steps = happy_path()
-    # One denied command besides: the timeline says what was refused and why.
     steps.insert(
         3, ScriptedTurn(tool_calls=[ToolUse("bash", {"command": "git push"}, id="t-push")])
     )
     with ScriptedServer(Model(steps)) as server:
         session = Session.start(
-            seed_agent,
-            workspace,
-            "Fix add() in app.py",
-            provider(server.base_url),
-            ScriptedApprovals(),
+            agent, workspace, "Fix add() in app.py", provider(server.base_url), ScriptedApprovals()
         )
-        state = asyncio.run(session.run())
+        return session, asyncio.run(session.run())
+
+
+def test_the_happy_path_in_words(seed_agent: Agent, tmp_path: Path) -> None:
+    session, state = _session_with_a_denial(seed_agent, tmp_path)
     entries = timeline(session.log.read())
     lines = [(e.kind, e.phase, e.text, e.ok) for e in entries]
     assert lines[0] == ("started", 0, "backend-developer: Fix add() in app.py", True)
@@ -58,20 +59,8 @@ def test_the_happy_path_in_words(seed_agent: Agent, tmp_path: Path) -> None:
 
 def test_plangate_timeline(seed_agent: Agent, tmp_path: Path) -> None:
     """The same at the terminal: one line an entry, failures marked with `!`."""
-    workspace = make_workspace(tmp_path / "ws")
-    steps = happy_path()
-    steps.insert(
-        3, ScriptedTurn(tool_calls=[ToolUse("bash", {"command": "git push"}, id="t-push")])
-    )
-    with ScriptedServer(Model(steps)) as server:
-        session = Session.start(
-            seed_agent,
-            workspace,
-            "Fix add() in app.py",
-            provider(server.base_url),
-            ScriptedApprovals(),
-        )
-        state = asyncio.run(session.run())
+    session, state = _session_with_a_denial(seed_agent, tmp_path)
+    workspace = session.workspace
     done = subprocess.run(
         [sys.executable, "-m", "plangate.cli", "timeline", state.id, "--workspace", str(workspace)],
         capture_output=True,
