@@ -93,6 +93,19 @@ class Editor:
         assert "error" not in response, response["error"]
         return response["result"]
 
+    def start_phase_1(self, task: str) -> str:
+        """Propose a plan for `task` with the seed agent, approve it and phase 1; the id."""
+        session_id: str = self.request(
+            "plangate/proposePlan", {"agent": "backend-developer", "task": task}
+        )["sessionId"]
+        for phase in (0, 1):
+            self.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
+            self.request(
+                "plangate/approvePhase",
+                {"sessionId": session_id, "phase": phase, "decision": "approve"},
+            )
+        return session_id
+
     def until(self, session_id: str, holds: Any) -> dict[str, Any]:
         """Poll sessionStatus until `holds(summary)` (bounded in time)."""
         deadline = time.monotonic() + TIMEOUT

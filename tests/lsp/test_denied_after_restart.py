@@ -33,15 +33,7 @@ def test_denied_attempt_warnings_survive_a_restart(tmp_path: Path) -> None:
     with ScriptedServer(Model(steps)) as server:
         first = Editor(workspace, server.base_url, tmp_path / "first.log")
         try:
-            session_id = first.request(
-                "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add()"}
-            )["sessionId"]
-            for phase in (0, 1):
-                first.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
-                first.request(
-                    "plangate/approvePhase",
-                    {"sessionId": session_id, "phase": phase, "decision": "approve"},
-                )
+            session_id = first.start_phase_1("Fix add()")
             first.until(session_id, lambda _: bool(_attempt_warnings(first)))
             before = _attempt_warnings(first)
             assert [uri for uri, _ in before] == [(workspace / ".env").as_uri()], before

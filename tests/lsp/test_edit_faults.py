@@ -97,15 +97,7 @@ def test_kill_9_at_each_step_of_an_edits_life(tmp_path: Path, stage: str) -> Non
         servers.append(first)
         try:
             _opened(first, uri, buffers.buffers[uri])
-            session_id = first.request(
-                "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add()"}
-            )["sessionId"]
-            for phase in (0, 1):
-                first.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
-                first.request(
-                    "plangate/approvePhase",
-                    {"sessionId": session_id, "phase": phase, "decision": "approve"},
-                )
+            session_id = first.start_phase_1("Fix add()")
             assert reached.wait(TIMEOUT), log.read_text()[-3000:]
             first.process.kill()
             assert first.process.wait(timeout=GONE) < 0

@@ -38,15 +38,7 @@ def test_an_unanswered_prompt_pauses_the_session_and_resume_asks_again(
     with ScriptedServer(Model(steps)) as scripted:
         editor = Editor(workspace, scripted.base_url, tmp_path / "server.log", answer=answer)
         try:
-            session_id = editor.request(
-                "plangate/proposePlan", {"agent": "backend-developer", "task": "Make a file"}
-            )["sessionId"]
-            for phase in (0, 1):
-                editor.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
-                editor.request(
-                    "plangate/approvePhase",
-                    {"sessionId": session_id, "phase": phase, "decision": "approve"},
-                )
+            session_id = editor.start_phase_1("Make a file")
             paused = editor.until(session_id, lambda s: s["status"] == "paused")
             assert paused["reason"].startswith(
                 "the editor did not answer within 1 s: Allow `touch made.txt`?"

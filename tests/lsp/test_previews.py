@@ -140,20 +140,8 @@ async def test_a_file_opened_to_apply_a_preview_and_kept_open_costs_no_wait(
     harness.open_to_apply = True
     original = "a = 1\nb = 2\n"
     (harness.workspace / "calc.py").write_text(original)
-    edits = [
-        ToolUse(
-            "edit",
-            {"file_path": "calc.py", "old_string": f"{x} = ", "new_string": f"{x}: int = "},
-            id=f"t-{x}",
-        )
-        for x in ("a", "b")
-    ]
-    turns = [
-        ScriptedTurn(tool_calls=[ToolUse("read", {"file_path": "calc.py"}, id="t-read")]),
-        *(ScriptedTurn(tool_calls=[edit]) for edit in edits),
-    ]
-    session_id, _ = await run_phase_1(harness, scripted, turns, task="Type calc.py")
-    final = "a: int = 1\nb: int = 2\n"
+    session_id = await _type_calc(harness, scripted)
+    final = TYPED
     await harness.until(session_id, lambda _: (harness.workspace / "calc.py").read_text() == final)
     if not harness.previews:
         assert harness.edits == []  # prompts: the server wrote both, no buffer edit to wait on
@@ -199,6 +187,19 @@ async def test_two_changes_in_a_row_to_an_open_file(
     path = harness.workspace / "calc.py"
     path.write_text(original)
     harness.open(path.as_uri(), original, "python")
+    session_id = await _type_calc(harness, scripted)
+    final = TYPED
+    await harness.until(session_id, lambda _: path.read_text() == final)
+    results = [t for r in scripted.message_requests for t in tool_results(r.body) if "calc.py" in t]
+    assert not any("has changes in the editor" in t for t in results), results
+    assert harness.refused == []
+
+
+TYPED = "a: int = 1\nb: int = 2\n"
+
+
+async def _type_calc(harness: Harness, scripted: ScriptedServer) -> str:
+    """A session whose phase 1 reads calc.py and changes it twice in a row (to TYPED)."""
     edits = [
         ToolUse(
             "edit",
@@ -212,8 +213,4 @@ async def test_two_changes_in_a_row_to_an_open_file(
         *(ScriptedTurn(tool_calls=[edit]) for edit in edits),
     ]
     session_id, _ = await run_phase_1(harness, scripted, turns, task="Type calc.py")
-    final = "a: int = 1\nb: int = 2\n"
-    await harness.until(session_id, lambda _: path.read_text() == final)
-    results = [t for r in scripted.message_requests for t in tool_results(r.body) if "calc.py" in t]
-    assert not any("has changes in the editor" in t for t in results), results
-    assert harness.refused == []
+    return session_id

@@ -45,15 +45,7 @@ def test_an_edit_declined_with_an_error_is_a_rejection_not_a_pause(tmp_path: Pat
             workspace, scripted.base_url, tmp_path / "server.stderr", decline, capabilities=PREVIEWS
         )
         try:
-            session_id = editor.request(
-                "plangate/proposePlan", {"agent": "backend-developer", "task": "Fix add()"}
-            )["sessionId"]
-            for phase in (0, 1):
-                editor.until(session_id, lambda s, p=phase: (s["pending"] or {}).get("phase") == p)
-                editor.request(
-                    "plangate/approvePhase",
-                    {"sessionId": session_id, "phase": phase, "decision": "approve"},
-                )
+            session_id = editor.start_phase_1("Fix add()")
 
             def answered(summary: dict[str, Any]) -> bool:
                 requests = scripted.message_requests
