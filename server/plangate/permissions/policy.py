@@ -300,16 +300,8 @@ class Policy(ReadChecks):
                 read_only=False,
             )
         if is_special_file(word.text) and not (redirect and word.text == "-"):
-            return Decision(
-                action=Action.ALLOW,
-                rule=None,
-                reason=f"`{word.text}` is not a file",
-                read_only=True,
-            )
-        path = word.text.replace(DYNAMIC, "_")
-        candidates = [path]
-        if word.expands and not word.dynamic:
-            candidates += self.workspace.expand(path, cwd)  # what bash's glob would hit
+            return self._not_a_file(word, read_only=True)
+        candidates = self._candidates(word, cwd)
         if write.recursive:
             candidates += [f"{c.rstrip('/')}/_" for c in candidates]
         decisions = [self.check_edit(candidate, cwd) for candidate in candidates]

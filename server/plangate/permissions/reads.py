@@ -78,14 +78,18 @@ class ReadChecks:
             guarded = tuple(p for p in sorted(tracked) if self.read_may_be_restricted(p))
             self._guarded_tracked = {tracked: guarded}
         for path in guarded:
-            decision = self.check_read(path, self.workspace.root)
-            if decision.action is not Action.ALLOW:
-                return amended(
-                    decision,
-                    reason=f"{shown} shows the contents of tracked files, `{path}` too: "
-                    f"{decision.reason}",
-                )
+            refused = self._refused_read(path, f"{shown} shows the contents of tracked files")
+            if refused is not None:
+                return refused
         return None
+
+    def _refused_read(self, path: str, what: str) -> Decision | None:
+        """None when the workspace-relative `path` may be read, else the decision, saying that
+        `what` reads it."""
+        decision = self.check_read(path, self.workspace.root)
+        if decision.action is Action.ALLOW:
+            return None
+        return amended(decision, reason=f"{what}, `{path}` too: {decision.reason}")
 
     def _index_file(self) -> str | None:
         """The workspace repository's index (`.git/index`, or where a `.git` file points)."""
@@ -159,31 +163,44 @@ class ReadChecks:
                 relative = posixpath.relpath(path, self.workspace.root)
                 if not os.path.islink(path) and not self.read_may_be_restricted(relative):
                     continue
-                decision = self.check_read(relative)
-                if decision.action is not Action.ALLOW:
-                    return amended(
-                        decision,
-                        reason=f"{shown} reads every file under `{tree.path.text}`, "
-                        f"`{relative}` too: {decision.reason}",
-                    )
+                refused = self._refused_read(
+                    relative, f"{shown} reads every file under `{tree.path.text}`"
+                )
+                if refused is not None:
+                    return refused
         return allowed
+
+    def _candidates(self, word: Word, cwd: str | None) -> list[str]:
+        """The path `word` names (run-time parts as `_`) and, for a glob, what bash would
+        expand it to now."""
+        path = word.text.replace(DYNAMIC, "_")
+        if word.expands and not word.dynamic:
+            return [path, *self.workspace.expand(path, cwd)]
+        return [path]
+
+    @staticmethod
+    def _not_a_file(word: Word, read_only: bool) -> Decision:
+        """`/dev/null`, `-` and their like: no file to read or write."""
+        return Decision(
+            action=Action.ALLOW,
+            rule=None,
+            reason=f"`{word.text}` is not a file",
+            read_only=read_only,
+        )
 
     def _read(self, word: Word, cwd: str | None) -> Decision:
         if is_special_file(word.text):
-            return Decision(
-                action=Action.ALLOW,
-                rule=None,
-                reason=f"`{word.text}` is not a file",
-                read_only=True,
-            )
-        path = word.text.replace(DYNAMIC, "_")
-        candidates = [path]
-        if word.expands and not word.dynamic:
-            candidates += self.workspace.expand(path, cwd)  # what the glob would hit
-            # A glob also matches what is not on disk now: git matches pathspecs against
-            # history (`git log -p -- '.e*'`), and the file may be made before it runs.
-            if any(fnmatch.fnmatchcase(sample, path) for sample in self._guarded_samples):
-                return unanalysable(f"reads `{path}`, a glob that can match a guarded file")
+            return self._not_a_file(word, read_only=True)
+        candidates = self._candidates(word, cwd)
+        path = candidates[0]
+        # A glob also matches what is not on disk now: git matches pathspecs against history
+        # (`git log -p -- '.e*'`), and the file may be made before it runs.
+        if (
+            word.expands
+            and not word.dynamic
+            and any(fnmatch.fnmatchcase(sample, path) for sample in self._guarded_samples)
+        ):
+            return unanalysable(f"reads `{path}`, a glob that can match a guarded file")
         decision = strictest([self.check_read(candidate, cwd) for candidate in candidates])
         assert decision is not None
         if decision.action is not Action.ALLOW:
