@@ -10,7 +10,6 @@ import asyncio
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -119,11 +118,9 @@ def test_a_denied_file_deep_in_a_huge_workspace_is_protected(
         os.close(os.open(bulk / str(index), os.O_CREAT | os.O_WRONLY, 0o644))
     (workspace / "zz").mkdir()
     (workspace / "zz" / ".env").write_text("SAFE")
-    started = time.monotonic()
     result = bash(ctx, python("open('zz/.env', 'w').write('PWNED')"))
     assert (workspace / "zz" / ".env").read_text() == "SAFE"
-    assert set(discarded(result)) == {"zz/.env"}
-    assert time.monotonic() - started < 30, "a command's cost does not grow with the workspace"
+    assert set(discarded(result)) == {"zz/.env"}  # the cost at this size: bench/commands.py
 
 
 def test_a_symlink_made_then_written_through(cow: None, ctx: ToolContext, workspace: Path) -> None:
