@@ -4,9 +4,9 @@
 
 import type { ApprovePhaseParams, Decision, Pending, PhaseInfo, SessionSummary } from './protocol';
 
-const PLAN_PATH = /[/\\]\.plangate[/\\]plans[/\\]([^/\\]+)\.md$/;
+const PLAN_PATH = /[/\\]\.plangate[/\\]plans[/\\]([^/\\]+)[/\\][^/\\]+\.md$/;
 
-/** The session id of a plan document (`<workspace>/.plangate/plans/<id>.md`), else undefined. */
+/** The session id of a plan document (`<workspace>/.plangate/plans/<id>/<task>.md`), else undefined. */
 export function planSessionId(uriOrPath: string | undefined): string | undefined {
   if (uriOrPath === undefined) {
     return undefined;

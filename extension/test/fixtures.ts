@@ -16,7 +16,7 @@ export function summary(overrides: Partial<SessionSummary> = {}): SessionSummary
       { index: 4, name: 'Documentation', status: 'pending' },
     ],
     pending: null,
-    planUri: 'file:///ws/.plangate/plans/20261125-120000-abc123.md',
+    planUri: 'file:///ws/.plangate/plans/20261125-120000-abc123/Add%20a%20priority.md',
     usage: { input_tokens: 100, output_tokens: 20 },
     costUsd: 0.0903,
     ...overrides,

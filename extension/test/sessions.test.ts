@@ -17,10 +17,10 @@ import { summary } from './fixtures';
 
 describe('planSessionId', () => {
   it('reads the session id from a plan document URI or path', () => {
-    assert.equal(planSessionId('file:///ws/.plangate/plans/20261125-120000-abc123.md'), '20261125-120000-abc123');
-    assert.equal(planSessionId('/ws/.plangate/plans/s1.md'), 's1');
-    assert.equal(planSessionId('file:///c%3A/ws/.plangate/plans/s2.md'), 's2');
-    assert.equal(planSessionId('C:\\ws\\.plangate\\plans\\s3.md'), 's3');
+    assert.equal(planSessionId('file:///ws/.plangate/plans/20261125-120000-abc123/Add%20a%20priority.md'), '20261125-120000-abc123');
+    assert.equal(planSessionId('/ws/.plangate/plans/s1/Fix add().md'), 's1');
+    assert.equal(planSessionId('file:///c%3A/ws/.plangate/plans/s2/plan.md'), 's2');
+    assert.equal(planSessionId('C:\\ws\\.plangate\\plans\\s3\\Fix it.md'), 's3');
   });
 
   it('is undefined for other documents', () => {
@@ -36,7 +36,7 @@ describe('currentSessionId', () => {
 
   it("prefers the active plan document's session", () => {
     assert.equal(
-      currentSessionId({ activeDocument: 'file:///ws/.plangate/plans/active.md', lastChanged: 'changed', sessions: listed }),
+      currentSessionId({ activeDocument: 'file:///ws/.plangate/plans/active/Task.md', lastChanged: 'changed', sessions: listed }),
       'active',
     );
   });

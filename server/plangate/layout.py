@@ -12,8 +12,11 @@ from pathlib import Path
 
 STATE_DIR = ".plangate"
 DEFAULT_AGENT = "backend-developer"
-# A plan document's path, for the editor: `.plangate/plans/<session id>.md`.
-PLAN_DOCUMENT = re.compile(r"/\.plangate/plans/(?P<id>[^/]+)\.md$")
+# A plan document's path, for the editor: `.plangate/plans/<session id>/<its task>.md`.
+PLAN_DOCUMENT = re.compile(r"/\.plangate/plans/(?P<id>[^/]+)/[^/]+\.md$")
+# What a plan document's name keeps of the task: characters every file system takes.
+_NOT_IN_NAMES = re.compile(r"[^\w ,.()'-]+")
+NAME_LENGTH = 60
 
 
 @dataclass(frozen=True)
@@ -50,9 +53,10 @@ class Layout:
         """Whole tool results too long for the conversation, for the read tool."""
         return self.sessions / session_id / "results"
 
-    def plan(self, session_id: str) -> Path:
-        """A session's plan document, with its code lenses in the editor."""
-        return self.root / "plans" / f"{session_id}.md"
+    def plan(self, session_id: str, task: str) -> Path:
+        """A session's plan document, with its code lenses in the editor: named for the task
+        (the editor's tab says what the session is for), in a folder named by the session."""
+        return self.root / "plans" / session_id / f"{document_name(task)}.md"
 
     @property
     def checkpoints(self) -> Path:
@@ -68,3 +72,14 @@ class Layout:
     def config(self) -> Path:
         """The workspace's own settings (validation commands, `unsandboxed`)."""
         return self.root / "config.toml"
+
+
+def document_name(task: str) -> str:
+    """A file name (without suffix) for a task: its first line, without the characters some
+    file systems refuse, cut at a word within NAME_LENGTH; "plan" when nothing is left."""
+    first = task.strip().splitlines()[0] if task.strip() else ""
+    name = " ".join(_NOT_IN_NAMES.sub(" ", first).split())
+    if len(name) > NAME_LENGTH:
+        cut = name[: NAME_LENGTH + 1]
+        name = cut[: cut.rfind(" ")] if " " in cut else name[:NAME_LENGTH]
+    return name.strip(" .") or "plan"

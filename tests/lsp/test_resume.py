@@ -4,7 +4,6 @@ command; with the settings as they are now (a fixed key counts)."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,6 +11,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from plangate.lsp.errors import NOT_PAUSED
+from plangate.lsp.params import uri_path
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from tests.lsp.conftest import Harness
 from tests.workflow.scenario import plan_input
@@ -51,7 +51,7 @@ async def test_a_session_paused_by_a_bad_key_resumes_from_the_plan_once_it_is_fi
     paused = await harness.until(session_id, lambda s: s["status"] == "paused")
     assert "401" in paused["reason"] or "key" in paused["reason"].lower(), paused["reason"]
 
-    harness.open(plan_uri, Path(plan_uri.removeprefix("file://")).read_text())
+    harness.open(plan_uri, uri_path(plan_uri).read_text())
     lenses = await harness.client.text_document_code_lens_async(
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=plan_uri))
     )

@@ -8,6 +8,7 @@ from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
 from plangate.lsp.errors import ROLLBACK_REFUSED
+from plangate.lsp.params import uri_path
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from tests.lsp.conftest import Harness, run_phase_1
 
@@ -39,14 +40,32 @@ async def test_a_refused_rollback_is_an_error_naming_the_files_and_the_session_g
     summary = await harness.request("plangate/rollbackPhase", {"sessionId": session_id, "phase": 1})
     assert summary["phases"][0]["status"] == "rolled back"
     assert not made.exists()
-    await harness.until(session_id, lambda s: (s["pending"] or {}).get("phase") == 2)
+    # The question about phase 2 is withdrawn: the rolled-back phase is next, to run again.
+    pending = await harness.until(session_id, lambda s: (s["pending"] or {}).get("phase") == 1)
+    assert pending["pending"]["title"] == "Run phase 1 again: API fix?"
+    plan_uri = pending["planUri"]
+    harness.open(plan_uri, uri_path(plan_uri).read_text())
+    lenses = await harness.client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=plan_uri))
+    )
+    on_phase_1 = [
+        lens.command.title
+        for lens in lenses
+        if lens.command
+        and lens.range.start.line
+        == uri_path(plan_uri).read_text().splitlines().index("## Phase 1: API fix")
+    ]
+    assert on_phase_1 == ["Run again", "Revise…", "Skip", "Reject"], on_phase_1
     kinds = {o["kind"]: o["text"] for o in harness.output}
     assert "made.txt" in kinds["rollback_refused"]
     assert "--git-dir=.plangate/checkpoints --work-tree=. checkout" in kinds["rollback"]
-    await harness.request(
-        "plangate/approvePhase", {"sessionId": session_id, "phase": 2, "decision": "skip"}
-    )
-    await harness.until(session_id, lambda s: s["status"] == "completed")
+    for phase in (1, 2):  # not run again, and the next one skipped
+        await harness.until(session_id, lambda s, n=phase: (s["pending"] or {}).get("phase") == n)
+        await harness.request(
+            "plangate/approvePhase", {"sessionId": session_id, "phase": phase, "decision": "skip"}
+        )
+    done = await harness.until(session_id, lambda s: s["status"] == "completed")
+    assert [p["status"] for p in done["phases"]] == ["rolled back", "skipped"]
 
 
 async def test_the_lens_asks_first_naming_the_files(

@@ -23,7 +23,8 @@ def test_the_plan_is_named_not_shown_to_a_client_without_show_document(tmp_path:
             editor.request("plangate/listSessions", {})  # after the plan's messages
         finally:
             editor.close()
-    plan = workspace / ".plangate" / "plans" / f"{proposed['sessionId']}.md"
+    # Named for the task: what the editor's tab says.
+    plan = workspace / ".plangate" / "plans" / proposed["sessionId"] / "Fix add().md"
     assert plan.exists()
     assert [r for r in editor.requests if r["method"] == "window/showDocument"] == []
     shown = [m["message"] for m in editor.kinds("window/showMessage")]

@@ -106,7 +106,7 @@ def test_rollback_undoes_the_agents_changes_and_keeps_the_users(
         (workspace / "README.md").write_text(README + "\nEdited by the user.\n")
 
     answers = ScriptedApprovals(
-        {"phase": ["approve", "rollback", "skip"]}, decide=_at_first("edit", meanwhile)
+        {"phase": ["approve", "rollback", "skip", "skip"]}, decide=_at_first("edit", meanwhile)
     )
     session, state = _run(seed_agent, workspace, answers)
 
@@ -132,7 +132,7 @@ def test_a_file_the_user_creates_while_a_command_waits_for_approval_is_not_the_a
     # The agent's command is asked about; the user writes a file before answering. Only
     # what the command does once it runs is the agent's.
     answers = ScriptedApprovals(
-        {"phase": ["approve", "rollback", "skip"]},
+        {"phase": ["approve", "rollback", "skip", "skip"]},
         decide=_at_first("permission", lambda _q: (workspace / "todo.txt").write_text("t\n")),
     )
     session, state = _run(seed_agent, workspace, answers)
@@ -203,7 +203,7 @@ def test_a_rollback_is_snapshotted_first_and_can_be_undone(
 ) -> None:
     workspace = _workspace(tmp_path, git=True)
     (workspace / "old notes.txt").write_text("obsolete\n")
-    answers = ScriptedApprovals({"phase": ["approve", "rollback", "skip"]})
+    answers = ScriptedApprovals({"phase": ["approve", "rollback", "skip", "skip"]})
     command = "echo fixed >> CHANGES.txt && rm 'old notes.txt'"
     session, state = _run(seed_agent, workspace, answers, command)
     assert (workspace / "app.py").read_text() == APP
@@ -340,3 +340,63 @@ def test_net_changes_and_conflicts() -> None:
     assert early.why == "changed in this phase before the agent changed it"
     [unknown] = conflicts_with(net, {"edited": None}, {"edited": c})
     assert unknown.why.startswith("not in the checkpoint: made by someone else")
+
+
+def test_a_rolled_back_phase_can_be_run_again(seed_agent: Agent, tmp_path: Path) -> None:
+    workspace = _workspace(tmp_path)
+    steps = happy_path()
+    # Phase 1's turns (read, edit, command, complete) once more, for the run after the
+    # rollback: the file changed since the agent read it, so it reads it again.
+    again = [
+        ScriptedTurn(
+            text=turn.text,
+            tool_calls=[ToolUse(c.name, dict(c.input), id=c.id + "-2") for c in turn.tool_calls],
+        )
+        for turn in [steps[0], *steps[2:5]]
+    ]
+    steps[5:5] = again
+    # Phase 2 is asked, the user rolls phase 1 back instead; phase 1 is asked again, is run,
+    # then phase 2.
+    answers = ScriptedApprovals({"phase": ["approve", "rollback", "approve", "approve"]})
+    with ScriptedServer(Model(steps)) as server:
+        session = Session.start(
+            seed_agent, workspace, "Fix add() in app.py", provider(server.base_url), answers
+        )
+        state = asyncio.run(session.run())
+
+    assert state.status is Status.COMPLETED, state.reason
+    phase_questions = [q.title for q in answers.asked if q.kind == "phase"]
+    assert phase_questions == [
+        "Start phase 1: API fix?",
+        "Start phase 2: Documentation?",
+        "Run phase 1 again: API fix?",
+        "Start phase 2: Documentation?",
+    ], phase_questions
+    assert state.phases == {1: PhaseStatus.DONE, 2: PhaseStatus.DONE}
+    assert (workspace / "app.py").read_text().endswith("a + b\n")
+    assert (workspace / "CHANGES.txt").read_text() == "fixed\n"  # once: the first was undone
+    assert len(_events(session, "rollback")) == 1
+
+
+def test_rolling_back_after_the_last_phase_reopens_the_session(
+    seed_agent: Agent, tmp_path: Path
+) -> None:
+    workspace = _workspace(tmp_path)
+    with ScriptedServer(Model()) as server:
+        session = Session.start(
+            seed_agent,
+            workspace,
+            "Fix add() in app.py",
+            provider(server.base_url),
+            ScriptedApprovals(),
+        )
+        state = asyncio.run(session.run())
+        assert state.status is Status.COMPLETED
+        session.rollback(2)
+    assert session.state.status is Status.AWAITING_PHASE and session.state.phase == 2
+    assert not (workspace / "docs" / "api.md").exists()
+    # Skipped now: the session is done again, phase 2 stays rolled back.
+    session.approvals = ScriptedApprovals({"phase": ["skip"]})
+    state = asyncio.run(session.run())
+    assert state.status is Status.COMPLETED
+    assert state.phases[2] is PhaseStatus.ROLLED_BACK

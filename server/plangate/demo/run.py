@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -81,7 +82,8 @@ def run_demo(out: TextIO, workspace: Path | None = None) -> tuple[int, SessionSt
         f"{'OK' if check.returncode == 0 else 'FAILED'}",
         file=out,
     )
-    print(f"Changed project: {project} (plan in .plangate/plans/{state.id}.md)", file=out)
+    plan = os.path.relpath(session.plan_document(), project)
+    print(f"Changed project: {project} (plan in {plan})", file=out)
     print(f"Finished in {time.monotonic() - started:.1f} s.", file=out, flush=True)
     ok = state.status.value == "completed" and check.returncode == 0
     return (0 if ok else 1), state, project

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException
 
 from plangate.lsp.capabilities import declares
-from plangate.lsp.params import plain, uri_path
+from plangate.lsp.params import buffer_of, plain
 from plangate.lsp.positions import lsp_lines, utf16_units
 from plangate.lsp.protocol import ReviewEditParams, ReviewEditResult, ReviewHunk
 from plangate.tools.hunks import hunks, matching, reviewable
@@ -164,18 +164,9 @@ class LspApprovals:
         return bool(edit and edit.document_changes and edit.change_annotation_support)
 
     def _document(self, change: ProposedChange) -> TextDocument | None:
-        """The client's open buffer of the changed file, found by path: a client may spell
-        the URI differently (percent-encoding, drive letter case) from `Path.as_uri()`."""
+        """The client's open buffer of the changed file."""
         target = self.server.workspace_of(self.session_id) / change.path
-        documents: dict[str, TextDocument] = self.server.workspace.text_documents
-        found = documents.get(target.as_uri())
-        if found is not None:
-            return found
-        for uri, document in documents.items():
-            with contextlib.suppress(ValueError):
-                if uri_path(uri) == target:
-                    return document
-        return None
+        return buffer_of(self.server.workspace.text_documents, target)
 
     def _buffer_holds_change(self, change: ProposedChange) -> bool:
         """True when the open buffer already has the change (the user applied the preview

@@ -4,6 +4,8 @@ both, and a wrong field or argument answers -32602 naming it."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -13,6 +15,7 @@ from pygls.uris import to_fs_path
 # The request models (pydantic) load with the first request, not before `initialize`.
 if TYPE_CHECKING:
     from pydantic import BaseModel
+    from pygls.workspace import TextDocument
 
 T = TypeVar("T", bound="BaseModel")
 
@@ -65,3 +68,16 @@ def uri_path(uri: str) -> Path:
     if path is None:
         raise ValueError(f"not a file URI: {uri}")
     return Path(path)
+
+
+def buffer_of(documents: Mapping[str, TextDocument], path: Path) -> TextDocument | None:
+    """The client's open buffer of `path`, found by path: a client may spell the URI
+    differently (percent-encoding, drive letter case) from `Path.as_uri()`."""
+    found = documents.get(path.as_uri())
+    if found is not None:
+        return found
+    for uri, document in documents.items():
+        with contextlib.suppress(ValueError):
+            if uri_path(uri) == path:
+                return document
+    return None

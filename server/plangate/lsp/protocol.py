@@ -351,7 +351,8 @@ METHODS: list[Method] = [
                 "choices": ["approve", "revise", "skip", "reject", "rollback"],
                 "phase": 2,
             },
-            "planUri": "file:///home/me/src/orders-api/.plangate/plans/20261125-120000-abc123.md",
+            "planUri": "file:///home/me/src/orders-api/.plangate/plans/20261125-120000-abc123/"
+            "Add%20a%20priority%20to%20tasks.md",
             "usage": {"input_tokens": 18211, "output_tokens": 2104},
             "costUsd": 0.0862,
         },

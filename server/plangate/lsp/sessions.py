@@ -198,6 +198,23 @@ class SessionManager:
         self._run(live)
         return live
 
+    async def ask_again(self, session_id: str) -> None:
+        """After the engine moved a waiting session on by itself (a rollback makes the
+        rolled-back phase next): the question it waits on is withdrawn, and the session asks
+        what it now waits for; a finished session runs again."""
+        from plangate.workflow.state import TERMINAL, Status
+
+        live = self.get(session_id)
+        state = live.session.state
+        pending = live.approvals.pending
+        if pending is not None and pending.kind == "phase" and pending.phase_index != state.phase:
+            assert live.task is not None
+            live.task.cancel()
+            # Bounded: a task waiting on a question ends at the cancellation's first await.
+            await asyncio.wait([live.task], timeout=10)
+        if state.status not in TERMINAL and state.status is not Status.PAUSED:
+            self._run(live)
+
     def all_ids(self) -> list[str]:
         """Every session of the workspace folders, newest first."""
         ids = set(self.live)
@@ -288,7 +305,7 @@ class SessionManager:
 
     def plan_path(self, session_id: str) -> Path:
         """Where a session's plan document is (it exists once a plan was proposed)."""
-        return Layout(self.workspace_of(session_id)).plan(session_id)
+        return self.get(session_id).session.plan_document()
 
     def _denied(self, session_id: str, record: dict[str, Any]) -> None:
         """A Warning on what a denied attempt aimed at (the file, or the phase in the plan)."""

@@ -65,15 +65,24 @@ class Phases(Checks):
     """The workflow of the seed: plan first, then phase by phase."""
 
     def _plan_path(self) -> Path:
-        return Layout(self.workspace).plan(self.state.id)
+        return Layout(self.workspace).plan(self.state.id, self.state.task)
+
+    def plan_document(self) -> Path:
+        """Where the plan document is (it exists once a plan was proposed), written again
+        when it is missing: deleted by the user, or a session from before plans were named
+        by their task."""
+        path = self._plan_path()
+        if self.state.plan is not None and not path.exists():
+            self._write_plan()
+        return path
 
     def _write_plan(self) -> None:
         if self.state.plan is None:
             return
         path = self._plan_path()
         path.parent.mkdir(parents=True, exist_ok=True)
-        statuses = {i: s.value for i, s in self.state.phases.items()}
-        path.write_text(render_markdown(self.state.plan, statuses), encoding="utf-8")
+        # No statuses in it: the lens on each heading is the one place a phase's status shows.
+        path.write_text(render_markdown(self.state.plan), encoding="utf-8")
 
     def _propose(self, call: ToolCall) -> None:
         if self.state.status is not Status.ANALYSING:
@@ -137,14 +146,15 @@ class Phases(Checks):
         index = state.phase
         if index > len(state.plan.phases):
             self._emit(StatusChanged(status=Status.COMPLETED, reason="every phase is done"))
-            self._write_plan()
             return
         phase = state.plan.phases[index - 1]
+        again = state.phases.get(index) in (PhaseStatus.ROLLED_BACK, PhaseStatus.FAILED)
+        start = f"Run phase {index} again" if again else f"Start phase {index}"
         answer = await self._ask(
             question(
                 "phase",
                 self._question_id(f"phase:{index}"),
-                f"Start phase {index}: {phase.name}?",
+                f"{start}: {phase.name}?",
                 phase_index=index,
                 phase=phase,
             )
@@ -168,9 +178,10 @@ class Phases(Checks):
             self._user(prompts.phase_revision(index, phase.name, answer.feedback))
             self._emit(StatusChanged(status=Status.ANALYSING))
         elif answer.choice == "skip":
-            self._emit(PhaseChanged(index=index, status=PhaseStatus.SKIPPED))
+            if not again:  # a phase rolled back and not run again stays "rolled back"
+                self._emit(PhaseChanged(index=index, status=PhaseStatus.SKIPPED))
             self._user(prompts.phase_skipped(index, phase.name))
-            self._emit(StatusChanged(status=Status.AWAITING_PHASE, phase=index + 1))
+            self._emit(StatusChanged(status=Status.AWAITING_PHASE, phase=self._next_phase(index)))
         elif answer.choice == "rollback":
             self._rollback_latest(index)
         else:
@@ -180,7 +191,6 @@ class Phases(Checks):
                     reason=f"phase {index} rejected: {answer.feedback}".strip(": "),
                 )
             )
-        self._write_plan()
 
     def _rollback_latest(self, before: int) -> None:
         done = [
@@ -210,7 +220,27 @@ class Phases(Checks):
         files too; the refusal is recorded."""
         paths, command = self._roll_back(index)
         self._rolled_back(index, paths, command)
+        if self.state.status in (Status.AWAITING_PHASE, Status.COMPLETED, Status.FAILED):
+            # Waiting for the next phase, or done: the rolled-back phase is next, to run again
+            # (or skip). A session that was working or paused goes on as it was.
+            self._emit(
+                StatusChanged(
+                    status=Status.AWAITING_PHASE,
+                    phase=index,
+                    reason=f"phase {index} rolled back: run it again or skip it",
+                )
+            )
         return paths
+
+    def _next_phase(self, after: int) -> int:
+        """The phase after `after` still to do: phases done before a rerun of an earlier one
+        are not asked about again. One past the last when none is left."""
+        assert self.state.plan is not None
+        last = len(self.state.plan.phases)
+        following = range(after + 1, last + 1)
+        return next(
+            (i for i in following if self.state.phases.get(i) is not PhaseStatus.DONE), last + 1
+        )
 
     def _roll_back(self, index: int) -> tuple[list[str], str]:
         """The files of a rollback: restored and recorded, or refused (recorded, raised).
@@ -242,7 +272,6 @@ class Phases(Checks):
         """The phase's status, and the word to the model, after its files were rolled back."""
         self._emit(PhaseChanged(index=index, status=PhaseStatus.ROLLED_BACK))
         self._user(prompts.rolled_back(index, paths, command))
-        self._write_plan()
 
     def _undo_agent_changes(self, index: int, commit: str) -> tuple[list[str], str]:
         """Restore the paths the agent changed in phase `index` (checked first); return them
@@ -361,7 +390,6 @@ class Phases(Checks):
             self._emit(
                 StatusChanged(status=Status.FAILED, reason=f"validation failed in phase {index}")
             )
-        self._write_plan()
 
     def _running(self, index: int) -> Status:
         """RUNNING, or DOCUMENTING for the closing documentation phase."""
@@ -380,5 +408,4 @@ class Phases(Checks):
         assert self.state.plan is not None
         self._phase_feedback(call, text + prompts.WAIT_FOR_NEXT_PHASE)
         self._emit(PhaseChanged(index=index, status=PhaseStatus.DONE))
-        self._emit(StatusChanged(status=Status.AWAITING_PHASE, phase=index + 1))
-        self._write_plan()
+        self._emit(StatusChanged(status=Status.AWAITING_PHASE, phase=self._next_phase(index)))

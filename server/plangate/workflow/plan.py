@@ -84,9 +84,8 @@ PLAN_TOOL_DESCRIPTION = (
 )
 
 
-def render_markdown(plan: Plan, statuses: dict[int, str] | None = None) -> str:
+def render_markdown(plan: Plan) -> str:
     """The plan as the markdown document the editor shows (with code lenses on phases)."""
-    statuses = statuses or {}
     lines = [f"# {plan.title}", "", plan.summary, "", "## Analysis", ""]
     sections = (
         ("Requirements", plan.analysis.requirements),
@@ -98,8 +97,7 @@ def render_markdown(plan: Plan, statuses: dict[int, str] | None = None) -> str:
         if items:
             lines += [f"**{heading}**", "", *[f"- {item}" for item in items], ""]
     for index, phase in enumerate(plan.phases, start=1):
-        status = statuses.get(index, "pending")
-        lines += [f"## Phase {index}: {phase.name} ({status})", "", f"Goal: {phase.goal}", ""]
+        lines += [f"## Phase {index}: {phase.name}", "", f"Goal: {phase.goal}", ""]
         lines += [f"{n}. {step}" for n, step in enumerate(phase.steps, start=1)] + [""]
         for heading, items in (
             ("Files", [f"`{f}`" for f in phase.files]),

@@ -10,7 +10,6 @@ naming no argument and skipping the models' constraints (a phase is at least 1).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from lsprotocol import types
@@ -40,37 +39,27 @@ def _plan_edits(ls: PlanGateServer, session_id: str) -> str:
     """The user's own edits of the plan document, as revision feedback ("" when none)."""
     import difflib
 
+    from plangate.lsp.params import buffer_of
     from plangate.workflow.plan import render_markdown
 
     live = ls.sessions.get(session_id)
     state = live.session.state
     if state.plan is None:
         return ""
-    proposed = render_markdown(state.plan, {i: s.value for i, s in state.phases.items()})
+    proposed = render_markdown(state.plan)
     path = ls.sessions.plan_path(session_id)
-    document = ls.workspace.text_documents.get(path.as_uri())
+    document = buffer_of(ls.workspace.text_documents, path)
     if document is not None:
         edited = document.source
     elif path.exists():
         edited = path.read_text(encoding="utf-8")
     else:
         return ""
-    # Phase statuses are PlanGate's, not the user's: a buffer older than the plan on disk
-    # differs in them, and they must not reach the model as edits.
-    proposed, edited = _without_statuses(proposed), _without_statuses(edited)
     if edited == proposed:
         return ""
     lines = proposed.splitlines(), edited.splitlines()
     diff = difflib.unified_diff(*lines, "proposed plan", "edited by the user", lineterm="")
     return "The user edited the plan document:\n" + "\n".join(diff)
-
-
-_PHASE_STATUS = re.compile(r"^(## Phase \d+: .*) \([^()\n]*\)$", re.MULTILINE)
-
-
-def _without_statuses(plan: str) -> str:
-    """The plan document without the status PlanGate writes after each phase heading."""
-    return _PHASE_STATUS.sub(r"\1", plan)
 
 
 async def _revise_without_note(ls: PlanGateServer, phase: int) -> bool:
@@ -109,7 +98,7 @@ async def rollback_phase(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
     )
     if chosen is None or chosen.title != ROLL_BACK:
         return dump(ls.sessions.summary(request.session_id))
-    return requests.rollback_phase(ls, params)
+    return await requests.rollback_phase(ls, params)
 
 
 def cancel(ls: PlanGateServer, *args: Any) -> dict[str, Any]:

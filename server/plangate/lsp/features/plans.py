@@ -95,6 +95,9 @@ def _buttons(ls: PlanGateServer, uri: str) -> list[tuple[int, str, Button]]:
         buttons: list[Button] = []
         if pending.get("phase") == phase and pending.get("kind") in LENS_LABELS:
             labels = LENS_LABELS["plan" if phase == 0 else pending["kind"]]
+            info = next((p for p in summary.phases if p.index == phase), None)
+            if pending["kind"] == "phase" and info and info.status in ("rolled back", "failed"):
+                labels = {**labels, "approve": "Run again"}
             for decision in pending["choices"]:
                 if decision in labels:
                     button = (labels[decision], "plangate.approvePhase")
