@@ -159,6 +159,10 @@ def _phase_1_result(before: str, rejected: int | None = None) -> str:
 
 
 def _check_phase_1(report: dict[str, Any]) -> None:
+    from plangate.layout import document_name
+
+    # The plan's tab is named for the task, not the session id.
+    assert report["planTab"] == f"{document_name(report['task'])}.md", report["planTab"]
     installed = report["extensions"]
     assert any(e.startswith("plangate.plangate@") for e in installed), installed
     lenses = report["lenses"]
@@ -378,6 +382,17 @@ def _check_palette(out: Path, report: dict[str, Any]) -> None:
     assert restart["statusStarting"] == "PlanGate", restart  # the spinner: the server starting
     assert "PlanGate: cancelled" in restart["statusAfter"], restart
     assert any(session in row for row in restart["sessionsAfterRestart"]), restart
+
+
+@pytest.mark.timeout(2400)
+def test_vscode_refactor_preview_applied_with_nothing_ticked(e2e_cache: Path, vsix: Path) -> None:
+    """The Refactor Preview fallback: Apply with every change unticked applies nothing, and
+    the agent is told so (a rejection), never that the change was applied."""
+    report = _scenario(e2e_cache, "--vsix", str(vsix), "--review", "preview", "--apply-nothing")
+    nothing = report["nothingTicked"]
+    assert nothing["answer"]["answer"]["choice"] == "reject", nothing
+    assert "not applied" in nothing["answer"]["answer"]["feedback"], nothing
+    assert nothing["db"] == report["dbBefore"], "app/db.py changed although nothing was ticked"
 
 
 @pytest.mark.timeout(2400)

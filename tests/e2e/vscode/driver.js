@@ -50,6 +50,7 @@ function parseArgs(argv) {
     else if (key === '--cancel-in-review') args.cancelInReview = true;
     else if (key === '--script') args.script = value();
     else if (key === '--pause-and-resume') args.pauseAndResume = true;
+    else if (key === '--apply-nothing') args.applyNothing = true;
     else throw new Error(`unknown argument ${key}`);
   }
   for (const required of ['cache', 'python', 'out']) {
@@ -566,6 +567,11 @@ async function main() {
     const wanted = { 'ten-edits': '# priority note 10\n', 'failing-check': '    conn.executescript(SCHEMA)' }[args.script]
       || "priority TEXT NOT NULL DEFAULT 'normal'";
     report.review = args.review;
+    if (args.review === 'preview' && args.applyNothing) {
+      await applyNothing(workspace);
+      report.ok = true;
+      return;
+    }
     if (args.review === 'preview') await refactorPreviews();
     else if ((await diffReviews(dbFile)) === 'cancelled') {
       report.ok = true;
@@ -691,6 +697,44 @@ async function refactorPreviews() {
     });
     phaseDone = (await isPhase1Done()) ? true : null;
   }
+}
+
+/** The answers the session logged to its edit questions (.plangate/sessions/<id>/events.jsonl). */
+function editAnswers(workspace) {
+  const sessions = path.join(workspace, '.plangate', 'sessions');
+  const answers = [];
+  for (const id of fs.existsSync(sessions) ? fs.readdirSync(sessions) : []) {
+    const log = path.join(sessions, id, 'events.jsonl');
+    if (!fs.existsSync(log)) continue;
+    for (const line of fs.readFileSync(log, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const event = JSON.parse(line);
+      if (event.type === 'answer' && event.data.id.startsWith('edit:')) answers.push(event.data);
+    }
+  }
+  return answers;
+}
+
+/** --apply-nothing: the first Refactor Preview is applied with every change left unticked;
+ * the session must record that nothing was applied (a rejection), and app/db.py is unchanged. */
+async function applyNothing(workspace) {
+  const applyButton = page.locator('.bulk-edit-panel .monaco-button', { hasText: 'Apply' }).first();
+  const dbFile = path.join(workspace, 'app', 'db.py');
+  await step('refactor-preview-nothing-ticked', async () => {
+    await waitUntil('the first Refactor Preview', async () => applyButton.isVisible().catch(() => false), 90000);
+    const boxes = page.locator('.bulk-edit-panel .monaco-list-row .edit-checkbox');
+    const checked = await boxes.evaluateAll((els) => els.map((el) => Boolean(el.checked)));
+    // Untick whatever is ticked: the user applies nothing.
+    for (let round = 0; round < 10; round++) {
+      const on = (await boxes.evaluateAll((els) => els.map((el) => Boolean(el.checked)))).indexOf(true);
+      if (on < 0) break;
+      await boxes.nth(on).click({ timeout: budget(5000) });
+    }
+    await applyButton.click({ timeout: budget(10000) });
+    const answer = await waitUntil("the session's answer to the first edit", async () => editAnswers(workspace)[0] || null, 30000);
+    report.nothingTicked = { checkedOnArrival: checked, answer, db: fs.readFileSync(dbFile, 'utf8') };
+    return report.nothingTicked;
+  });
 }
 
 /** The code lenses of the diff editor on screen: their texts. */
