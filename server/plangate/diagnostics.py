@@ -19,6 +19,9 @@ class Severity(StrEnum):
 
     ERROR = "error"
     WARNING = "warning"
+    # What PlanGate maps or leaves out of a file its own tool accepts (a gateway model id, a
+    # Claude Code key with no PlanGate equivalent): shown, never a problem.
+    INFO = "info"
 
 
 class SourcePos(BaseModel):

@@ -152,6 +152,168 @@ def test_inconsistent_entries_are_rejected() -> None:
         ModelInfo.model_validate({**base, "thinking_required": True})
 
 
+# ---------------------------------------------------------------- names other tools write
+
+
+def resolved(reference: str, today: date = TODAY) -> tuple[str | None, list[tuple[Severity, str]]]:
+    resolution = model_table().resolve(reference, today)
+    model_id = resolution.model.id if resolution.model else None
+    return model_id, [(note.severity, note.code) for note in resolution.notes]
+
+
+@pytest.mark.parametrize(
+    ("reference", "model_id", "variant"),
+    [
+        ("anthropic/claude-sonnet-5-5#high", "claude-sonnet-5-5", "high"),
+        ("claude-opus-5#max", "claude-opus-5", "max"),
+        ("opus#fast", "claude-opus-5-5", "fast"),
+    ],
+)
+def test_opencode_variant_is_noted_and_not_applied(
+    reference: str, model_id: str, variant: str
+) -> None:
+    resolution = model_table().resolve(reference, TODAY)
+    assert resolution.model is not None and resolution.model.id == model_id
+    [note] = resolution.notes
+    assert (note.severity, note.code) == (Severity.INFO, "model-variant")
+    assert f"#{variant}" in note.message and "thinking:" in note.message
+
+
+@pytest.mark.parametrize(
+    ("reference", "model_id", "gateway"),
+    [
+        ("github-copilot/claude-sonnet-4.6", "claude-sonnet-4-6", "GitHub Copilot"),
+        ("github-copilot/claude-opus-4.5", "claude-opus-4-5", "GitHub Copilot"),
+        ("opencode/claude-haiku-4-5", "claude-haiku-4-5", "OpenCode Zen"),
+        ("opencode/claude-sonnet-4-5", "claude-sonnet-4-5", "OpenCode Zen"),
+        ("opencode-go/claude-sonnet-4-6", "claude-sonnet-4-6", "OpenCode Go"),
+        ("openrouter/anthropic/claude-sonnet-4.5", "claude-sonnet-4-5", "OpenRouter"),
+        ("openrouter/anthropic/claude-opus-4.6:thinking", "claude-opus-4-6", "OpenRouter"),
+        (
+            "amazon-bedrock/anthropic.claude-sonnet-4-5-20250929-v1:0",
+            "claude-sonnet-4-5",
+            "Amazon Bedrock",
+        ),
+        ("amazon-bedrock/us.anthropic.claude-opus-4-6-v1", "claude-opus-4-6", "Amazon Bedrock"),
+        (
+            "google-vertex-anthropic/claude-sonnet-4-5@20250929",
+            "claude-sonnet-4-5",
+            "Google Vertex AI",
+        ),
+        ("some-proxy/claude-haiku-4.5", "claude-haiku-4-5", "'some-proxy'"),
+    ],
+)
+def test_a_claude_model_through_a_gateway_runs_on_anthropics_api(
+    reference: str, model_id: str, gateway: str
+) -> None:
+    resolution = model_table().resolve(reference, TODAY)
+    assert resolution.model is not None and resolution.model.id == model_id
+    gateway_note, *others = resolution.notes
+    assert (gateway_note.severity, gateway_note.code) == (Severity.INFO, "model-gateway")
+    assert gateway in gateway_note.message and model_id in gateway_note.message
+    # Only the table's own lifecycle warnings follow (Sonnet and Opus 4.5 are deprecated).
+    assert all(note.code == "model-deprecated" for note in others)
+
+
+def test_gateway_note_names_the_model() -> None:
+    [note] = model_table().resolve("github-copilot/claude-sonnet-4.6", TODAY).notes
+    assert note.message == (
+        "'github-copilot/claude-sonnet-4.6' is Claude Sonnet 4.6 through GitHub Copilot; "
+        "PlanGate calls it on Anthropic's API as claude-sonnet-4-6"
+    )
+
+
+def test_a_retired_model_through_a_gateway_moves_to_its_successor() -> None:
+    assert resolved("github-copilot/claude-3.7-sonnet") == (
+        "claude-sonnet-4-6",
+        [(Severity.INFO, "model-gateway"), (Severity.WARNING, "model-retired")],
+    )
+
+
+@pytest.mark.parametrize(
+    ("reference", "code"),
+    [
+        ("opencode/grok-code", "model-provider"),
+        ("openai/gpt-5", "model-provider"),
+        ("opencode-go/glm-5", "model-provider"),
+        ("github-copilot/sonnet", "model-provider"),  # short names are Claude Code's, not theirs
+        ("nan/glm5.3-flash#high", "model-provider"),
+        ("github-copilot/claude-sonnet-9", "model-unknown"),
+        ("grok-code", "model-unknown"),
+    ],
+)
+def test_a_model_that_is_not_claude_is_an_error(reference: str, code: str) -> None:
+    resolution = model_table().resolve(reference, TODAY)
+    assert resolution.model is None
+    error = resolution.notes[-1]
+    assert (error.severity, error.code) == (Severity.ERROR, code)
+    assert all(note.severity is not Severity.ERROR for note in resolution.notes[:-1])
+    supported = "Claude models" if code == "model-provider" else "claude-sonnet-4-6"
+    assert supported in error.message
+
+
+@pytest.mark.parametrize(
+    ("reference", "spelling", "model_id"),
+    [
+        ("claude-4-sonnet", "claude-sonnet-4", "claude-sonnet-4-6"),
+        ("claude-4-opus", "claude-opus-4", "claude-opus-4-8"),
+        ("claude-4-sonnet-20250514", "claude-sonnet-4-20250514", "claude-sonnet-4-6"),
+        ("claude-sonnet-3-7", "claude-3-7-sonnet", "claude-sonnet-4-6"),
+        ("anthropic/claude-3.5-haiku", "claude-3-5-haiku", "claude-haiku-4-5"),
+    ],
+)
+def test_old_style_ids_resolve_through_the_reordered_id(
+    reference: str, spelling: str, model_id: str
+) -> None:
+    resolution = model_table().resolve(reference, TODAY)
+    assert resolution.model is not None and resolution.model.id == model_id
+    alias, retired = resolution.notes
+    assert (alias.severity, alias.code) == (Severity.INFO, "model-alias")
+    assert f"using {spelling}" in alias.message
+    # The reordered id is retired: the usual successor warning follows.
+    assert (retired.severity, retired.code) == (Severity.WARNING, "model-retired")
+
+
+def test_dotted_version_with_the_anthropic_provider() -> None:
+    assert resolved("anthropic/claude-sonnet-4.6") == (
+        "claude-sonnet-4-6",
+        [(Severity.INFO, "model-alias")],
+    )
+    # Already an API id: no note beyond the lifecycle one.
+    assert resolved("claude-3-7-sonnet") == (
+        "claude-sonnet-4-6",
+        [(Severity.WARNING, "model-retired")],
+    )
+
+
+@pytest.mark.parametrize(
+    ("reference", "model_id", "says"),
+    [
+        ("best", "claude-fable-5-2", "uses fable"),
+        ("opusplan", "claude-opus-5-5", "uses opus"),
+        ("sonnet[1m]", "claude-sonnet-5-5", "1,000,000-token window"),
+        ("opus[1m]", "claude-opus-5-5", "1,000,000-token window"),
+        ("fable[1m]", "claude-fable-5-2", "1,000,000-token window"),
+        ("claude-sonnet-4-6[1m]", "claude-sonnet-4-6", "uses claude-sonnet-4-6"),
+    ],
+)
+def test_claude_code_choices_resolve_with_a_note(reference: str, model_id: str, says: str) -> None:
+    resolution = model_table().resolve(reference, TODAY)
+    assert resolution.model is not None and resolution.model.id == model_id
+    [note] = resolution.notes
+    assert (note.severity, note.code) == (Severity.INFO, "model-alias")
+    assert says in note.message and model_id in note.message
+
+
+@pytest.mark.parametrize("reference", ["default", "inherit", "Default"])
+def test_default_and_inherit_name_no_model(reference: str) -> None:
+    resolution = model_table().resolve(reference, TODAY)
+    assert resolution.model is None
+    [note] = resolution.notes
+    assert (note.severity, note.code) == (Severity.INFO, "model-alias")
+    assert "claude-sonnet-4-6" in note.message  # the default model the agent runs on
+
+
 # ---------------------------------------------------------------- cost
 
 

@@ -24,12 +24,26 @@ def make(workspace: Path, **kinds: dict[str, str]) -> Policy:
 
 
 def test_most_specific_rule_wins(workspace: Path) -> None:
-    policy = make(workspace, bash={"git *": "allow", "git push": "deny", "*": "ask"})
+    policy = make(workspace, bash={"*": "ask", "git *": "allow", "git push": "deny"})
     assert policy.check_bash("git fetch origin").action is Action.ALLOW
     assert policy.check_bash("git push origin main").action is Action.DENY
     assert policy.check_bash("make build").action is Action.ASK
     decision = policy.check_bash("git push")
     assert decision.rule is not None and decision.rule.pattern == "git push"
+
+
+def test_never_less_strict_than_the_last_matching_rule(workspace: Path) -> None:
+    """opencode applies the last matching rule: a catch-all written last decides there, so it
+    is never overruled by a narrower, looser rule written before it."""
+    policy = make(workspace, bash={"git *": "allow", "git push": "deny", "*": "ask"})
+    assert policy.check_bash("git fetch origin").action is Action.ASK
+    assert policy.check_bash("git push origin main").action is Action.DENY
+    glued = make(workspace, bash={"*": "allow", "rm -rf*": "deny", "git push --force*": "deny"})
+    # A wildcard glued to a flag: matched on the command as written, as opencode does.
+    assert glued.check_bash("rm -rf target").action is Action.DENY
+    assert glued.check_bash("cd x && rm -rf build/").action is Action.DENY
+    assert glued.check_bash("git push --force-with-lease origin").action is Action.DENY
+    assert glued.check_bash("rm -r x").action is not Action.DENY  # `-rf` is not written
 
 
 def test_narrower_allow_carves_out_of_a_broader_deny(workspace: Path) -> None:

@@ -5,6 +5,8 @@ keys, ignored sampling keys, models, tools, permission rules)."""
 from __future__ import annotations
 
 import difflib
+import fnmatch
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -17,6 +19,7 @@ from plangate.permissions.patterns import pattern_problem
 from plangate.permissions.rules import PERMISSION_KINDS, Action, Rule
 
 OPENCODE_KEYS = (
+    "name",
     "description",
     "mode",
     "model",
@@ -73,6 +76,43 @@ CLAUDE_TOOLS = {
 CLAUDE_MODEL_ALIASES = ("sonnet", "opus", "haiku", "inherit")
 
 
+# opencode's edit permission guards all of these tools.
+EDIT_TOOLS = ("write", "edit", "patch", "multiedit")
+# opencode's newer names for two permissions.
+RENAMED_PERMISSIONS = {"shell": "bash", "subagent": "task"}
+# Permissions opencode defines for tools PlanGate checks another way or does not have: read
+# without a warning; a deny of everything turns the tool off (Builder.disabled_tools).
+OPENCODE_PERMISSIONS = {
+    "glob": "PlanGate's glob follows the 'read' rules; 'glob: deny' turns the tool off",
+    "grep": "PlanGate's grep follows the 'read' rules; 'grep: deny' turns the tool off",
+    "list": "PlanGate's list follows the 'read' rules; 'list: deny' turns the tool off",
+    "task": "PlanGate has no subagent tool: nothing to enforce",
+    "skill": "PlanGate has no skills: nothing to enforce",
+    "lsp": "PlanGate has no LSP tool for the model: nothing to enforce",
+    "question": "PlanGate asks the user through its own gates: nothing to enforce",
+    "websearch": "PlanGate has no web search tool: nothing to enforce",
+    "codesearch": "PlanGate has no code search service: nothing to enforce",
+    "todowrite": "PlanGate has no todo tool: nothing to enforce",
+    "todoread": "PlanGate has no todo tool: nothing to enforce",
+    "doom_loop": "PlanGate always asks when the model repeats a call",
+    "plan_enter": "PlanGate's plan gate is always on",
+    "plan_exit": "PlanGate's plan gate is always on: the plan is left by the user's approval",
+}
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """One rule of a permission block as written: a permission name (may be a wildcard), a
+    pattern ("*" for a bare action), the action, where it is, and whether it was a bare
+    action for the whole permission."""
+
+    name: str
+    pattern: str
+    action: Action
+    path: KeyPath
+    whole: bool
+
+
 class _Scalars(BaseModel):
     """Types of the plain opencode settings; pydantic errors are mapped back to positions."""
 
@@ -95,6 +135,8 @@ class Builder:
     def __init__(self, fm: Frontmatter) -> None:
         self.fm = fm
         self.diagnostics: list[Diagnostic] = list(fm.diagnostics)
+        # Every permission entry read, in order: which tools they turn off (disabled_tools).
+        self._tool_rules: list[_Entry] = []
 
     def report(
         self, path: KeyPath, severity: Severity, code: str, message: str, *, key: bool = False
@@ -170,14 +212,46 @@ class Builder:
             )
 
     def permissions(self, key: str, value: Any) -> dict[str, list[Rule]]:
+        """The rules of a `permission` block, in opencode's three spellings: one action for
+        everything, a map of permission name -> action or {pattern: action}, or (its newer
+        format) a list of {action, resource, effect}. Names are matched like opencode matches
+        them (`"*"` is every kind); a bare action for a kind replaces the catch-alls written
+        before it, since the later rule is the one opencode applies."""
         rules: dict[str, list[Rule]] = {}
+        for entry in self._entries(key, value):
+            self._tool_rules.append(entry)
+            for kind in PERMISSION_KINDS:
+                if not fnmatch.fnmatchcase(kind, entry.name):
+                    continue
+                if entry.whole:
+                    rules[kind] = [r for r in rules.get(kind, []) if r.pattern != "*"]
+                rules.setdefault(kind, []).append(
+                    self.rule(kind, entry.pattern, entry.action, entry.path)
+                )
+        return rules
+
+    def disabled_tools(self) -> dict[str, bool]:
+        """Tools the permission blocks turn off as opencode does: a tool whose last matching
+        rule is a deny of everything (`"*": deny`, `grep: deny`) is not offered at all."""
+        off: dict[str, bool] = {}
+        for tool in KNOWN_TOOLS:
+            name = "edit" if tool in EDIT_TOOLS else tool
+            last = next(
+                (e for e in reversed(self._tool_rules) if fnmatch.fnmatchcase(name, e.name)), None
+            )
+            if last is not None and last.pattern == "*" and last.action is Action.DENY:
+                off[tool] = False
+        return off
+
+    def _entries(self, key: str, value: Any) -> list[_Entry]:
+        """A permission block as ordered (name, pattern, action) entries, each with its place
+        in the file; problems reported."""
         if isinstance(value, str):
             # `permission: ask` sets every kind at once.
             action = self.action((key,), value)
-            if action is not None:
-                for kind in PERMISSION_KINDS:
-                    rules[kind] = [self.rule(kind, "*", action, (key,))]
-            return rules
+            return [_Entry("*", "*", action, (key,), True)] if action is not None else []
+        if isinstance(value, list):
+            return self._listed(key, value)
         if not isinstance(value, dict):
             self.report(
                 (key,),
@@ -185,36 +259,81 @@ class Builder:
                 "invalid-value",
                 f"'{key}' must map permission kinds ({', '.join(PERMISSION_KINDS)}) to rules",
             )
-            return rules
-        self.unknown_keys(value, PERMISSION_KINDS, (key,))
-        for kind, spec in value.items():
-            if kind not in PERMISSION_KINDS:
+            return []
+        entries: list[_Entry] = []
+        for name, spec in value.items():
+            path = (key, name)
+            if not self._known_permission(key, name):
                 continue
-            path = (key, kind)
             if isinstance(spec, str):
                 action = self.action(path, spec)
                 if action is not None:
-                    rules[kind] = [self.rule(kind, "*", action, path)]
+                    entries.append(_Entry(name, "*", action, path, True))
             elif isinstance(spec, dict):
-                kind_rules: list[Rule] = []
                 for pattern, action_text in spec.items():
                     action = self.action((*path, pattern), action_text)
-                    problem = pattern_problem(kind, pattern)
+                    problem = pattern_problem(name, str(pattern))
                     if problem:
                         self.report(
                             (*path, pattern), Severity.ERROR, "invalid-pattern", problem, key=True
                         )
                     elif action is not None:
-                        kind_rules.append(self.rule(kind, pattern, action, (*path, pattern)))
-                rules[kind] = kind_rules
+                        entries.append(_Entry(name, str(pattern), action, (*path, pattern), False))
             else:
                 self.report(
                     path,
                     Severity.ERROR,
                     "invalid-value",
-                    f"'{kind}' must be allow, ask, deny or a map of pattern: action",
+                    f"'{name}' must be allow, ask, deny or a map of pattern: action",
                 )
-        return rules
+        return entries
+
+    def _listed(self, key: str, items: list[Any]) -> list[_Entry]:
+        """opencode's newer format: `[{action: shell, resource: "rm *", effect: deny}, ...]`."""
+        entries: list[_Entry] = []
+        for index, item in enumerate(items):
+            path = (key, str(index))
+            if not isinstance(item, dict) or not {"action", "effect"} <= set(item):
+                self.report(
+                    path,
+                    Severity.ERROR,
+                    "invalid-value",
+                    "a rule in a list is {action: <permission>, resource: <pattern>, "
+                    "effect: allow | ask | deny}",
+                )
+                continue
+            name = RENAMED_PERMISSIONS.get(str(item["action"]), str(item["action"]))
+            pattern = str(item.get("resource", "*"))
+            action = self.action((*path, "effect"), item["effect"])
+            if action is None or not self._known_permission(key, name, (*path, "action")):
+                continue
+            problem = pattern_problem(name, pattern)
+            if problem:
+                self.report((*path, "resource"), Severity.ERROR, "invalid-pattern", problem)
+                continue
+            entries.append(_Entry(name, pattern, action, path, False))
+        return entries
+
+    def _known_permission(self, key: str, name: str, path: KeyPath | None = None) -> bool:
+        """Whether `name` is a permission PlanGate reads (its own kinds, a wildcard, or one of
+        opencode's tools, which only turn tools off); other names are reported."""
+        where = path or (key, name)
+        if name in PERMISSION_KINDS or "*" in name or "?" in name:
+            return True
+        if name in OPENCODE_PERMISSIONS:
+            self.report(where, Severity.INFO, "not-enforced", OPENCODE_PERMISSIONS[name], key=True)
+            return True
+        if " " in name:
+            message = (
+                f"'{name}' looks like a command pattern: opencode matches this name against "
+                f"tool names, so the rule applies to nothing; put it under 'bash:'"
+            )
+        else:
+            close = difflib.get_close_matches(name, PERMISSION_KINDS, n=1, cutoff=0.6)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            message = f"unknown permission '{name}' in '{key}': no PlanGate tool has it{hint}"
+        self.report(where, Severity.WARNING, "unknown-key", message, key=True)
+        return False
 
     def action(self, path: KeyPath, text: Any) -> Action | None:
         if isinstance(text, str) and text.strip().lower() in Action.__members__.values():

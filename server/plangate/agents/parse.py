@@ -103,19 +103,24 @@ def _opencode_agent(builder: Builder, source: AgentSource, name: str, today: dat
             "'maxSteps' is the old name of 'steps'; 'steps' is used",
             key=True,
         )
+    # A deny of everything for a tool turns it off, over the `tools` map (opencode reads that
+    # map as rules placed before the permission blocks).
+    tools = {**scalars.tools, **builder.disabled_tools()}
     prompt = builder.fm.body.strip()
     if scalars.prompt:
         prompt = f"{scalars.prompt.strip()}\n\n{prompt}".strip()
     model_id = builder.model(scalars.model, today)
+    # opencode: a frontmatter `name` names the agent instead of its file.
+    named = data.get("name")
     return Agent(
-        name=name,
+        name=named.strip() if isinstance(named, str) and named.strip() else name,
         description=scalars.description,
         mode=scalars.mode,
         model=scalars.model,
         model_id=model_id,
         thinking=parse_thinking(builder, data.get("thinking"), model_id),
         steps=scalars.steps if scalars.steps is not None else scalars.maxSteps,
-        tools=scalars.tools,
+        tools=tools,
         permission=permission,
         prompt=prompt,
         disable=scalars.disable,

@@ -49,6 +49,7 @@ SAMPLING_KEY = re.compile(r"""(\s*)(["']?)(temperature|top_p|top_k)\2\s*:(.*)$""
 SEVERITY = {
     Severity.ERROR: types.DiagnosticSeverity.Error,
     Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.INFO: types.DiagnosticSeverity.Information,
 }
 
 

@@ -17,11 +17,12 @@ _UNANALYSABLE = builtin("bash", "*", Action.ASK, "unanalysable")
 
 
 def pick(rules: Iterable[Rule]) -> Rule | None:
-    """The deciding rule among matching ones.
+    """The deciding rule among matching ones (in file order).
 
     A rule is set aside when another matching rule is narrower (matches a strict subset of
     what it matches: `git status` inside `git *`). Among the rest the stricter action wins,
-    and on a further tie the later rule.
+    and on a further tie the later rule. Never less strict than the last matching rule,
+    which is the one opencode applies: a file means at least what it means there.
     """
     candidates = list(rules)
     if len(candidates) <= 1:
@@ -35,7 +36,10 @@ def pick(rules: Iterable[Rule]) -> Rule | None:
             continue
         if best is None or rule.action.strictness >= best.action.strictness:
             best = rule
-    return best or candidates[-1]
+    last = candidates[-1]
+    if best is None or last.action.strictness > best.action.strictness:
+        return last
+    return best
 
 
 def amended(

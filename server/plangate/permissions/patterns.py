@@ -46,6 +46,8 @@ class Canonical:
     words: tuple[str, ...]
     flags: frozenset[str]
     dynamic: bool
+    # The command as written, one space between words: what opencode matches patterns on.
+    text: str = ""
 
 
 def _canonical_flag(program: str, flag: str) -> str:
@@ -64,6 +66,7 @@ def canonicalize(argv: list[str], program_dynamic: bool = False) -> Canonical:
     """Split an argument list into positional words and a set of canonical options."""
     if not argv:
         return Canonical((), frozenset(), False)
+    text = " ".join(argv)
     program = argv[0]
     words = [program]
     flags: set[str] = set()
@@ -87,7 +90,7 @@ def canonicalize(argv: list[str], program_dynamic: bool = False) -> Canonical:
                 flags.add(_canonical_flag(program, token))
             continue
         words.append(token)
-    return Canonical(tuple(words), frozenset(flags), dynamic)
+    return Canonical(tuple(words), frozenset(flags), dynamic, text)
 
 
 @dataclass(frozen=True)
@@ -99,9 +102,19 @@ class BashPattern:
     # The narrowest command this pattern matches: used to tell whether one pattern is
     # contained in another.
     sample: Canonical
+    # The pattern as opencode reads it (see `_as_written`).
+    written: re.Pattern[str]
 
     def match(self, command: Canonical) -> Match:
-        """YES, NO, or MAYBE when the command has run-time words that could make it match."""
+        """YES, NO, or MAYBE when the command has run-time words that could make it match.
+        A command also matches when the pattern matches it as written, the way opencode
+        matches: `rm -rf*` is `rm -rf target` there, though `-rf*` is no option here."""
+        found = self._canonical_match(command)
+        if found is not Match.YES and command.text and self.written.fullmatch(command.text):
+            return Match.YES
+        return found
+
+    def _canonical_match(self, command: Canonical) -> Match:
         positional = _match_words(self.canonical.words, command.words)
         if positional is Match.NO:
             return Match.NO
@@ -118,7 +131,17 @@ def compile_bash(pattern: str) -> BashPattern:
         source=pattern,
         canonical=canonicalize(tokens),
         sample=canonicalize([t.replace("*", "x") for t in tokens if t != "*"]),
+        written=_as_written(" ".join(tokens)),
     )
+
+
+def _as_written(pattern: str) -> re.Pattern[str]:
+    """opencode's wildcard: `*` any text (spaces too), `?` one character, the whole command;
+    a trailing ` *` may also match nothing (`git push *` is `git push` too)."""
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    if regex.endswith(r"\ .*"):
+        regex = regex[: -len(r"\ .*")] + r"(\ .*)?"
+    return re.compile(regex, re.DOTALL)
 
 
 def _match_words(pattern: tuple[str, ...], words: tuple[str, ...]) -> Match:
