@@ -38,8 +38,21 @@ class SourcePos(BaseModel):
         return f"{display_path(self.file, base)}:{self.line}:{self.column}"
 
 
+class TextFix(BaseModel):
+    """A quick fix: replace columns `column` to `end_column` (1-based, end excluded) of one
+    line of the diagnostic's file with `new_text`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    line: int
+    column: int
+    end_column: int
+    new_text: str
+
+
 class Diagnostic(BaseModel):
-    """One error or warning about a source file."""
+    """One error or warning about a source file, with the edit that fixes it when one is sure."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -47,6 +60,7 @@ class Diagnostic(BaseModel):
     severity: Severity
     code: str
     message: str
+    fix: TextFix | None = None
 
     def display(self, base: Path | None = None) -> str:
         """The conventional `file:line:col: severity: message` form compilers use."""

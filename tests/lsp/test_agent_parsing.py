@@ -4,6 +4,9 @@ up, and the diagnostics shown are those of the last version typed."""
 from __future__ import annotations
 
 import asyncio
+import json
+
+from lsprotocol import types
 
 from plangate.layout import DEFAULT_AGENT
 from tests.lsp.conftest import Harness
@@ -35,3 +38,39 @@ async def test_the_last_version_typed_wins(harness: Harness) -> None:
         raise AssertionError(f"last diagnostics: {harness.client.diagnostics.get(uri)}")
     await asyncio.sleep(0.5)  # an older version's parse finishing late must not replace them
     assert list(harness.client.diagnostics[uri]) == []
+
+
+async def test_a_value_with_an_unquoted_colon_is_quoted_by_the_quick_fix(harness: Harness) -> None:
+    value = "Use this agent when: the user asks. Examples: <example>hi</example>"
+    text = f"---\ndescription: {value}\nmode: all\n---\nBe helpful.\n"
+    path = harness.workspace / ".opencode" / "agent" / "colon.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    uri = path.as_uri()
+    harness.open(uri, text)
+    for _ in range(100):  # bounded: 10 s, until the parse off the event loop is published
+        if harness.client.diagnostics.get(uri):
+            break
+        await asyncio.sleep(0.1)
+    [diagnostic] = harness.client.diagnostics[uri]
+    assert diagnostic.code == "unquoted-colon"
+    assert diagnostic.severity == types.DiagnosticSeverity.Warning
+    assert (diagnostic.range.start.line, diagnostic.range.start.character) == (1, 13)
+    actions = await harness.client.text_document_code_action_async(
+        types.CodeActionParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            range=diagnostic.range,
+            context=types.CodeActionContext(diagnostics=[diagnostic]),
+        )
+    )
+    [action] = [a for a in actions or [] if isinstance(a, types.CodeAction)]
+    assert action.title == "Quote the value of 'description'"
+    assert action.kind == types.CodeActionKind.QuickFix and action.edit is not None
+    assert harness.apply(types.ApplyWorkspaceEditParams(edit=action.edit)).applied
+    assert harness.editor.text(uri) == text.replace(value, json.dumps(value))
+    for _ in range(100):  # bounded: 10 s, until the fixed text's (empty) diagnostics
+        if list(harness.client.diagnostics.get(uri, [None])) == []:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"last diagnostics: {harness.client.diagnostics.get(uri)}")

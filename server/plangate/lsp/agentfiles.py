@@ -1,16 +1,19 @@
-"""Agent files in the editor: diagnostics at the exact place, quick fixes for retired models and
-for sampling keys the API no longer accepts, hover documentation on frontmatter keys, completion
-of tool names and actions."""
+"""Agent files in the editor: diagnostics at the exact place, quick fixes for retired models, for
+sampling keys the API no longer accepts and for the parser's own fixes (quoting a value with an
+unquoted ': '), hover documentation on frontmatter keys, completion of tool names and actions."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from lsprotocol import types
+from pydantic import ValidationError
 
 from plangate.agents.parse import KNOWN_TOOLS, parse_agent
-from plangate.diagnostics import Severity
+from plangate.diagnostics import Severity, TextFix
 from plangate.lsp.params import uri_path
+from plangate.lsp.positions import lsp_lines, utf16_units
 from plangate.model.catalog import DEFAULT_MODEL, model_table
 
 AGENT_FILE = re.compile(r"(^|/)(agents|\.opencode/agents?|\.claude/agents)/.+\.md$")
@@ -82,17 +85,65 @@ def diagnostics(uri: str, text: str) -> list[types.Diagnostic]:
                 else None,
                 source="plangate",
                 message=problem.message,
+                data=_fix_data(problem.fix, text),
             )
         )
     return out
 
 
+def _fix_data(fix: TextFix | None, text: str) -> dict[str, Any] | None:
+    """The parser's fix, carried to the code action in the diagnostic's `data`, with the text
+    it replaces: a fix whose text has changed since is not offered."""
+    if fix is None:
+        return None
+    lines = text.splitlines()  # as the frontmatter parser counts them
+    if fix.line > len(lines):
+        return None
+    return {
+        "fix": fix.model_dump(),
+        "old": lines[fix.line - 1][fix.column - 1 : fix.end_column - 1],
+    }
+
+
+def _text_fix(uri: str, text: str, diagnostic: types.Diagnostic) -> types.CodeAction | None:
+    """The code action for a diagnostic whose `data` carries a fix, if it still applies."""
+    data = diagnostic.data if isinstance(diagnostic.data, dict) else {}
+    try:
+        fix, old = TextFix.model_validate(data.get("fix")), data.get("old")
+    except ValidationError:
+        return None
+    rows = [row.rstrip("\r\n") for row in lsp_lines(text)]
+    row = rows[fix.line - 1] if 0 < fix.line <= len(rows) else ""
+    if not isinstance(old, str) or row[fix.column - 1 : fix.end_column - 1] != old:
+        return None  # the text changed since the diagnostic was computed
+    line = fix.line - 1
+    edit = types.TextEdit(  # LSP counts UTF-16 code units
+        range=types.Range(
+            start=types.Position(line=line, character=utf16_units(row[: fix.column - 1])),
+            end=types.Position(line=line, character=utf16_units(row[: fix.end_column - 1])),
+        ),
+        new_text=fix.new_text,
+    )
+    return types.CodeAction(
+        title=fix.title,
+        kind=types.CodeActionKind.QuickFix,
+        diagnostics=[diagnostic],
+        is_preferred=True,
+        edit=types.WorkspaceEdit(changes={uri: [edit]}),
+    )
+
+
 def quick_fixes(uri: str, text: str, params: types.CodeActionParams) -> list[types.CodeAction]:
     """Rewrite a retired or unknown model line to a model PlanGate knows; remove a sampling key
-    the API no longer accepts."""
+    the API no longer accepts; apply a fix the parser found (quote a value)."""
     actions: list[types.CodeAction] = []
     lines = text.split("\n")
     for diagnostic in params.context.diagnostics:
+        if isinstance(diagnostic.data, dict) and "fix" in diagnostic.data:
+            action = _text_fix(uri, text, diagnostic)
+            if action is not None:
+                actions.append(action)
+            continue
         if diagnostic.code == "sampling-ignored":
             action = _remove_sampling_key(uri, lines, diagnostic)
             if action is not None:

@@ -54,7 +54,7 @@ def did_change(ls: PlanGateServer, params: types.DidChangeTextDocumentParams) ->
 
 def code_action(ls: PlanGateServer, params: types.CodeActionParams) -> list[types.CodeAction]:
     """Quick fixes: a retired or unknown model becomes one PlanGate knows; a sampling key the
-    API no longer accepts is removed."""
+    API no longer accepts is removed; a value with an unquoted ': ' is quoted."""
     from plangate.lsp import agentfiles
 
     uri = params.text_document.uri
