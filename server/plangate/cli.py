@@ -15,6 +15,7 @@ from plangate.layout import DEFAULT_AGENT
 # Each command imports what it needs: `plangate serve` must start fast, and the engine is big.
 if TYPE_CHECKING:
     from plangate.agents import Agent
+    from plangate.diagnostics import Diagnostic
     from plangate.permissions import Decision, Policy
 
 
@@ -214,26 +215,32 @@ def _check(args: argparse.Namespace) -> int:
                 print(f"{path}: error: no such file or folder", file=sys.stderr)
                 return 1
         agents = [load_agent(file) for file in files]
+        extra: list[Diagnostic] = []
     else:
-        agents = list(discover(workspace).agents.values())
-    return _report(agents, sys.stdout)
+        listing = discover(workspace)
+        agents, extra = list(listing.agents.values()), listing.config_diagnostics
+    return _report(agents, sys.stdout, extra)
 
 
-def _report(agents: list[Agent], out: TextIO) -> int:
+def _report(agents: list[Agent], out: TextIO, extra: list[Diagnostic] | None = None) -> int:
     from plangate.diagnostics import Severity
 
-    errors = warnings = 0
-    for agent in agents:
-        for diagnostic in agent.diagnostics:
-            print(diagnostic.display(), file=out)
-            if diagnostic.severity is Severity.ERROR:
-                errors += 1
-            else:
-                warnings += 1
+    counts = dict.fromkeys(Severity, 0)
+    shown: set[str] = set()
+    # opencode.json's rules apply to every agent: their notes are shown once.
+    for diagnostic in [*(extra or []), *(d for agent in agents for d in agent.diagnostics)]:
+        line = diagnostic.display()
+        if line in shown:
+            continue
+        shown.add(line)
+        print(line, file=out)
+        counts[diagnostic.severity] += 1
     print(
-        f"{len(agents)} agent file(s) checked: {errors} error(s), {warnings} warning(s)", file=out
+        f"{len(agents)} agent(s) checked: {counts[Severity.ERROR]} error(s), "
+        f"{counts[Severity.WARNING]} warning(s), {counts[Severity.INFO]} note(s)",
+        file=out,
     )
-    return 1 if errors else 0
+    return 1 if counts[Severity.ERROR] else 0
 
 
 def _agents(args: argparse.Namespace) -> int:

@@ -133,7 +133,7 @@ def test_check_warns_that_sampling_keys_are_ignored(tmp_path: Path) -> None:
         "using its successor claude-sonnet-4-6 [model-retired]",
         "agents/backend-developer.md:5:1: warning: ignored: the Messages API no longer accepts "
         "temperature [sampling-ignored]",
-        "1 agent file(s) checked: 0 error(s), 2 warning(s)",
+        "1 agent(s) checked: 0 error(s), 2 warning(s), 0 note(s)",
     ]
     other = tmp_path / "agents" / "other.md"
     other.parent.mkdir()

@@ -38,7 +38,20 @@ OPENCODE_KEYS = (
     "color",
     "network",
 )
-CLAUDE_KEYS = ("name", "description", "tools", "model", "color")
+CLAUDE_KEYS = ("name", "description", "tools", "disallowedTools", "model", "maxTurns", "color")
+# Claude Code subagent keys PlanGate reads but does not apply, and what it does instead.
+CLAUDE_IGNORED_KEYS = {
+    "permissionMode": "PlanGate's gates decide: the plan is approved first, edits are reviewed "
+    "and commands checked against the rules, whatever the mode",
+    "memory": "PlanGate keeps no agent memory between sessions",
+    "skills": "PlanGate has no skills",
+    "hooks": "PlanGate runs no hooks",
+    "mcpServers": "PlanGate does not run MCP servers yet",
+    "background": "PlanGate runs one agent at a time",
+    "effort": "use 'thinking' in an opencode-format file to shape reasoning",
+    "isolation": "PlanGate's commands run in its own copy-on-write sandbox",
+    "initialPrompt": "the task typed by the user starts a PlanGate session",
+}
 # Sampling settings the Messages API (version 2026-10-21) no longer accepts: read, then ignored.
 SAMPLING_KEYS = ("temperature", "top_p", "top_k")
 KNOWN_TOOLS = (
@@ -72,7 +85,25 @@ CLAUDE_TOOLS = {
     "WebSearch": "websearch",
     "TodoWrite": "todowrite",
     "Task": "task",
+    "Agent": "task",  # the new name of Task
 }
+# Claude Code tools PlanGate has no equivalent of: named without a warning.
+CLAUDE_OTHER_TOOLS = (
+    "BashOutput",
+    "KillBash",
+    "KillShell",
+    "PowerShell",
+    "NotebookRead",
+    "TodoRead",
+    "Skill",
+    "SlashCommand",
+    "ExitPlanMode",
+    "EnterPlanMode",
+    "AskUserQuestion",
+    "ListMcpResourcesTool",
+    "ReadMcpResourceTool",
+    "Monitor",
+)
 CLAUDE_MODEL_ALIASES = ("sonnet", "opus", "haiku", "inherit")
 
 

@@ -17,6 +17,7 @@ class Origin(StrEnum):
     """Where an agent was found, in search order (a later origin overrides an earlier one)."""
 
     BUNDLED = "bundled"
+    OPENCODE_CONFIG = "opencode.json"
     OPENCODE = "workspace .opencode"
     CLAUDE = "workspace .claude"
     USER = "user config"
@@ -63,6 +64,8 @@ class Agent(BaseModel):
     color: str | None = None
     # PlanGate's own key: whether commands in the bash sandbox may use the network.
     network: bool = True
+    # opencode.json's `instructions` entries (files and globs) for the system prompt.
+    instructions: list[str] = []
     source: AgentSource
     diagnostics: list[Diagnostic] = []
 

@@ -12,8 +12,12 @@ from importlib import resources
 from pathlib import Path
 
 import plangate
-from plangate.agents.definition import Agent, AgentFormat, Origin
-from plangate.agents.parse import load_agent
+from plangate.agents.builder import Builder
+from plangate.agents.definition import Agent, AgentFormat, AgentSource, Origin
+from plangate.agents.opencode_config import ConfigFile, ProjectConfig, load_config
+from plangate.agents.parse import load_agent, opencode_agent
+from plangate.diagnostics import Diagnostic
+from plangate.permissions.rules import Rule
 
 
 def bundled_agents_dir() -> Path:
@@ -58,6 +62,8 @@ class AgentListing:
 
     agents: dict[str, Agent] = field(default_factory=dict)
     overridden: list[Agent] = field(default_factory=list)
+    # Problems in the workspace's opencode.json files (shown by `plangate check`).
+    config_diagnostics: list[Diagnostic] = field(default_factory=list)
 
     def get(self, name: str) -> Agent | None:
         """The agent named `name`, if any."""
@@ -65,26 +71,81 @@ class AgentListing:
 
 
 def discover(workspace: Path | None, today: date | None = None) -> AgentListing:
-    """Load every agent file along the search path; later sources win by name."""
+    """Load every agent along the search path (agent files, and the `agent` blocks of
+    opencode.json); later sources win by name. The project's opencode.json rules, default
+    model and instructions then apply to every agent, as they do in opencode."""
     listing = AgentListing()
-    for directory in search_dirs(workspace):
+    config = load_config(workspace) if workspace is not None else ProjectConfig()
+    listing.config_diagnostics = config.diagnostics
+    for i, directory in enumerate(search_dirs(workspace)):
+        if i == 1:  # after the bundled agents, before the workspace's agent files
+            for name, defined_in in config.agents().items():
+                _add(listing, config_agent(defined_in, name, today))
         if not directory.path.is_dir():
             continue
         for file in sorted(directory.path.rglob("*.md")):
             # opencode names nested agents by their relative path: review/security.md.
             name = file.relative_to(directory.path).with_suffix("").as_posix()
-            agent = load_agent(
-                file,
-                directory.origin,
-                fmt=directory.format,
-                name=name if directory.format is AgentFormat.OPENCODE else None,
-                today=today,
+            _add(
+                listing,
+                load_agent(
+                    file,
+                    directory.origin,
+                    fmt=directory.format,
+                    name=name if directory.format is AgentFormat.OPENCODE else None,
+                    today=today,
+                ),
             )
-            previous = listing.agents.get(agent.name)
-            if previous is not None:
-                listing.overridden.append(previous)
-            listing.agents[agent.name] = agent
+    listing.agents = {name: with_project(a, config, today) for name, a in listing.agents.items()}
     return listing
+
+
+def _add(listing: AgentListing, agent: Agent) -> None:
+    previous = listing.agents.get(agent.name)
+    if previous is not None:
+        listing.overridden.append(previous)
+    listing.agents[agent.name] = agent
+
+
+def config_agent(file: ConfigFile, name: str, today: date | None = None) -> Agent:
+    """An agent defined in opencode.json's `agent` block."""
+    builder = Builder(file.section("agent", name))
+    source = AgentSource(path=file.path, origin=Origin.OPENCODE_CONFIG, format=AgentFormat.OPENCODE)
+    return opencode_agent(builder, source, name, today, base=file.path.parent)
+
+
+def with_project(agent: Agent, config: ProjectConfig, today: date | None = None) -> Agent:
+    """`agent` under the project's opencode.json: its `permission` rules come first (the
+    agent's own, later, win where opencode's would), its `model` when the agent names none,
+    its `instructions` entries."""
+    rules: dict[str, list[Rule]] = {}
+    off: dict[str, bool] = {}
+    notes: list[Diagnostic] = []
+    for file in config.with_key("permission"):
+        builder = Builder(file.section())
+        for kind, found in builder.permissions(
+            "permission", file.parsed.data["permission"]
+        ).items():
+            rules.setdefault(kind, []).extend(found)
+        off |= builder.disabled_tools()
+        notes += builder.diagnostics
+    update: dict[str, object] = {}
+    if rules:
+        merged = {kind: [*found, *agent.permission.get(kind, [])] for kind, found in rules.items()}
+        update["permission"] = {**agent.permission, **merged}
+    if off:
+        update["tools"] = {**agent.tools, **off}
+    default = config.model()
+    if default is not None and agent.model is None and agent.source.origin is not Origin.BUNDLED:
+        builder = Builder(default[1].section())
+        update["model"], update["model_id"] = default[0], builder.model(default[0], today)
+        notes += builder.diagnostics
+    entries = config.instructions()
+    if entries:
+        update["instructions"] = entries
+    if notes:
+        update["diagnostics"] = [*agent.diagnostics, *notes]
+    return agent.model_copy(update=update) if update else agent
 
 
 def find_agent(name_or_path: str, workspace: Path | None, today: date | None = None) -> Agent:

@@ -11,12 +11,15 @@ version PlanGate speaks (2026-10-21) rejects any of them with a 400, whatever th
 from __future__ import annotations
 
 import difflib
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from plangate.agents.builder import (
+    CLAUDE_IGNORED_KEYS,
     CLAUDE_KEYS,
+    CLAUDE_OTHER_TOOLS,
     CLAUDE_TOOLS,
     KNOWN_TOOLS,
     OPENCODE_KEYS,
@@ -73,10 +76,19 @@ def parse_agent(
     builder = Builder(fm)
     if fmt is AgentFormat.CLAUDE:
         return _claude_agent(builder, source, default_name, today)
-    return _opencode_agent(builder, source, default_name, today)
+    return opencode_agent(builder, source, default_name, today)
 
 
-def _opencode_agent(builder: Builder, source: AgentSource, name: str, today: date | None) -> Agent:
+def opencode_agent(
+    builder: Builder,
+    source: AgentSource,
+    name: str,
+    today: date | None,
+    *,
+    base: Path | None = None,
+) -> Agent:
+    """An opencode agent from its settings (a file's frontmatter, or an opencode.json `agent`
+    entry whose `{file:...}` prompt is read relative to `base`)."""
     data = builder.fm.data
     builder.unknown_keys(data, OPENCODE_KEYS, ())
     builder.sampling(data)
@@ -108,7 +120,7 @@ def _opencode_agent(builder: Builder, source: AgentSource, name: str, today: dat
     tools = {**scalars.tools, **builder.disabled_tools()}
     prompt = builder.fm.body.strip()
     if scalars.prompt:
-        prompt = f"{scalars.prompt.strip()}\n\n{prompt}".strip()
+        prompt = f"{_file_reference(builder, scalars.prompt, base).strip()}\n\n{prompt}".strip()
     model_id = builder.model(scalars.model, today)
     # opencode: a frontmatter `name` names the agent instead of its file.
     named = data.get("name")
@@ -132,11 +144,33 @@ def _opencode_agent(builder: Builder, source: AgentSource, name: str, today: dat
     )
 
 
+def _file_reference(builder: Builder, text: str, base: Path | None) -> str:
+    """opencode.json's `{file:./prompts/review.md}`: the file's text (relative to the config)."""
+    match = re.fullmatch(r"\s*\{file:([^}]+)\}\s*", text)
+    if match is None or base is None:
+        return text
+    reference = match.group(1).strip()
+    path = Path(reference).expanduser() if reference.startswith("~") else base / reference
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        builder.report(
+            ("prompt",), Severity.ERROR, "invalid-value", f"cannot read {reference}: {exc}"
+        )
+        return ""
+
+
 def _claude_agent(builder: Builder, source: AgentSource, name: str, today: date | None) -> Agent:
     data = builder.fm.data
+    known = (*CLAUDE_KEYS, *CLAUDE_IGNORED_KEYS)
     # Claude Code has no sampling keys either; they get the same warning as in opencode files.
-    builder.unknown_keys({k: v for k, v in data.items() if k not in SAMPLING_KEYS}, CLAUDE_KEYS, ())
+    builder.unknown_keys({k: v for k, v in data.items() if k not in SAMPLING_KEYS}, known, ())
     builder.sampling(data)
+    for key, instead in CLAUDE_IGNORED_KEYS.items():
+        if key in data:
+            builder.report(
+                (key,), Severity.INFO, "not-applied", f"'{key}' is not applied: {instead}"
+            )
     agent_name = data.get("name")
     if not isinstance(agent_name, str) or not agent_name.strip():
         builder.report(
@@ -149,13 +183,29 @@ def _claude_agent(builder: Builder, source: AgentSource, name: str, today: date 
             ("description",), Severity.WARNING, "missing-description", "'description' is missing"
         )
         description = ""
-    tools = _claude_tools(builder, data.get("tools"))
+    tools = _claude_tools(builder, "tools", data.get("tools"))
+    if data.get("tools") is not None:
+        tools = {"*": False, **tools}  # `tools:` lists the only tools the agent gets
+    # disallowedTools: taken away, whatever `tools` says (as in Claude Code).
+    tools |= {
+        tool: False
+        for tool in _claude_tools(builder, "disallowedTools", data.get("disallowedTools"))
+    }
     model_ref = data.get("model")
     model: str | None = None
     model_id: str | None = None
-    if model_ref is not None and str(model_ref) != "inherit":
+    if model_ref is not None and str(model_ref) not in ("inherit", "default"):
         model = str(model_ref)
         model_id = builder.model(model, today)
+    turns = data.get("maxTurns")
+    if turns is not None and (not isinstance(turns, int) or isinstance(turns, bool) or turns < 1):
+        builder.report(
+            ("maxTurns",),
+            Severity.ERROR,
+            "invalid-value",
+            "'maxTurns' must be a whole number of at least 1",
+        )
+        turns = None
     color = data.get("color")
     return Agent(
         name=agent_name.strip(),
@@ -163,6 +213,7 @@ def _claude_agent(builder: Builder, source: AgentSource, name: str, today: date 
         mode="subagent",
         model=model,
         model_id=model_id,
+        steps=turns,
         tools=tools,
         prompt=builder.fm.body.strip(),
         color=str(color) if color is not None else None,
@@ -171,8 +222,9 @@ def _claude_agent(builder: Builder, source: AgentSource, name: str, today: date 
     )
 
 
-def _claude_tools(builder: Builder, value: Any) -> dict[str, bool]:
-    """`tools: Read, Grep` lists the only tools the agent gets; omitted means all of them."""
+def _claude_tools(builder: Builder, key: str, value: Any) -> dict[str, bool]:
+    """The PlanGate tools a Claude Code tool list names (`Read, Grep` or a YAML list), each
+    True; names of MCP tools and of Claude Code tools PlanGate lacks are noted, not warned."""
     if value is None:
         return {}
     if isinstance(value, str):
@@ -181,20 +233,29 @@ def _claude_tools(builder: Builder, value: Any) -> dict[str, bool]:
         names = [str(part).strip() for part in value]
     else:
         builder.report(
-            ("tools",), Severity.ERROR, "invalid-value", "'tools' must be a comma-separated list"
+            (key,), Severity.ERROR, "invalid-value", f"'{key}' must be a comma-separated list"
         )
         return {}
-    tools = {"*": False}
+    tools: dict[str, bool] = {}
+    absent: list[str] = []
     for tool in names:
-        mapped = CLAUDE_TOOLS.get(tool)
-        if mapped is None:
-            close = difflib.get_close_matches(tool, list(CLAUDE_TOOLS), n=1, cutoff=0.6)
+        base = tool.split("(", 1)[0].strip()  # `Agent(worker)`, `Bash(git *)`
+        mapped = CLAUDE_TOOLS.get(base)
+        if mapped is not None:
+            tools[mapped] = True
+        elif base.startswith("mcp__") or base in CLAUDE_OTHER_TOOLS or base == "*":
+            absent.append(base)
+        else:
+            close = difflib.get_close_matches(base, list(CLAUDE_TOOLS), n=1, cutoff=0.6)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            builder.report(
-                ("tools",), Severity.WARNING, "unknown-tool", f"unknown tool '{tool}'{hint}"
-            )
-            continue
-        tools[mapped] = True
+            builder.report((key,), Severity.WARNING, "unknown-tool", f"unknown tool '{tool}'{hint}")
+    if absent:
+        builder.report(
+            (key,),
+            Severity.INFO,
+            "not-available",
+            f"PlanGate has no {', '.join(absent)}: not offered to the model",
+        )
     return tools
 
 

@@ -101,7 +101,16 @@ class SessionManager:
         live = self._live(agent, workspace, task=task)
         session_id = live.session.state.id
         self.server.log(f"session {session_id} started: {agent.name} in {workspace}")
-        # Its first status came before it had an id: start the analysis progress now.
+        # Its first events came before it had an id: the instructions it read go out now, and
+        # the analysis progress starts.
+        for item in live.session.log.read():
+            if item.type == "instructions":
+                files = ", ".join(item.data["files"]) or "none"
+                text = "\n".join([f"instructions: {files}", *item.data["notes"]])
+                self.server.protocol.notify(
+                    "plangate/output",
+                    {"sessionId": session_id, "kind": "instructions", "text": text},
+                )
         self._progress(session_id, {"status": live.session.state.status.value})
         self._run(live)
         return live

@@ -61,6 +61,10 @@ class Printer:
             phase = f" (phase {data['phase']})" if data.get("phase") else ""
             reason = f": {data['reason']}" if data.get("reason") else ""
             self._line(s(f"== {data['status']}{phase}{reason}", "blue", "bold"))
+        elif kind == "instructions":
+            self._line(s(f"  instructions: {', '.join(data['files']) or 'none'}", "dim"))
+            for note in data["notes"]:
+                self._line(s(f"  {note}", "yellow"))
         elif kind == "tool_started":
             self._line(s(f"  -> {data['name']}", "cyan"))
         elif kind == "tool_result" and data.get("is_error"):

@@ -33,6 +33,16 @@ class Started(_Event):
     model: str
 
 
+class InstructionsRead(_Event):
+    """The project's instruction files (AGENTS.md, CLAUDE.md, ...) read at the start: kept,
+    so the system prompt stays the same for the whole session, across restarts."""
+
+    type: Literal["instructions"] = "instructions"
+    files: list[str]
+    text: str
+    notes: list[str] = []
+
+
 class StatusChanged(_Event):
     """The session moved to `status` (for `phase`, with a reason when it stopped)."""
 
@@ -238,6 +248,7 @@ class Refused(_Event):
 
 SessionEvent = Annotated[
     Started
+    | InstructionsRead
     | StatusChanged
     | MessageAdded
     | ModelTurned

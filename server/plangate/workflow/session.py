@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from plangate.agents import Agent
+from plangate.agents import instructions as project_instructions
 from plangate.layout import Layout
 from plangate.model.types import (
     Provider,
 )
 from plangate.workflow.approvals import Approvals, Unanswered
-from plangate.workflow.events import MessageAdded, Started, StatusChanged
+from plangate.workflow.events import InstructionsRead, MessageAdded, Started, StatusChanged
 from plangate.workflow.log import EventLog, LogWriteError
 from plangate.workflow.pacing import take_turn
 from plangate.workflow.phases import Phases
@@ -49,6 +50,17 @@ class Session(Turns, Phases):
         session = cls(agent, workspace, provider, approvals, log, **kwargs)
         model_id = session.model.id if session.model else (agent.model_id or "")
         session._emit(Started(id=session_id, agent=agent.name, task=task, model=model_id))
+        found = project_instructions.load(
+            session.workspace, agent.source.format, agent.instructions
+        )
+        if found.files or found.notes:
+            session._emit(
+                InstructionsRead(
+                    files=[str(path) for path, _ in found.files],
+                    text=found.prompt(),
+                    notes=found.notes,
+                )
+            )
         session._emit(MessageAdded(role="user", content=task))
         session._emit(StatusChanged(status=Status.ANALYSING))
         return session

@@ -18,6 +18,7 @@ from plangate.workflow.events import (
     Checkpointed,
     CheckStarted,
     ContextManaged,
+    InstructionsRead,
     Interrupted,
     MessageAdded,
     ModelTurned,
@@ -44,6 +45,8 @@ class SessionState(BaseModel):
     id: str = ""
     agent: str = ""
     task: str = ""
+    # The project's instructions, as read at the start (in the system prompt).
+    instructions: str = ""
     model: str = ""
     status: Status = Status.ANALYSING
     reason: str = ""
@@ -127,6 +130,8 @@ class SessionState(BaseModel):
                     event.task,
                     event.model,
                 )
+            case InstructionsRead():
+                self.instructions = event.text
             case StatusChanged():
                 if event.status is Status.PAUSED and self.status is not Status.PAUSED:
                     self.resume_to = self.status

@@ -57,7 +57,7 @@ class Turns(SessionCore):
     """The model's side of the conversation."""
 
     def _system(self) -> str:
-        return self.agent.prompt + prompts.RULES
+        return self.agent.prompt + self.state.instructions + prompts.RULES
 
     def _tool_specs(self) -> list[dict[str, Any]]:
         return [tool.spec() for tool in self.tools.values()] + workflow_tools()
