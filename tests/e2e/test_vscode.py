@@ -314,7 +314,7 @@ def _check_palette(out: Path, report: dict[str, Any]) -> None:
     assert not failed, f"palette commands failed: {json.dumps(failed, indent=1)}"
     for name, entry in palette.items():
         assert Path(entry["screenshot"]).is_file(), (name, entry["screenshot"])
-    plan, session = f"{report['sessionId']}.md", report["sessionId"]
+    plan, session = report["planTab"].splitlines()[0].strip(), report["sessionId"]
 
     show_plan = palette["show-plan"]
     assert "db.py" in show_plan["activeBefore"] and plan in show_plan["activeAfter"], show_plan
@@ -332,13 +332,17 @@ def _check_palette(out: Path, report: dict[str, Any]) -> None:
     assert "Roll back phase 1" in rollback["dialog"], rollback
     assert "app/db.py" in rollback["dialog"], rollback  # the files it undoes, named first
     assert rollback["restored"] is True
-    assert rollback["phase1"][0].startswith("rolled back"), rollback["phase1"]
-    assert "Roll back" not in rollback["phase1"], rollback["phase1"]
+    # The rolled-back phase is next, to run again (or skip).
+    assert rollback["phase1"] == ["Run again", "Revise…", "Skip", "Reject"], rollback["phase1"]
 
-    # Phase 2 was pending after the rollback: skipping it moves the session on to phase 3.
+    # Skipped twice: phase 1 stays rolled back (with no second roll back), phase 2 is skipped,
+    # and the session moves on to phase 3.
     skip = palette["skip-phase"]
-    assert "approve phase 2" in skip["statusBefore"], skip
+    assert "approve phase 1" in skip["statusBefore"], skip
+    assert "approve phase 2" in skip["statusBetween"], skip
     assert "approve phase 3" in skip["statusAfter"], skip
+    assert skip["phase1"][0].startswith("rolled back"), skip
+    assert "Roll back" not in skip["phase1"], skip
     assert skip["phase2"] == ["skipped"], skip
     assert skip["phase3"] == ["Approve & run", "Revise…", "Skip", "Reject"], skip
 

@@ -944,8 +944,9 @@ async function paletteStep(name, fn) {
  */
 async function paletteCommands(dbFile) {
   report.palette = {};
-  const planTab = report.planTab.split('\n')[0].trim(); // "<session id>.md"
-  const sessionId = planTab.replace(/\.md$/, '');
+  const planTab = report.planTab.split('\n')[0].trim(); // "<the task>.md"
+  // The workspace's one session (its plan is .plangate/plans/<session id>/<the task>.md).
+  const [sessionId] = fs.readdirSync(path.join(report.workspace, '.plangate', 'sessions'));
   report.sessionId = sessionId;
   // A fake key: the pytest test greps the run's logs for it.
   report.fakeKey = `sk-ant-e2e-fake-${Math.random().toString(36).slice(2, 12)}`;
@@ -998,19 +999,23 @@ async function paletteCommands(dbFile) {
         return false;
       }
     }, 30000);
-    // "rolled back", or "rolled back · 3 tests passed": lenses keep the last validation's counts.
-    const lens = await phaseLensSaying(1, 'rolled back', 30000);
+    // The rolled-back phase is next: its heading offers to run it again.
+    const lens = await phaseLensSaying(1, 'Run again', 30000);
     return { ...picked, dialog, restored, missingWhileRestoring: missing.length, phase1: lens.texts };
   });
 
-  // Phase 2 still waits for approval: skipping it needs no model and moves on to phase 3.
+  // Phase 1 is not run again (it stays "rolled back"), and phase 2 is skipped: neither needs
+  // the model, and the session moves on to phase 3.
   await paletteStep('skip-phase', async () => {
     const before = await statusBar();
+    await runCommand('PlanGate: Skip Phase');
+    const between = await statusBarMatching(/approve phase 2/, 30000);
+    const phase1 = await phaseLensSaying(1, 'rolled back', 15000);
     await runCommand('PlanGate: Skip Phase');
     const after = await statusBarMatching(/approve phase 3/, 30000);
     const phase2 = await phaseLensSaying(2, 'skipped', 15000);
     const phase3 = (await phaseLensSaying(3, 'Approve & run', 15000)).texts;
-    return { statusBefore: before, statusAfter: after, phase2: phase2.texts, phase3 };
+    return { statusBefore: before, statusBetween: between, statusAfter: after, phase1: phase1.texts, phase2: phase2.texts, phase3 };
   });
 
   await paletteStep('set-api-key', async () => {
