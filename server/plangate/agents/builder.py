@@ -100,6 +100,17 @@ CLAUDE_OTHER_TOOLS = (
     "ExitPlanMode",
     "EnterPlanMode",
     "AskUserQuestion",
+    "TaskCreate",
+    "TaskGet",
+    "TaskList",
+    "TaskUpdate",
+    "TaskOutput",
+    "TaskStop",
+    "SendMessage",
+    "TeamCreate",
+    "TeamDelete",
+    "ToolSearch",
+    "LSP",
     "ListMcpResourcesTool",
     "ReadMcpResourceTool",
     "Monitor",
@@ -229,18 +240,18 @@ class Builder:
         return resolution.model.id if resolution.model else None
 
     def tools(self, tools: dict[str, bool]) -> None:
+        """A warning for a tool name that looks like a typo of one of PlanGate's; other names
+        (opencode's MCP and plugin tools, `skill`) are noted: nothing to turn on or off."""
         for name in tools:
             if name in KNOWN_TOOLS or "*" in name:
                 continue
-            close = difflib.get_close_matches(name, KNOWN_TOOLS, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            self.report(
-                ("tools", name),
-                Severity.WARNING,
-                "unknown-tool",
-                f"unknown tool '{name}'{hint}",
-                key=True,
-            )
+            close = difflib.get_close_matches(name, KNOWN_TOOLS, n=1, cutoff=0.75)
+            if close:
+                message = f"unknown tool '{name}'; did you mean '{close[0]}'?"
+                self.report(("tools", name), Severity.WARNING, "unknown-tool", message, key=True)
+            else:
+                message = f"'{name}' is not a PlanGate tool (an MCP or plugin tool?): not offered"
+                self.report(("tools", name), Severity.INFO, "not-available", message, key=True)
 
     def permissions(self, key: str, value: Any) -> dict[str, list[Rule]]:
         """The rules of a `permission` block, in opencode's three spellings: one action for
@@ -359,10 +370,17 @@ class Builder:
                 f"'{name}' looks like a command pattern: opencode matches this name against "
                 f"tool names, so the rule applies to nothing; put it under 'bash:'"
             )
+        elif name in EDIT_TOOLS:
+            message = f"opencode checks '{name}' with the 'edit' permission: write 'edit' instead"
         else:
-            close = difflib.get_close_matches(name, PERMISSION_KINDS, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            message = f"unknown permission '{name}' in '{key}': no PlanGate tool has it{hint}"
+            close = difflib.get_close_matches(name, PERMISSION_KINDS, n=1, cutoff=0.75)
+            if not close:
+                message = (
+                    f"'{name}' is not a PlanGate tool (an MCP or plugin tool?): no rule applies"
+                )
+                self.report(where, Severity.INFO, "not-available", message, key=True)
+                return False
+            message = f"unknown permission '{name}' in '{key}'; did you mean '{close[0]}'?"
         self.report(where, Severity.WARNING, "unknown-key", message, key=True)
         return False
 

@@ -46,8 +46,9 @@ class Canonical:
     words: tuple[str, ...]
     flags: frozenset[str]
     dynamic: bool
-    # The command as written, one space between words: what opencode matches patterns on.
-    text: str = ""
+    # The command as written (its source, and its words one space apart): what opencode
+    # matches patterns on.
+    texts: tuple[str, ...] = ()
 
 
 def _canonical_flag(program: str, flag: str) -> str:
@@ -62,11 +63,12 @@ def _canonical_flag(program: str, flag: str) -> str:
     return flag
 
 
-def canonicalize(argv: list[str], program_dynamic: bool = False) -> Canonical:
-    """Split an argument list into positional words and a set of canonical options."""
+def canonicalize(argv: list[str], program_dynamic: bool = False, source: str = "") -> Canonical:
+    """Split an argument list into positional words and a set of canonical options; `source`
+    is the command's text as written, when known."""
     if not argv:
         return Canonical((), frozenset(), False)
-    text = " ".join(argv)
+    texts = tuple(dict.fromkeys(t for t in (source.strip(), " ".join(argv)) if t))
     program = argv[0]
     words = [program]
     flags: set[str] = set()
@@ -90,7 +92,7 @@ def canonicalize(argv: list[str], program_dynamic: bool = False) -> Canonical:
                 flags.add(_canonical_flag(program, token))
             continue
         words.append(token)
-    return Canonical(tuple(words), frozenset(flags), dynamic, text)
+    return Canonical(tuple(words), frozenset(flags), dynamic, texts)
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class BashPattern:
         A command also matches when the pattern matches it as written, the way opencode
         matches: `rm -rf*` is `rm -rf target` there, though `-rf*` is no option here."""
         found = self._canonical_match(command)
-        if found is not Match.YES and command.text and self.written.fullmatch(command.text):
+        if found is not Match.YES and any(self.written.fullmatch(t) for t in command.texts):
             return Match.YES
         return found
 
@@ -189,10 +191,15 @@ class PathPattern:
     regex: re.Pattern[str]
     # A path this pattern matches, as narrow as the pattern: used for containment.
     sample: str
+    # The pattern as opencode reads it (`*` crosses folders: `migration/*` is all below).
+    written: re.Pattern[str]
 
     def match(self, relative: str) -> bool:
-        """True when the workspace-relative (or absolute, for external rules) path matches."""
-        return self.regex.match(relative) is not None
+        """True when the workspace-relative (or absolute, for external rules) path matches,
+        with gitignore's meaning or with opencode's."""
+        return (
+            self.regex.match(relative) is not None or self.written.fullmatch(relative) is not None
+        )
 
 
 _BRACKET = re.compile(r"\[[^\]]*\]")
@@ -210,6 +217,7 @@ def compile_path(pattern: str) -> PathPattern:
         source=pattern,
         regex=regex if isinstance(regex, re.Pattern) else _NEVER,
         sample=sample or "d",
+        written=_as_written(pattern.removeprefix("./")),
     )
 
 

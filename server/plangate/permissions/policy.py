@@ -201,7 +201,7 @@ class Policy(ReadChecks):
                 out.append(self._read(redirect.target, redirect.cwd))
 
     def _invocation(self, inv: Invocation, source: str) -> Decision:
-        canonical = canonicalize([w.text for w in inv.argv], inv.argv[0].dynamic)
+        canonical = canonicalize([w.text for w in inv.argv], inv.argv[0].dynamic, inv.text)
         shown = "`" + short(" ".join(w.text for w in inv.argv).replace(DYNAMIC, "…")) + "`"
         matches: list[Rule] = []
         maybes: list[Rule] = []
