@@ -7,7 +7,9 @@ when there is none anywhere, every CLAUDE.md (never both); then the user's globa
 first of `~/.config/opencode/AGENTS.md`, `~/.claude/CLAUDE.md`); then the `instructions`
 entries of opencode.json (globs tried from the workspace up to the repository root).
 Claude Code: `~/.claude/CLAUDE.md`, then CLAUDE.md (or .claude/CLAUDE.md) and CLAUDE.local.md
-of every folder from the repository root down to the workspace.
+of every folder from the repository root down to the workspace. Claude Code reads no AGENTS.md;
+PlanGate adds the project's after them (a project keeps one set of instructions for every
+agent), and opencode.json's `instructions` entries last, for agents of either format.
 """
 
 from __future__ import annotations
@@ -71,11 +73,14 @@ def find(workspace: Path, fmt: AgentFormat, entries: list[str] | None = None) ->
     """The instruction files for an agent of format `fmt`, in prompt order."""
     workspace = workspace.resolve()
     if fmt is AgentFormat.CLAUDE:
-        return _claude(workspace)
-    return _opencode(workspace, entries or [])
+        agents_md = [
+            f / "AGENTS.md" for f in reversed(upward(workspace)) if (f / "AGENTS.md").is_file()
+        ]
+        return _unique([*_claude(workspace), *agents_md, *_entries(workspace, entries or [])])
+    return _unique([*_opencode(workspace), *_entries(workspace, entries or [])])
 
 
-def _opencode(workspace: Path, entries: list[str]) -> list[Path]:
+def _opencode(workspace: Path) -> list[Path]:
     found: list[Path] = []
     for name in ("AGENTS.md", "CLAUDE.md"):
         hits = [folder / name for folder in upward(workspace) if (folder / name).is_file()]
@@ -86,6 +91,12 @@ def _opencode(workspace: Path, entries: list[str]) -> list[Path]:
         if candidate.is_file():
             found.append(candidate)
             break
+    return found
+
+
+def _entries(workspace: Path, entries: list[str]) -> list[Path]:
+    """opencode.json's `instructions`: files and globs, from the workspace up."""
+    found: list[Path] = []
     for entry in entries:
         if entry.startswith(("http://", "https://")):
             continue  # not fetched: PlanGate reaches only the model's API
