@@ -218,7 +218,9 @@ def _check(args: argparse.Namespace) -> int:
         extra: list[Diagnostic] = []
     else:
         listing = discover(workspace)
-        agents, extra = list(listing.agents.values()), listing.config_diagnostics
+        # Every file is checked, those overridden by a later agent of the same name too.
+        agents = [*listing.overridden, *listing.agents.values()]
+        extra = listing.config_diagnostics
     return _report(agents, sys.stdout, extra)
 
 

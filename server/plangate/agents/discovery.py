@@ -76,7 +76,7 @@ def discover(workspace: Path | None, today: date | None = None) -> AgentListing:
     model and instructions then apply to every agent, as they do in opencode."""
     listing = AgentListing()
     config = load_config(workspace) if workspace is not None else ProjectConfig()
-    listing.config_diagnostics = config.diagnostics
+    listing.config_diagnostics = [d for f in config.files for d in config_problems(f, today)]
     for i, directory in enumerate(search_dirs(workspace)):
         if i == 1:  # after the bundled agents, before the workspace's agent files
             for name, defined_in in config.agents().items():
@@ -114,13 +114,31 @@ def config_agent(file: ConfigFile, name: str, today: date | None = None) -> Agen
     return opencode_agent(builder, source, name, today, base=file.path.parent)
 
 
+def config_problems(file: ConfigFile, today: date | None = None) -> list[Diagnostic]:
+    """Everything to say about one opencode.json: JSON errors, its agents' problems, its
+    permission block's and its model's notes; the same list in `plangate check` and on the
+    file in the editor."""
+    found = list(file.parsed.diagnostics)
+    block = file.parsed.data.get("agent")
+    for name, spec in block.items() if isinstance(block, dict) else []:
+        if isinstance(spec, dict):
+            found += config_agent(file, name, today).diagnostics
+    builder = Builder(file.section())
+    if "permission" in file.parsed.data:
+        builder.permissions("permission", file.parsed.data["permission"])
+    model = file.parsed.data.get("model")
+    if isinstance(model, str) and model.strip():
+        builder.model(model.strip(), today)
+    return found + builder.in_order()
+
+
 def with_project(agent: Agent, config: ProjectConfig, today: date | None = None) -> Agent:
     """`agent` under the project's opencode.json: its `permission` rules come first (the
     agent's own, later, win where opencode's would), its `model` when the agent names none,
-    its `instructions` entries."""
+    its `instructions` entries. (What is wrong in those files is said once, on the files:
+    `config_problems`.)"""
     rules: dict[str, list[Rule]] = {}
     off: dict[str, bool] = {}
-    notes: list[Diagnostic] = []
     for file in config.with_key("permission"):
         builder = Builder(file.section())
         for kind, found in builder.permissions(
@@ -128,7 +146,6 @@ def with_project(agent: Agent, config: ProjectConfig, today: date | None = None)
         ).items():
             rules.setdefault(kind, []).extend(found)
         off |= builder.disabled_tools()
-        notes += builder.diagnostics
     update: dict[str, object] = {}
     if rules:
         merged = {kind: [*found, *agent.permission.get(kind, [])] for kind, found in rules.items()}
@@ -137,14 +154,11 @@ def with_project(agent: Agent, config: ProjectConfig, today: date | None = None)
         update["tools"] = {**agent.tools, **off}
     default = config.model()
     if default is not None and agent.model is None and agent.source.origin is not Origin.BUNDLED:
-        builder = Builder(default[1].section())
-        update["model"], update["model_id"] = default[0], builder.model(default[0], today)
-        notes += builder.diagnostics
+        update["model"] = default[0]
+        update["model_id"] = Builder(default[1].section()).model(default[0], today)
     entries = config.instructions()
     if entries:
         update["instructions"] = entries
-    if notes:
-        update["diagnostics"] = [*agent.diagnostics, *notes]
     return agent.model_copy(update=update) if update else agent
 
 

@@ -10,13 +10,17 @@ from typing import Any
 from lsprotocol import types
 from pydantic import ValidationError
 
+from plangate.agents.discovery import config_problems
+from plangate.agents.opencode_config import read_file
 from plangate.agents.parse import KNOWN_TOOLS, parse_agent
-from plangate.diagnostics import Severity, TextFix
+from plangate.diagnostics import Diagnostic, Severity, TextFix
 from plangate.lsp.params import uri_path
 from plangate.lsp.positions import lsp_lines, utf16_units
 from plangate.model.catalog import DEFAULT_MODEL, model_table
 
-AGENT_FILE = re.compile(r"(^|/)(agents|\.opencode/agents?|\.claude/agents)/.+\.md$")
+AGENT_FILE = re.compile(
+    r"(^|/)((agents|\.opencode/agents?|\.claude/agents)/.+\.md|opencode\.jsonc?)$"
+)
 KEY_DOCS = {
     "description": "What the agent is for; shown when picking an agent.",
     "mode": "`primary` (picked by the user), `subagent` (called by other agents) or `all`.",
@@ -61,13 +65,19 @@ def is_agent_file(uri: str) -> bool:
     return uri.startswith("file://") and AGENT_FILE.search(uri) is not None
 
 
+def problems(uri: str, text: str) -> list[Diagnostic]:
+    """An agent file's problems (or an opencode.json's), as `plangate check` lists them."""
+    path = uri_path(uri)
+    if path.name.startswith("opencode.json"):
+        return config_problems(read_file(path, text))
+    return parse_agent(text, path).diagnostics
+
+
 def diagnostics(uri: str, text: str) -> list[types.Diagnostic]:
     """The agent file's problems, each at its key or value."""
-    path = uri_path(uri)
-    agent = parse_agent(text, path)
     lines = text.split("\n")
     out: list[types.Diagnostic] = []
-    for problem in agent.diagnostics:
+    for problem in problems(uri, text):
         line = max(0, problem.pos.line - 1)
         start = max(0, problem.pos.column - 1)
         end = len(lines[line]) if line < len(lines) else start
