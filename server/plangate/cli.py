@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
 
     agents = commands.add_parser("agents", help="list the agents found, and where they came from")
     agents.add_argument("--workspace", type=Path, default=Path.cwd())
+    agents.add_argument(
+        "--rules", action="store_true", help="also each agent's rules, with the file:line of each"
+    )
     agents.set_defaults(run=_agents)
 
     permissions = commands.add_parser("permissions", help="ask the permission engine")
@@ -246,11 +249,11 @@ def _report(agents: list[Agent], out: TextIO, extra: list[Diagnostic] | None = N
 
 
 def _agents(args: argparse.Namespace) -> int:
-    _print_table(args.workspace, sys.stdout)
+    _print_table(args.workspace, sys.stdout, rules=args.rules)
     return 0
 
 
-def _print_table(workspace: Path, out: TextIO) -> None:
+def _print_table(workspace: Path, out: TextIO, *, rules: bool = False) -> None:
     from plangate.agents import discover
     from plangate.diagnostics import display_path
 
@@ -280,6 +283,16 @@ def _print_table(workspace: Path, out: TextIO) -> None:
             f"is overridden by a later agent named '{agent.name}'",
             file=out,
         )
+    for agent in listing.agents.values() if rules else []:
+        # In the order they are weighed: the project's opencode.json first, the agent's own after.
+        print(f"\n{agent.name}:", file=out)
+        for kind, found in agent.permission.items():
+            for rule in found:
+                where = rule.describe(workspace).removeprefix(f"`{rule.pattern}` ")
+                print(f"  {kind:<18} {rule.pattern!r:<32} {rule.action.value:<5} {where}", file=out)
+        off = sorted(tool for tool, on in agent.tools.items() if not on and tool != "*")
+        if off:
+            print(f"  tools turned off: {', '.join(off)}", file=out)
 
 
 def _permissions_check(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 from lsprotocol import types
 from pydantic import ValidationError
 
+from plangate.agents.builder import CLAUDE_IGNORED_KEYS
 from plangate.agents.discovery import config_problems
 from plangate.agents.opencode_config import read_file
 from plangate.agents.parse import KNOWN_TOOLS, parse_agent
@@ -43,13 +44,22 @@ KEY_DOCS = {
     + ", ".join(f"`{t}`" for t in KNOWN_TOOLS)
     + ".",
     "permission": "Rules per kind (`bash`, `edit`, `read`, `external_directory`, `webfetch`): "
-    "`pattern: allow | ask | deny`. See docs/permissions.md.",
+    '`pattern: allow | ask | deny`; `"*"` is every kind; opencode\'s list form '
+    "`[{action, resource, effect}]` works too. The project's opencode.json rules come first "
+    "(`plangate agents --rules` shows where each came from). See docs/permissions.md.",
     "permissions": "Same as `permission` (the seed's spelling).",
     "prompt": "Text placed before the file's body in the system prompt.",
     "disable": "true hides the agent everywhere.",
     "hidden": "true keeps it out of pickers.",
     "color": "Colour for the agent in the editor.",
     "network": "PlanGate's own key: false cuts the network inside the bash sandbox.",
+    "name": "The agent's name. opencode: replaces the file's name; Claude Code: the identity.",
+    "maxTurns": "Claude Code: most model turns; PlanGate reads it as `steps`.",
+    "disallowedTools": "Claude Code: tools taken away, whatever `tools` says; PlanGate too.",
+    **{
+        key: f"Claude Code's key, **not applied** by PlanGate: {why}."
+        for key, why in CLAUDE_IGNORED_KEYS.items()
+    },
 }
 # Top-level keys the API no longer accepts; the quick fix removes their lines.
 SAMPLING_KEY = re.compile(r"""(\s*)(["']?)(temperature|top_p|top_k)\2\s*:(.*)$""")
