@@ -262,6 +262,14 @@ class Builder:
         rules: dict[str, list[Rule]] = {}
         for entry in self._entries(key, value):
             self._tool_rules.append(entry)
+            if (
+                entry.name not in (*PERMISSION_KINDS, *OPENCODE_PERMISSIONS)
+                and entry.pattern == "*"
+            ):
+                # Any other name is a tool's: MCP tools answer to it (`git_*`, `mcp__git__*`, `*`).
+                rules.setdefault("mcp", []).append(
+                    self.rule("mcp", entry.name, entry.action, entry.path)
+                )
             for kind in PERMISSION_KINDS:
                 if not fnmatch.fnmatchcase(kind, entry.name):
                     continue
@@ -376,10 +384,10 @@ class Builder:
             close = difflib.get_close_matches(name, PERMISSION_KINDS, n=1, cutoff=0.75)
             if not close:
                 message = (
-                    f"'{name}' is not a PlanGate tool (an MCP or plugin tool?): no rule applies"
+                    f"'{name}' is no PlanGate tool: the rule applies to MCP tools of that name"
                 )
-                self.report(where, Severity.INFO, "not-available", message, key=True)
-                return False
+                self.report(where, Severity.INFO, "mcp-rule", message, key=True)
+                return True
             message = f"unknown permission '{name}' in '{key}'; did you mean '{close[0]}'?"
         self.report(where, Severity.WARNING, "unknown-key", message, key=True)
         return False

@@ -243,7 +243,9 @@ def _claude_tools(builder: Builder, key: str, value: Any) -> dict[str, bool]:
         mapped = CLAUDE_TOOLS.get(base)
         if mapped is not None:
             tools[mapped] = True
-        elif base.startswith("mcp__") or base in CLAUDE_OTHER_TOOLS or base == "*":
+        elif base.startswith("mcp__"):
+            tools[base] = True  # an MCP tool (or `mcp__server__*`): offered when configured
+        elif base in CLAUDE_OTHER_TOOLS or base == "*":
             absent.append(base)
         else:
             close = difflib.get_close_matches(base, list(CLAUDE_TOOLS), n=1, cutoff=0.6)

@@ -352,6 +352,19 @@ class SessionManager:
             self._denied(session_id, data)
         if kind == "status":
             self._progress(session_id, data)
+        if kind == "mcp":
+            # A server that did not start is news; one that did is in the output.
+            said = data["error"] or f"MCP server {data['name']}: {', '.join(data['tools'])}"
+            self.server.protocol.notify(
+                "plangate/output", {"sessionId": session_id, "kind": kind, "text": said}
+            )
+            if data["error"]:
+                self.server.protocol.notify(
+                    types.WINDOW_SHOW_MESSAGE,
+                    types.ShowMessageParams(
+                        type=types.MessageType.Warning, message=f"PlanGate: {data['error']}"
+                    ),
+                )
         if kind in OUTPUT_KINDS:
             text = (
                 data.get("text")

@@ -65,6 +65,12 @@ class Printer:
             self._line(s(f"  instructions: {', '.join(data['files']) or 'none'}", "dim"))
             for note in data["notes"]:
                 self._line(s(f"  {note}", "yellow"))
+        elif kind == "mcp":
+            if data["error"]:
+                self._line(s(f"  MCP server {data['name']}: {data['error']}", "yellow"))
+            else:
+                listed = ", ".join(data["tools"]) or "no tools"
+                self._line(s(f"  MCP server {data['name']} ({data['transport']}): {listed}", "dim"))
         elif kind == "tool_started":
             self._line(s(f"  -> {data['name']}", "cyan"))
         elif kind == "tool_result" and data.get("is_error"):

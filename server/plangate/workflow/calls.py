@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from plangate.layout import Layout
+from plangate.mcp.tool import McpCall
 from plangate.model.context import (
     truncate_tool_result,
 )
@@ -132,6 +133,9 @@ class Calls(Tracking):
         elif tool is not None and tool.permission == "edit":
             kind, target = "edit", str(call.input.get("file_path", ""))
             decision = self.policy.check_edit(target)
+        elif isinstance(tool, McpCall):
+            kind, target = "mcp", f"{call.name} {json.dumps(call.input, sort_keys=True)[:300]}"
+            decision = tool.decision(self.policy, call.input)
         else:
             return None
         if decision.action is not Action.DENY:

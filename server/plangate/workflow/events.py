@@ -215,6 +215,17 @@ class Interrupted(_Event):
     message: str
 
 
+class McpConnected(_Event):
+    """An MCP server the session started (its tools offered to the model), or why it could not
+    be started (the session goes on without it)."""
+
+    type: Literal["mcp"] = "mcp"
+    name: str
+    transport: str
+    tools: list[str] = []
+    error: str = ""
+
+
 class Denied(_Event):
     """An attempt a deny rule refused, with the decision (rule, reason) that refused it."""
 
@@ -267,6 +278,7 @@ SessionEvent = Annotated[
     | Validated
     | CheckStarted
     | Interrupted
+    | McpConnected
     | Denied
     | ContextManaged
     | Refused,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from plangate.mcp.tool import McpCall
 from plangate.permissions import Action, Policy
 from plangate.tools import Tool
 from plangate.workflow import prompts
@@ -32,6 +33,11 @@ def refusal(
         return prompts.refused_edit(tool.name, before_plan)
     if tool.name == "bash":
         decision = policy.check_bash(str(raw.get("command", "")))
+        if decision.action is not Action.ALLOW or not decision.read_only:
+            return prompts.refused_command(decision.action.value, decision.reason, before_plan)
+    if isinstance(tool, McpCall):
+        # Only a tool that declares it only reads, and that no rule holds back.
+        decision = tool.decision(policy, dict(raw))
         if decision.action is not Action.ALLOW or not decision.read_only:
             return prompts.refused_command(decision.action.value, decision.reason, before_plan)
     return None

@@ -26,11 +26,12 @@ from plangate.workflow.events import InstructionsRead, MessageAdded, Started, St
 from plangate.workflow.log import EventLog, LogWriteError
 from plangate.workflow.pacing import take_turn
 from plangate.workflow.phases import Phases
+from plangate.workflow.servers import Servers
 from plangate.workflow.state import TERMINAL, SessionState, Status
 from plangate.workflow.turns import Turns
 
 
-class Session(Turns, Phases):
+class Session(Turns, Phases, Servers):
     """One task for one agent in one workspace."""
 
     @classmethod
@@ -101,6 +102,7 @@ class Session(Turns, Phases):
     async def run(self) -> SessionState:
         """Drive the session until it completes, pauses, fails or is cancelled."""
         try:
+            await self._connect_servers()
             return await self._loop()
         except Unanswered as exc:
             self.pause(str(exc))  # the question stays open: resume asks it again
@@ -112,6 +114,8 @@ class Session(Turns, Phases):
             self.state.apply(stopped)
             self.on_event(stopped)
             return self.state
+        finally:
+            await self._disconnect_servers()
 
     async def _loop(self) -> SessionState:
         while True:

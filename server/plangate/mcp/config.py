@@ -1,0 +1,196 @@
+"""MCP servers where users already configure them: the `mcp` block of opencode.json (local and
+remote entries) and Claude Code's `.mcp.json` (`mcpServers`), with `${VAR}` expanded.
+
+Every problem is a diagnostic at its place in the file, like an agent file's; a server that is
+turned off (`enabled: false`) is kept, so listings can say so.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from plangate.agents.frontmatter import KeyPath
+from plangate.agents.instructions import upward
+from plangate.agents.opencode_config import ConfigFile, load_config, read_file
+from plangate.diagnostics import Diagnostic, Severity, SourcePos
+
+Transport = Literal["stdio", "http", "sse"]
+# Claude Code's expansion: ${VAR} and ${VAR:-default}.
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# What the Anthropic API accepts as a tool name: server and tool names must fit in it.
+NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """One MCP server as configured: how to reach it, and where it was written."""
+
+    name: str
+    transport: Transport
+    where: SourcePos
+    command: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    url: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    enabled: bool = True
+
+    def describe(self) -> str:
+        """`stdio: uvx mcp-server-git` or `http: https://...`, for listings (no secrets: header
+        values and the environment are not shown)."""
+        if self.transport == "stdio":
+            return f"stdio: {' '.join(self.command)}"
+        return f"{self.transport}: {self.url}"
+
+
+@dataclass
+class Servers:
+    """The configured servers by name (a later file's entry replaces an earlier one's), and the
+    problems found reading them."""
+
+    specs: dict[str, ServerSpec] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def expand(text: str) -> str:
+    """`${VAR}` and `${VAR:-default}` from the environment (unset: the default, or empty)."""
+    return _VAR.sub(lambda m: os.environ.get(m.group(1), m.group(2) or ""), text)
+
+
+class _Reader:
+    def __init__(self, file: ConfigFile) -> None:
+        self.file = file
+        self.diagnostics: list[Diagnostic] = []
+
+    def report(self, path: KeyPath, message: str) -> None:
+        self.diagnostics.append(
+            Diagnostic(
+                pos=self.file.parsed.pos(path), severity=Severity.ERROR, code="mcp", message=message
+            )
+        )
+
+    def strings(self, path: KeyPath, value: Any) -> tuple[tuple[str, str], ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            self.report(path, f"'{path[-1]}' must map names to strings")
+            return ()
+        return tuple((str(k), expand(v)) for k, v in value.items())
+
+    def opencode(self, name: str, spec: Any) -> ServerSpec | None:
+        path = ("mcp", name)
+        where = self.file.parsed.pos(path, key=True)
+        if not isinstance(spec, dict):
+            self.report(path, f"MCP server '{name}' must be an object")
+            return None
+        enabled = spec.get("enabled", True) is not False
+        kind = spec.get("type")
+        if kind == "local":
+            command = spec.get("command")
+            if (
+                not isinstance(command, list)
+                or not command
+                or not all(isinstance(c, str) for c in command)
+            ):
+                self.report(
+                    (*path, "command"), "a local MCP server needs 'command': [program, args...]"
+                )
+                return None
+            env = self.strings((*path, "environment"), spec.get("environment"))
+            return ServerSpec(name, "stdio", where, tuple(command), env, enabled=enabled)
+        if kind == "remote":
+            url = spec.get("url")
+            if not isinstance(url, str) or not url.strip():
+                self.report((*path, "url"), "a remote MCP server needs 'url'")
+                return None
+            headers = self.strings((*path, "headers"), spec.get("headers"))
+            return ServerSpec(
+                name, "http", where, url=url.strip(), headers=headers, enabled=enabled
+            )
+        if kind is None and set(spec) <= {"enabled"}:
+            return None  # only turns an inherited server on or off: applied by the caller
+        self.report((*path, "type"), "'type' must be 'local' or 'remote'")
+        return None
+
+    def claude(self, name: str, spec: Any) -> ServerSpec | None:
+        path = ("mcpServers", name)
+        where = self.file.parsed.pos(path, key=True)
+        if not isinstance(spec, dict):
+            self.report(path, f"MCP server '{name}' must be an object")
+            return None
+        kind = spec.get("type", "stdio")
+        if kind == "stdio":
+            command, args = spec.get("command"), spec.get("args", [])
+            if not isinstance(command, str) or not command.strip():
+                self.report((*path, "command"), "a stdio MCP server needs 'command'")
+                return None
+            if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+                self.report((*path, "args"), "'args' must be a list of strings")
+                return None
+            env = self.strings((*path, "env"), spec.get("env"))
+            argv = tuple(expand(part) for part in [command, *args])
+            return ServerSpec(name, "stdio", where, argv, env)
+        if kind in ("http", "sse"):
+            url = spec.get("url")
+            if not isinstance(url, str) or not url.strip():
+                self.report((*path, "url"), f"an {kind} MCP server needs 'url'")
+                return None
+            headers = self.strings((*path, "headers"), spec.get("headers"))
+            return ServerSpec(name, kind, where, url=expand(url.strip()), headers=headers)
+        self.report((*path, "type"), "'type' must be 'stdio', 'http' or 'sse'")
+        return None
+
+
+def claude_files(workspace: Path) -> list[Path]:
+    """The `.mcp.json` files from the repository root down to the workspace."""
+    return [
+        folder / ".mcp.json"
+        for folder in reversed(upward(workspace.resolve()))
+        if (folder / ".mcp.json").is_file()
+    ]
+
+
+def load_servers(workspace: Path) -> Servers:
+    """Every MCP server configured for the workspace: opencode.json's, then `.mcp.json`'s (a
+    later entry of the same name replaces an earlier one)."""
+    found = Servers()
+    for file in load_config(workspace).with_key("mcp"):
+        _read(found, file, "mcp")
+    for path in claude_files(workspace):
+        _read(found, read_file(path), "mcpServers")
+    return found
+
+
+def _read(found: Servers, file: ConfigFile, key: str) -> None:
+    reader = _Reader(file)
+    found.diagnostics += file.parsed.diagnostics
+    block = file.parsed.data.get(key)
+    if not isinstance(block, dict):
+        if block is not None:
+            reader.report((key,), f"'{key}' must map server names to their settings")
+        found.diagnostics += reader.diagnostics
+        return
+    for name, spec in block.items():
+        if not NAME.match(name):
+            reader.report(
+                (key, name), f"MCP server name '{name}': letters, digits, '_' and '-' only"
+            )
+            continue
+        if (
+            key == "mcp"
+            and isinstance(spec, dict)
+            and set(spec) == {"enabled"}
+            and name in found.specs
+        ):
+            old = found.specs[name]
+            found.specs[name] = ServerSpec(
+                **{**old.__dict__, "enabled": spec["enabled"] is not False}
+            )
+            continue
+        server = reader.opencode(name, spec) if key == "mcp" else reader.claude(name, spec)
+        if server is not None:
+            found.specs[name] = server
+    found.diagnostics += reader.diagnostics

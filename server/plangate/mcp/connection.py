@@ -1,0 +1,199 @@
+"""One running MCP server, through the official `mcp` SDK: started on first use, its tools
+listed (again when it says they changed), called, restarted with backoff when it died, stopped
+with the session.
+
+The SDK's client is an async context that must be entered and left in one task: a task of its
+own holds it open; calls from the session are made on the client it opened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from plangate.mcp.config import ServerSpec
+
+START_TIMEOUT = 60.0  # seconds for a server to start and list its tools (npx may download)
+CALL_TIMEOUT = 120.0
+RESTARTS = 3  # tries after the server died, 0.5 s, 1 s, 2 s apart
+
+
+class McpError(Exception):
+    """A server that cannot be reached or answered with an error: a clear message, never a
+    failed session."""
+
+
+@dataclass(frozen=True)
+class McpTool:
+    """A tool a server offers, with what it says about itself."""
+
+    server: str
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+    read_only: bool = False
+    destructive: bool = False
+
+    @property
+    def qualified(self) -> str:
+        """The name the model sees: `mcp__<server>__<tool>` (Claude Code's spelling)."""
+        return f"mcp__{self.server}__{self.name}"
+
+
+@dataclass(frozen=True)
+class McpResult:
+    """A tool's answer: text, images (base64 with their media type), whether it failed."""
+
+    text: str
+    images: tuple[tuple[str, str], ...] = ()
+    is_error: bool = False
+
+
+class Connection:
+    """One MCP server for one session."""
+
+    def __init__(self, spec: ServerSpec, workspace: Path, errlog: Path | None = None) -> None:
+        self.spec = spec
+        self.workspace = workspace
+        # Where a stdio server's stderr goes (not the terminal's or the editor's stream).
+        self.errlog = errlog
+        self.tools: list[McpTool] = []
+        self._client: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._failure: BaseException | None = None
+
+    async def start(self) -> list[McpTool]:
+        """Start the server (if not running) and return its tools; McpError when it cannot."""
+        if self._task is not None and not self._task.done() and self._ready.is_set():
+            return self.tools
+        delay = 0.5
+        for attempt in range(RESTARTS + 1):
+            self._ready, self._stop, self._failure = asyncio.Event(), asyncio.Event(), None
+            self._task = asyncio.create_task(self._serve(), name=f"mcp:{self.spec.name}")
+            ready = asyncio.create_task(self._ready.wait())
+            await asyncio.wait(
+                [ready, self._task], timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+            )
+            ready.cancel()
+            if self._ready.is_set():
+                return self.tools
+            await self.stop()
+            if attempt < RESTARTS:
+                await asyncio.sleep(delay)
+                delay *= 2
+        why = self._failure or TimeoutError(f"no answer within {START_TIMEOUT:g} s")
+        raise McpError(
+            f"MCP server '{self.spec.name}' ({self.spec.describe()}) did not start: {_reason(why)}"
+        )
+
+    async def call(self, tool: str, arguments: dict[str, Any]) -> McpResult:
+        """Call `tool`; a server that died is started again first."""
+        if self._task is None or self._task.done():
+            await self.start()
+        try:
+            result = await asyncio.wait_for(self._client.call_tool(tool, arguments), CALL_TIMEOUT)
+        except TimeoutError as exc:
+            raise McpError(
+                f"{self.spec.name}: '{tool}' gave no answer within {CALL_TIMEOUT:g} s"
+            ) from exc
+        except Exception as exc:  # the SDK raises its own and the transport's errors
+            raise McpError(f"{self.spec.name}: '{tool}' failed: {_reason(exc)}") from exc
+        return _result(result)
+
+    async def stop(self) -> None:
+        """Stop the server (its process ends with the client)."""
+        self._stop.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._task, 10)
+            if not self._task.done():
+                self._task.cancel()
+        self._client = None
+
+    async def _serve(self) -> None:
+        from mcp import Client  # the SDK loads when a session first needs a server
+
+        try:
+            with contextlib.ExitStack() as files:
+                async with Client(self._target(files), message_handler=self._message) as client:
+                    self._client = client
+                    self.tools = await self._list(client)
+                    self._ready.set()
+                    await self._stop.wait()
+        except Exception as exc:  # reported by start() or the next call
+            self._failure = exc
+
+    def _target(self, files: contextlib.ExitStack) -> Any:
+        from mcp.client.stdio import StdioServerParameters, stdio_client
+        from mcp.client.streamable_http import streamable_http_client
+
+        if self.spec.transport == "stdio":
+            program, *args = self.spec.command
+            # The SDK passes on only a safe part of our environment (never the API key),
+            # with the server's own `env` over it.
+            params = StdioServerParameters(
+                command=program, args=args, env=dict(self.spec.env), cwd=str(self.workspace)
+            )
+            if self.errlog is None:
+                return params
+            self.errlog.parent.mkdir(parents=True, exist_ok=True)
+            log = files.enter_context(self.errlog.open("a", encoding="utf-8"))
+            return stdio_client(params, errlog=log)
+        if self.spec.headers:
+            import httpx2
+
+            http = httpx2.AsyncClient(headers=dict(self.spec.headers), timeout=CALL_TIMEOUT)
+            return streamable_http_client(self.spec.url, http_client=http)
+        return self.spec.url
+
+    async def _list(self, client: Any) -> list[McpTool]:
+        listed = await client.list_tools()
+        tools = []
+        for tool in listed.tools:
+            hints = tool.annotations
+            tools.append(
+                McpTool(
+                    server=self.spec.name,
+                    name=tool.name,
+                    description=tool.description or "",
+                    input_schema=dict(tool.input_schema or {"type": "object"}),
+                    read_only=bool(hints and hints.read_only_hint),
+                    destructive=bool(hints and hints.destructive_hint),
+                )
+            )
+        return tools
+
+    async def _message(self, message: Any) -> None:
+        # notifications/tools/list_changed: the next turn offers the new list.
+        method = getattr(getattr(message, "root", message), "method", "")
+        if method == "notifications/tools/list_changed" and self._client is not None:
+            with contextlib.suppress(Exception):
+                self.tools = await self._list(self._client)
+
+
+def _result(result: Any) -> McpResult:
+    texts: list[str] = []
+    images: list[tuple[str, str]] = []
+    for block in result.content:
+        kind = getattr(block, "type", "")
+        if kind == "text":
+            texts.append(block.text)
+        elif kind == "image":
+            images.append((block.mime_type, block.data))
+        elif kind == "resource":
+            resource = block.resource
+            texts.append(getattr(resource, "text", None) or f"[resource {resource.uri}]")
+        else:
+            texts.append(f"[{kind} content]")
+    return McpResult("\n".join(texts), tuple(images), bool(result.is_error))
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(_reason(e) for e in exc.exceptions)
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

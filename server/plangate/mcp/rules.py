@@ -1,0 +1,125 @@
+"""How an MCP tool call is decided: the agent's rules on tool names (opencode's `server_tool`
+and Claude Code's `mcp__server__tool`, wildcards allowed), the bash rules of the command the
+tool is known to amount to (`git_commit` is `git commit`), the edit rules for workspace paths in
+its arguments, and the tool's own hints. The strictest answer wins; deny is final.
+
+Without a rule: a tool that declares `readOnlyHint` is allowed (before the plan is approved it
+is the only kind that may run at all: workflow/gate.py); any other is asked; a tool that
+declares `destructiveHint` is asked even when a rule allows it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from plangate.mcp.connection import McpTool
+from plangate.permissions import Action, Decision, Policy
+from plangate.permissions.decisions import builtin, pick
+from plangate.permissions.patterns import compile_bash
+from plangate.permissions.rules import Rule, strictest
+
+# MCP tools known to do what a command does: they answer to that command's rules. The
+# reference git server's tools, by name (whatever the server is called).
+EQUIVALENT_COMMANDS = {
+    "git_commit": "git commit",
+    "git_add": "git add",
+    "git_reset": "git reset",
+    "git_checkout": "git checkout BRANCH",
+    "git_create_branch": "git branch BRANCH",
+    "git_push": "git push",
+    "git_pull": "git pull",
+    "git_merge": "git merge",
+    "git_rebase": "git rebase",
+    "git_status": "git status",
+    "git_diff": "git diff",
+    "git_diff_staged": "git diff --staged",
+    "git_diff_unstaged": "git diff",
+    "git_log": "git log",
+    "git_show": "git show",
+    "git_branch": "git branch --list",
+}
+_PATH_KEY = re.compile(r"(^|_)(path|paths|file|files|filename|target_file|destination)$", re.I)
+
+_READ_ONLY = builtin("mcp", "*", Action.ALLOW, "the tool declares it only reads")
+_DESTRUCTIVE = builtin("mcp", "*", Action.ASK, "the tool declares it is destructive")
+_UNLISTED = builtin("mcp", "*", Action.ASK, "an MCP tool no rule allows")
+
+
+def names(tool: McpTool) -> tuple[str, str]:
+    """The two spellings rules use: opencode's `server_tool`, Claude Code's `mcp__server__tool`."""
+    return f"{tool.server}_{tool.name}", tool.qualified
+
+
+def decide(
+    policy: Policy, rules: list[Rule], tool: McpTool, arguments: Mapping[str, Any]
+) -> Decision:
+    """The decision on one call of `tool` with `arguments`."""
+    spelled = names(tool)
+    matching = [
+        r for r in rules if any(compile_bash(r.pattern).written.fullmatch(n) for n in spelled)
+    ]
+    rule = pick(matching)
+    shown = f"`{tool.qualified}`"
+    if rule is not None:
+        decision = Decision(
+            action=rule.action,
+            rule=rule,
+            reason=f"{shown} matches {rule.describe()}: {rule.action.value}",
+        )
+    elif tool.read_only:
+        decision = Decision(
+            action=Action.ALLOW,
+            rule=_READ_ONLY,
+            reason=f"{shown} only reads (readOnlyHint)",
+            read_only=True,
+        )
+    else:
+        decision = Decision(
+            action=Action.ASK,
+            rule=_UNLISTED,
+            reason=f"{shown} is an MCP tool no rule allows: ask first",
+        )
+    found = [decision]
+    command = EQUIVALENT_COMMANDS.get(tool.name)
+    if command is not None:
+        as_command = policy.check_bash(command)
+        if as_command.action is not Action.ALLOW:
+            found.append(
+                Decision(
+                    action=as_command.action,
+                    rule=as_command.rule,
+                    reason=f"{shown} does what `{command}` does: {as_command.reason}",
+                )
+            )
+    if not tool.read_only:
+        for path in _paths(arguments):
+            edit = policy.check_edit(path)
+            if edit.action is not Action.ALLOW:
+                found.append(
+                    Decision(
+                        action=edit.action, rule=edit.rule, reason=f"{shown} names {edit.reason}"
+                    )
+                )
+    if tool.destructive and decision.action is Action.ALLOW:
+        found.append(
+            Decision(
+                action=Action.ASK,
+                rule=_DESTRUCTIVE,
+                reason=f"{shown} declares it is destructive: ask first",
+            )
+        )
+    chosen = strictest(found) or decision
+    return chosen if chosen.action is not Action.ALLOW else decision
+
+
+def _paths(arguments: Mapping[str, Any]) -> list[str]:
+    """Argument values under path-like keys (`path`, `file_path`, `files`...)."""
+    found: list[str] = []
+    for key, value in arguments.items():
+        if not _PATH_KEY.search(str(key)):
+            continue
+        values = value if isinstance(value, list) else [value]
+        found += [v for v in values if isinstance(v, str) and v.strip()]
+    return found

@@ -1,0 +1,69 @@
+"""The session's MCP servers: started when it runs (each failure a message, never a failed
+session), their tools added to the session's, stopped when it stops running."""
+
+from __future__ import annotations
+
+import fnmatch
+
+from plangate.agents import Agent
+from plangate.layout import Layout
+from plangate.mcp.config import load_servers
+from plangate.mcp.connection import Connection, McpError, McpTool
+from plangate.mcp.rules import names
+from plangate.mcp.tool import McpCall
+from plangate.workflow.core import SessionCore
+from plangate.workflow.events import McpConnected
+
+
+def offered(agent: Agent, tool: McpTool) -> bool:
+    """Whether the agent's `tools` let the model have this MCP tool: a setting for either of
+    its names (exact or a wildcard) decides, a turned-off one first; else the default."""
+    said = [
+        on
+        for pattern, on in agent.tools.items()
+        if pattern != "*" and any(fnmatch.fnmatchcase(n, pattern) for n in names(tool))
+    ]
+    if said:
+        return all(said)
+    return agent.tools.get("*", True)
+
+
+class Servers(SessionCore):
+    """Starts and stops the session's MCP servers."""
+
+    _connections: list[Connection] | None = None
+
+    async def _connect_servers(self) -> None:
+        """Start every enabled server the workspace configures (once per run)."""
+        if self._connections is not None:
+            return
+        self._connections = []
+        configured = load_servers(self.workspace)
+        rules = self.agent.permission.get("mcp", [])
+        for spec in configured.specs.values():
+            if not spec.enabled:
+                continue
+            log = Layout(self.workspace).root / "logs" / f"mcp-{spec.name}.log"
+            connection = Connection(spec, self.workspace, errlog=log)
+            try:
+                tools = await connection.start()
+            except McpError as exc:
+                self._emit(McpConnected(name=spec.name, transport=spec.transport, error=str(exc)))
+                continue
+            self._connections.append(connection)
+            usable = [t for t in tools if offered(self.agent, t)]
+            for tool in usable:
+                self.tools[tool.qualified] = McpCall(tool, connection, rules)
+            self._emit(
+                McpConnected(
+                    name=spec.name, transport=spec.transport, tools=[t.name for t in usable]
+                )
+            )
+
+    async def _disconnect_servers(self) -> None:
+        """Stop them; the next run starts them again."""
+        for connection in self._connections or []:
+            await connection.stop()
+        for name in [n for n, t in self.tools.items() if isinstance(t, McpCall)]:
+            del self.tools[name]
+        self._connections = None

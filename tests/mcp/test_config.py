@@ -1,0 +1,64 @@
+"""MCP servers from opencode.json's `mcp` block and Claude Code's `.mcp.json`: read with their
+place in the file, `${VAR}` expanded, problems reported where they are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from plangate.mcp.config import load_servers
+
+OPENCODE = """{
+  "mcp": {
+    "git": {"type": "local", "command": ["uvx", "mcp-server-git"],
+            "environment": {"A": "{env:MCP_TEST_A}"}},
+    "docs": {"type": "remote", "url": "https://example.invalid/mcp", "enabled": false},
+    "broken": {"type": "local"},
+  },
+}
+"""
+
+CLAUDE = """{
+  "mcpServers": {
+    "everything": {"command": "npx",
+                   "args": ["-y", "@modelcontextprotocol/server-everything", "${MODE:-stdio}"]},
+    "api": {"type": "http", "url": "${API_URL}/mcp",
+            "headers": {"Authorization": "Bearer ${API_TOKEN}"}},
+    "git": {"command": "python3", "args": ["-m", "mcp_server_git"]},
+    "bad name!": {"command": "x"}
+  }
+}
+"""
+
+
+def test_both_files_are_read_with_positions_and_variables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setenv("MCP_TEST_A", "a-value")
+    monkeypatch.setenv("API_URL", "https://api.example.invalid")
+    monkeypatch.setenv("API_TOKEN", "secret-token")
+    monkeypatch.delenv("MODE", raising=False)
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "opencode.jsonc").write_text(OPENCODE)
+    (tmp_path / "ws" / ".mcp.json").write_text(CLAUDE)
+
+    found = load_servers(tmp_path / "ws")
+
+    assert sorted(found.specs) == ["api", "docs", "everything", "git"]
+    # .mcp.json comes after opencode.json: its git replaces opencode's.
+    assert found.specs["git"].command == ("python3", "-m", "mcp_server_git")
+    assert found.specs["everything"].command[-1] == "stdio"  # ${MODE:-stdio}
+    api = found.specs["api"]
+    assert (api.transport, api.url) == ("http", "https://api.example.invalid/mcp")
+    assert dict(api.headers) == {"Authorization": "Bearer secret-token"}
+    assert "secret-token" not in api.describe()
+    assert found.specs["docs"].enabled is False
+    assert (found.specs["everything"].where.line, found.specs["everything"].where.column) == (3, 5)
+    problems = sorted((d.pos.file.name, d.pos.line, d.message) for d in found.diagnostics)
+    assert problems == [
+        (".mcp.json", 8, "MCP server name 'bad name!': letters, digits, '_' and '-' only"),
+        ("opencode.jsonc", 6, "a local MCP server needs 'command': [program, args...]"),
+    ]

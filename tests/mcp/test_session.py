@@ -1,0 +1,115 @@
+"""MCP tools in a real session (the real SDK against the scripted Messages API, real MCP servers
+over stdio): configured in opencode.json and .mcp.json, offered to the model, and held to the
+same gates: before the plan only read-only tools run; the seed agent's `git commit` and
+`git add` denies hold for mcp-server-git's tools at every stage."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from plangate.agents import find_agent
+from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
+from plangate.workflow.approvals import ScriptedApprovals
+from plangate.workflow.session import Session
+from plangate.workflow.state import Status
+from tests.workflow.scenario import Model, happy_path, make_workspace, plan_input, provider
+
+
+def _git(repo: Path, *args: str) -> str:
+    config = ["-c", "user.name=T", "-c", "user.email=t@t", "-c", "init.defaultBranch=main"]
+    done = subprocess.run(
+        ["git", *config, *args], cwd=repo, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_server: Path, everything_server: list[str]
+) -> Path:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    workspace = make_workspace(tmp_path / "ws")
+    _git(workspace, "init", "-q")
+    _git(workspace, "add", "-A")
+    _git(workspace, "commit", "-q", "-m", "start")
+    (workspace / ".mcp.json").write_text(
+        json.dumps(
+            {
+                "mcpServers": {
+                    "git": {"command": str(git_server), "args": ["--repository", str(workspace)]}
+                }
+            }
+        )
+    )
+    (workspace / "opencode.json").write_text(
+        json.dumps({"mcp": {"everything": {"type": "local", "command": everything_server}}})
+    )
+    return workspace
+
+
+def _call(name: str, args: dict[str, Any], id: str) -> ToolUse:
+    return ToolUse(name, args, id=id)
+
+
+def test_mcp_tools_under_the_plan_gate_and_the_seed_agents_rules(project: Path) -> None:
+    repo = {"repo_path": str(project)}
+    steps = happy_path()
+    steps[0] = ScriptedTurn(
+        text="Looking around.",
+        tool_calls=[
+            _call("mcp__git__git_status", repo, "m-status"),
+            _call("mcp__git__git_commit", {**repo, "message": "early"}, "m-commit-early"),
+            _call("mcp__everything__toggle-simulated-logging", {}, "m-toggle-early"),
+            _call("read", {"file_path": "app.py"}, "t-read"),
+        ],
+    )
+    steps[1] = ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")])
+    steps[3] = ScriptedTurn(
+        tool_calls=[
+            _call("mcp__everything__echo", {"message": "hello"}, "m-echo"),
+            _call("mcp__everything__toggle-simulated-logging", {}, "m-toggle"),
+            _call("mcp__git__git_add", {**repo, "files": ["app.py"]}, "m-add"),
+            _call("mcp__git__git_commit", {**repo, "message": "in phase 1"}, "m-commit"),
+        ]
+    )
+    agent = find_agent("backend-developer", project)
+    approvals = ScriptedApprovals()
+    with ScriptedServer(Model(steps)) as server:
+        session = Session.start(
+            agent, project, "Fix add() in app.py", provider(server.base_url), approvals
+        )
+        state = asyncio.run(session.run())
+        offered = {tool["name"] for tool in server.message_requests[0].body["tools"]}
+
+    assert state.status is Status.COMPLETED, state.reason
+    assert {"mcp__git__git_commit", "mcp__everything__echo"} <= offered
+    results = {e.data["id"]: e.data for e in session.log.read() if e.type == "tool_result"}
+    assert not results["m-status"]["is_error"] and "On branch" in results["m-status"]["text"]
+    early = results["m-commit-early"]
+    assert early["is_error"] and "plan" in early["text"].lower(), early
+    assert results["m-echo"]["text"] == "Echo: hello"
+    # A tool that does not declare it only reads: refused before the plan, asked after it.
+    assert results["m-toggle-early"]["is_error"], results["m-toggle-early"]
+    assert not results["m-toggle"]["is_error"], results["m-toggle"]
+    asked = [q.title for q in approvals.asked if q.kind == "permission"]
+    assert any("mcp__everything__toggle-simulated-logging" in t for t in asked), asked
+    assert not any("git_commit" in t or "git_add" in t for t in asked), asked  # denied, not asked
+    for call in ("m-add", "m-commit"):
+        assert results[call]["is_error"] and results[call]["text"].startswith("Denied"), results[
+            call
+        ]
+    assert "git commit" in results["m-commit"]["text"]
+    # Nothing was committed or staged, at any stage.
+    assert _git(project, "rev-list", "--count", "HEAD").strip() == "1"
+    assert _git(project, "diff", "--cached", "--name-only").strip() == ""
+    connected = {e.data["name"]: e.data for e in session.log.read() if e.type == "mcp"}
+    assert set(connected) == {"git", "everything"} and not any(
+        c["error"] for c in connected.values()
+    )
