@@ -63,6 +63,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     agents.set_defaults(run=_agents)
 
+    mcp = commands.add_parser(
+        "mcp", help="the MCP servers configured here, their tools, and what the rules say of each"
+    )
+    mcp.add_argument("--workspace", type=Path, default=Path.cwd())
+    mcp.add_argument("--agent", default=DEFAULT_AGENT, help="whose rules (default: %(default)s)")
+    mcp.set_defaults(run=_mcp)
+
     permissions = commands.add_parser("permissions", help="ask the permission engine")
     permission_commands = permissions.add_subparsers(title="commands", required=True)
     decide = permission_commands.add_parser(
@@ -293,6 +300,19 @@ def _print_table(workspace: Path, out: TextIO, *, rules: bool = False) -> None:
         off = sorted(tool for tool, on in agent.tools.items() if not on and tool != "*")
         if off:
             print(f"  tools turned off: {', '.join(off)}", file=out)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from plangate.agents import find_agent
+    from plangate.mcp.listing import print_servers
+
+    workspace: Path = args.workspace.resolve()
+    try:
+        agent = find_agent(args.agent, workspace)
+    except LookupError as exc:
+        print(f"plangate: {exc}", file=sys.stderr)
+        return 2
+    return print_servers(workspace, agent, sys.stdout)
 
 
 def _permissions_check(args: argparse.Namespace) -> int:

@@ -113,3 +113,22 @@ def test_mcp_tools_under_the_plan_gate_and_the_seed_agents_rules(project: Path) 
     assert set(connected) == {"git", "everything"} and not any(
         c["error"] for c in connected.values()
     )
+
+
+def test_plangate_mcp_lists_servers_tools_and_what_the_rules_say(project: Path) -> None:
+    import io
+
+    from plangate.mcp.listing import print_servers
+
+    (project / "opencode.json").write_text(
+        json.dumps({"mcp": {"broken": {"type": "local", "command": [str(project / "no-such")]}}})
+    )
+    out = io.StringIO()
+    code = print_servers(project, find_agent("backend-developer", project), out)
+    lines = out.getvalue().splitlines()
+    assert code == 1  # one server did not start: said, not a crash
+    commit = next(line for line in lines if "mcp__git__git_commit" in line)
+    assert "before the plan: refused" in commit and "in a phase: deny" in commit
+    status = next(line for line in lines if "mcp__git__git_status " in line)
+    assert "read-only" in status and "before the plan: runs" in status
+    assert any("'broken'" in line and "did not start" in line for line in lines), lines

@@ -1,0 +1,67 @@
+"""`plangate mcp`: the workspace's MCP servers, started one by one, with their tools and what an
+agent's rules and the plan gate make of each (before the plan / once a phase runs)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TextIO
+
+from plangate.agents import Agent
+from plangate.diagnostics import display_path
+from plangate.mcp.config import load_servers
+from plangate.mcp.connection import Connection, McpError
+from plangate.mcp.rules import decide
+from plangate.permissions import Action, Policy
+
+
+def print_servers(workspace: Path, agent: Agent, out: TextIO) -> int:
+    """Print every configured server and its tools; 1 when one could not be started or its
+    configuration has errors."""
+    return asyncio.run(_print(workspace, agent, out))
+
+
+async def _print(workspace: Path, agent: Agent, out: TextIO) -> int:
+    servers = load_servers(workspace)
+    for problem in servers.diagnostics:
+        print(problem.display(workspace), file=out)
+    if not servers.specs:
+        print("no MCP servers configured (opencode.json `mcp`, .mcp.json `mcpServers`)", file=out)
+        return 1 if servers.diagnostics else 0
+    policy = Policy(agent.permission, workspace)
+    rules = agent.permission.get("mcp", [])
+    failed = bool(servers.diagnostics)
+    for spec in servers.specs.values():
+        where = f"{display_path(spec.where.file, workspace)}:{spec.where.line}"
+        print(f"{spec.name}  {spec.describe()}  ({where})", file=out)
+        if not spec.enabled:
+            print("  turned off (enabled: false)", file=out)
+            continue
+        connection = Connection(spec, workspace)
+        try:
+            tools = await connection.start()
+        except McpError as exc:
+            print(f"  {exc}", file=out)
+            failed = True
+            continue
+        try:
+            for tool in tools:
+                decision = decide(policy, rules, tool, {})
+                before = (
+                    "runs" if decision.action is Action.ALLOW and decision.read_only else "refused"
+                )
+                hints = (
+                    "read-only"
+                    if tool.read_only
+                    else "destructive"
+                    if tool.destructive
+                    else "writes"
+                )
+                print(
+                    f"  {tool.qualified:<48} {hints:<11} before the plan: {before:<7} "
+                    f"in a phase: {decision.action.value}  ({decision.reason})",
+                    file=out,
+                )
+        finally:
+            await connection.stop()
+    return 1 if failed else 0
