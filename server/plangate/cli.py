@@ -227,10 +227,12 @@ def _check(args: argparse.Namespace) -> int:
         agents = [load_agent(file) for file in files]
         extra: list[Diagnostic] = []
     else:
+        from plangate.mcp.config import load_servers
+
         listing = discover(workspace)
         # Every file is checked, those overridden by a later agent of the same name too.
         agents = [*listing.overridden, *listing.agents.values()]
-        extra = listing.config_diagnostics
+        extra = [*listing.config_diagnostics, *load_servers(workspace).diagnostics]
     return _report(agents, sys.stdout, extra)
 
 

@@ -62,3 +62,31 @@ def test_both_files_are_read_with_positions_and_variables(
         (".mcp.json", 8, "MCP server name 'bad name!': letters, digits, '_' and '-' only"),
         ("opencode.jsonc", 6, "a local MCP server needs 'command': [program, args...]"),
     ]
+
+
+def test_check_and_the_editor_report_the_same_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plangate.cli import main
+    from plangate.lsp.agentfiles import problems
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    workspace = tmp_path / "ws"
+    workspace.mkdir()
+    (workspace / ".mcp.json").write_text(CLAUDE)
+    (workspace / "opencode.jsonc").write_text(OPENCODE)
+    monkeypatch.chdir(workspace)
+    lines: list[str] = []
+    monkeypatch.setattr(
+        "sys.stdout",
+        type("Out", (), {"write": lambda _s, t: lines.append(t), "flush": lambda _s: None})(),
+    )
+    code = main(["check"])
+    printed = "".join(lines)
+    assert code == 1, printed
+    for name in (".mcp.json", "opencode.jsonc"):
+        path = workspace / name
+        for problem in problems(path.as_uri(), path.read_text()):
+            assert problem.display() in printed, (problem.display(), printed)
+    assert ".mcp.json:8:5: error: MCP server name 'bad name!'" in printed

@@ -17,10 +17,11 @@ from plangate.agents.parse import KNOWN_TOOLS, parse_agent
 from plangate.diagnostics import Diagnostic, Severity, TextFix
 from plangate.lsp.params import uri_path
 from plangate.lsp.positions import lsp_lines, utf16_units
+from plangate.mcp.config import file_problems
 from plangate.model.catalog import DEFAULT_MODEL, model_table
 
 AGENT_FILE = re.compile(
-    r"(^|/)((agents|\.opencode/agents?|\.claude/agents)/.+\.md|opencode\.jsonc?)$"
+    r"(^|/)((agents|\.opencode/agents?|\.claude/agents)/.+\.md|opencode\.jsonc?|\.mcp\.json)$"
 )
 KEY_DOCS = {
     "description": "What the agent is for; shown when picking an agent.",
@@ -78,8 +79,10 @@ def is_agent_file(uri: str) -> bool:
 def problems(uri: str, text: str) -> list[Diagnostic]:
     """An agent file's problems (or an opencode.json's), as `plangate check` lists them."""
     path = uri_path(uri)
+    if path.name == ".mcp.json":
+        return file_problems(path, text)
     if path.name.startswith("opencode.json"):
-        return config_problems(read_file(path, text))
+        return config_problems(read_file(path, text)) + file_problems(path, text)
     return parse_agent(text, path).diagnostics
 
 

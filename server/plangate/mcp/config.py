@@ -65,11 +65,10 @@ class _Reader:
         self.file = file
         self.diagnostics: list[Diagnostic] = []
 
-    def report(self, path: KeyPath, message: str) -> None:
+    def report(self, path: KeyPath, message: str, *, key: bool = False) -> None:
+        pos = self.file.parsed.pos(path, key=key)
         self.diagnostics.append(
-            Diagnostic(
-                pos=self.file.parsed.pos(path), severity=Severity.ERROR, code="mcp", message=message
-            )
+            Diagnostic(pos=pos, severity=Severity.ERROR, code="mcp", message=message)
         )
 
     def strings(self, path: KeyPath, value: Any) -> tuple[tuple[str, str], ...]:
@@ -153,6 +152,17 @@ def claude_files(workspace: Path) -> list[Path]:
     ]
 
 
+def file_problems(path: Path, text: str | None = None) -> list[Diagnostic]:
+    """The MCP problems of one file, for the editor: a `.mcp.json` (its JSON errors too), or
+    the `mcp` block of an opencode.json (whose JSON errors are the config's to report)."""
+    file = read_file(path, text)
+    found = Servers()
+    _read(found, file, "mcpServers" if path.name == ".mcp.json" else "mcp")
+    if path.name == ".mcp.json":
+        return found.diagnostics
+    return [d for d in found.diagnostics if d not in file.parsed.diagnostics]
+
+
 def load_servers(workspace: Path) -> Servers:
     """Every MCP server configured for the workspace: opencode.json's, then `.mcp.json`'s (a
     later entry of the same name replaces an earlier one)."""
@@ -175,9 +185,8 @@ def _read(found: Servers, file: ConfigFile, key: str) -> None:
         return
     for name, spec in block.items():
         if not NAME.match(name):
-            reader.report(
-                (key, name), f"MCP server name '{name}': letters, digits, '_' and '-' only"
-            )
+            message = f"MCP server name '{name}': letters, digits, '_' and '-' only"
+            reader.report((key, name), message, key=True)
             continue
         if (
             key == "mcp"
