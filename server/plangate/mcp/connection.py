@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from plangate.mcp.config import ServerSpec
 
@@ -92,7 +92,12 @@ class Connection:
         )
 
     async def call(self, tool: str, arguments: dict[str, Any]) -> McpResult:
-        """Call `tool`; a server that died is started again first."""
+        """Call `tool`; a server found stopped is started again first. A call that fails
+        because the server died is not repeated (it may have done its work): the server is
+        started again for the next call, and the error says so."""
+        from mcp.shared.exceptions import MCPError
+        from mcp_types import CONNECTION_CLOSED
+
         if self._task is None or self._task.done():
             await self.start()
         try:
@@ -101,9 +106,25 @@ class Connection:
             raise McpError(
                 f"{self.spec.name}: '{tool}' gave no answer within {CALL_TIMEOUT:g} s"
             ) from exc
-        except Exception as exc:  # the SDK raises its own and the transport's errors
-            raise McpError(f"{self.spec.name}: '{tool}' failed: {_reason(exc)}") from exc
+        except MCPError as exc:
+            if exc.code != CONNECTION_CLOSED:  # the server's own error answer: it is still there
+                raise McpError(f"{self.spec.name}: '{tool}' failed: {exc.error.message}") from exc
+            await self._restarted(tool, exc)
+        except Exception as exc:  # the transport: the server is gone
+            await self._restarted(tool, exc)
         return _result(result)
+
+    async def _restarted(self, tool: str, exc: BaseException) -> NoReturn:
+        """The server died under a call: start it again for the next one; raise for this one."""
+        await self.stop()
+        try:
+            await self.start()
+            again = "it was started again; call the tool again if it should run"
+        except McpError as failed:
+            again = str(failed)
+        raise McpError(
+            f"{self.spec.name}: '{tool}' failed, the server stopped ({_reason(exc)}): {again}"
+        ) from exc
 
     async def stop(self) -> None:
         """Stop the server (its process ends with the client)."""

@@ -1,0 +1,118 @@
+"""The MCP client against the reference "everything" server (stdio and Streamable HTTP) and the
+git server: tools with their hints, results, errors, images, a server that dies."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from plangate.diagnostics import SourcePos
+from plangate.mcp.config import ServerSpec
+from plangate.mcp.connection import Connection, McpError
+
+HERE = Path(__file__).parent
+
+
+def _spec(name: str, command: list[str]) -> ServerSpec:
+    return ServerSpec(name, "stdio", SourcePos(file=HERE / ".mcp.json", line=1), tuple(command))
+
+
+def test_everything_over_stdio(everything_server: list[str], tmp_path: Path) -> None:
+    async def scenario() -> None:
+        connection = Connection(_spec("everything", everything_server), tmp_path, tmp_path / "log")
+        try:
+            tools = {t.name: t for t in await connection.start()}
+            assert tools["echo"].read_only and not tools["echo"].destructive
+            assert not tools["toggle-simulated-logging"].read_only
+            assert tools["echo"].qualified == "mcp__everything__echo"
+            assert (await connection.call("echo", {"message": "hi"})).text == "Echo: hi"
+            summed = await connection.call("get-sum", {"a": 2, "b": 3})
+            assert "5" in summed.text and not summed.is_error
+            image = await connection.call("get-tiny-image", {})
+            assert image.images and image.images[0][0] == "image/png"
+            wrong = await connection.call("get-sum", {"a": "two"})  # the server's error answer
+            assert wrong.is_error, wrong
+            unknown = await connection.call("no-such-tool", {})
+            assert unknown.is_error and "no-such-tool" in unknown.text, unknown
+        finally:
+            await connection.stop()
+        # The server's stderr went to its log, not to the terminal or the editor's stream.
+        assert (tmp_path / "log").exists()
+
+    asyncio.run(scenario())
+
+
+def test_a_server_that_dies_is_started_again(git_server: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+
+    async def scenario() -> None:
+        connection = Connection(_spec("git", [str(git_server), "--repository", str(repo)]), repo)
+        try:
+            await connection.start()
+            args = {"repo_path": str(repo)}
+            assert "On branch" in (await connection.call("git_status", args)).text
+            found = subprocess.run(
+                ["pgrep", "-f", "--", f"--repository {repo}"], capture_output=True, text=True
+            )
+            for pid in found.stdout.split():
+                os.kill(int(pid), signal.SIGKILL)
+            with pytest.raises(McpError, match=r"the server stopped .*started again"):
+                await connection.call("git_status", args)
+            assert "On branch" in (await connection.call("git_status", args)).text
+        finally:
+            await connection.stop()
+
+    asyncio.run(scenario())
+
+
+def test_everything_over_streamable_http(everything_server: list[str], tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    node, entry, _ = everything_server
+    server = subprocess.Popen(
+        [node, "--require", str(HERE / "loopback.cjs"), entry, "streamableHttp"],
+        env={**os.environ, "PORT": str(port)},
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # bounded: until it listens
+            with socket.socket() as client:
+                if client.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("server-everything did not listen within 30 s")
+        spec = ServerSpec(
+            "remote",
+            "http",
+            SourcePos(file=HERE / "opencode.json", line=1),
+            url=f"http://127.0.0.1:{port}/mcp",
+            headers=(("X-Test", "1"),),
+        )
+
+        async def scenario() -> None:
+            connection = Connection(spec, tmp_path)
+            try:
+                assert "echo" in {t.name for t in await connection.start()}
+                assert (
+                    await connection.call("echo", {"message": "over http"})
+                ).text == "Echo: over http"
+            finally:
+                await connection.stop()
+
+        asyncio.run(scenario())
+    finally:
+        server.terminate()
+        server.wait(10)
