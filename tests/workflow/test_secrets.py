@@ -128,7 +128,7 @@ def test_secrets_reach_the_provider_and_nowhere_else(
     store = layout.checkpoints
     objects = store_objects(store)
     assert b"return a + b" in objects or b"return a - b" in objects  # the scan sees content
-    assert layout.events(state.id).is_file() and layout.plan(state.id).is_file()
+    assert layout.events(state.id).is_file() and layout.plan(state.id, state.task).is_file()
     # The model was sent neither secret.
     sent = json.dumps([r.body for r in requests])
     out, err = capfd.readouterr()
