@@ -75,6 +75,7 @@ def test_mcp_tools_under_the_plan_gate_and_the_seed_agents_rules(project: Path) 
         tool_calls=[
             _call("mcp__everything__echo", {"message": "hello"}, "m-echo"),
             _call("mcp__everything__toggle-simulated-logging", {}, "m-toggle"),
+            _call("mcp__everything__get-tiny-image", {}, "m-image"),
             _call("mcp__git__git_add", {**repo, "files": ["app.py"]}, "m-add"),
             _call("mcp__git__git_commit", {**repo, "message": "in phase 1"}, "m-commit"),
         ]
@@ -87,6 +88,13 @@ def test_mcp_tools_under_the_plan_gate_and_the_seed_agents_rules(project: Path) 
         )
         state = asyncio.run(session.run())
         offered = {tool["name"] for tool in server.message_requests[0].body["tools"]}
+        sent = [
+            b
+            for r in server.message_requests
+            for m in r.body["messages"]
+            for b in m["content"]
+            if isinstance(b, dict) and b.get("tool_use_id") == "m-image"
+        ]
 
     assert state.status is Status.COMPLETED, state.reason
     assert {"mcp__git__git_commit", "mcp__everything__echo"} <= offered
@@ -95,6 +103,10 @@ def test_mcp_tools_under_the_plan_gate_and_the_seed_agents_rules(project: Path) 
     early = results["m-commit-early"]
     assert early["is_error"] and "plan" in early["text"].lower(), early
     assert results["m-echo"]["text"] == "Echo: hello"
+    # An image comes to the model as an image block in the tool's result.
+    image = sent[0]["content"]
+    assert image[0]["type"] == "text" and image[1]["type"] == "image", image
+    assert image[1]["source"]["media_type"] == "image/png" and image[1]["source"]["data"]
     # A tool that does not declare it only reads: refused before the plan, asked after it.
     assert results["m-toggle-early"]["is_error"], results["m-toggle-early"]
     assert not results["m-toggle"]["is_error"], results["m-toggle"]

@@ -420,3 +420,14 @@ def test_hover_explains_ignored_sampling_keys_and_thinking() -> None:
     assert "Ignored" in doc(1) and "2026-10-21" in doc(1)
     assert "Ignored" in doc(2)
     assert "adaptive" in doc(3) and "budget_tokens" in doc(3)
+
+
+def test_a_command_pattern_that_can_never_match_is_a_warning(tmp_path: Path) -> None:
+    text = (
+        "---\npermission:\n  bash:\n"
+        '    "cd * && rm *": deny\n    "ls | grep x": allow\n    "rm -rf*": deny\n---\nx\n'
+    )
+    agent = load_agent(write(tmp_path / "a.md", text), today=TODAY)
+    never = [(d.pos.line, d.severity) for d in agent.diagnostics if d.code == "never-matches"]
+    assert never == [(4, Severity.WARNING), (5, Severity.WARNING)]  # not `rm -rf*`: it matches
+    assert not agent.errors

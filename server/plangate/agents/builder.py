@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
@@ -118,6 +119,8 @@ CLAUDE_OTHER_TOOLS = (
 CLAUDE_MODEL_ALIASES = ("sonnet", "opus", "haiku", "inherit")
 
 
+# Shell operators: a pattern holding one joins two commands, and commands are matched one by one.
+_JOINED = re.compile(r"&&|\|\||[;|&]")
 # opencode's edit permission guards all of these tools.
 EDIT_TOOLS = ("write", "edit", "patch", "multiedit")
 # opencode's newer names for two permissions.
@@ -328,6 +331,7 @@ class Builder:
                             (*path, pattern), Severity.ERROR, "invalid-pattern", problem, key=True
                         )
                     elif action is not None:
+                        self._never_matches(name, str(pattern), (*path, pattern))
                         entries.append(_Entry(name, str(pattern), action, (*path, pattern), False))
             else:
                 self.report(
@@ -337,6 +341,19 @@ class Builder:
                     f"'{name}' must be allow, ask, deny or a map of pattern: action",
                 )
         return entries
+
+    def _never_matches(self, name: str, pattern: str, path: KeyPath) -> None:
+        """A warning for a command pattern no command can match: commands are matched one at
+        a time (each part of `&&`, `|`, `;`), in opencode as here."""
+        if name == "bash" and _JOINED.search(pattern):
+            self.report(
+                path,
+                Severity.WARNING,
+                "never-matches",
+                f"'{pattern}' can never match: each command of a line is matched on its own "
+                "(write one rule per command)",
+                key=True,
+            )
 
     def _listed(self, key: str, items: list[Any]) -> list[_Entry]:
         """opencode's newer format: `[{action: shell, resource: "rm *", effect: deny}, ...]`."""

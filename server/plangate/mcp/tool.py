@@ -17,6 +17,11 @@ from plangate.tools.base import Tool, ToolContext, ToolResult
 
 # Descriptions are the server's; long ones are cut (they are in every request).
 MAX_DESCRIPTION = 2000
+# Images passed to the model as image blocks: the API's types, at most this many per result,
+# each at most ~5 MB of base64.
+IMAGE_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+MAX_IMAGES = 5
+MAX_IMAGE = 5 * 1024 * 1024
 
 
 class McpCall(Tool[BaseModel]):
@@ -59,8 +64,14 @@ class McpCall(Tool[BaseModel]):
             result = await self.connection.call(self.tool.name, raw_input)
         except McpError as exc:
             return ToolResult(text=str(exc), is_error=True)
-        text = result.text
-        if result.images:
-            kinds = ", ".join(media for media, _ in result.images)
-            text += f"\n[{len(result.images)} image(s) returned ({kinds}): not shown to the model]"
-        return ToolResult(text=text or "(no output)", is_error=result.is_error)
+        images = [
+            {"media_type": media, "data": data}
+            for media, data in result.images
+            if media in IMAGE_TYPES and len(data) <= MAX_IMAGE
+        ][:MAX_IMAGES]
+        text = result.text or "(no output)"
+        if len(images) < len(result.images):
+            text += f"\n[{len(result.images) - len(images)} image(s) left out: type or size]"
+        return ToolResult(
+            text=text, is_error=result.is_error, data={"images": images} if images else {}
+        )

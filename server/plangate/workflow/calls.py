@@ -109,6 +109,8 @@ class Calls(Tracking):
         self._denied(call, result.data.get("denied"))
         text = truncate_tool_result(result.text, Layout(self.workspace).results(self.state.id))
         extra: dict[str, Any] = {}
+        if result.data.get("images"):
+            extra["images"] = result.data["images"]
         if name == "read" and not result.is_error:
             path = str((self.workspace / str(result.data.get("path", ""))).resolve())
             record = self.ledger.get(Path(path))

@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    TypeAdapter,
+    model_serializer,
+)
 
 from plangate.model.usage import Usage
 from plangate.workflow.approvals import Answer, Question
@@ -87,6 +94,16 @@ class ToolFinished(_Event):
     text: str
     is_error: bool = False
     read: dict[str, Any] | None = None  # the file the agent now knows (for the edit tool)
+    # Images the tool returned (an MCP tool's): [{"media_type", "data" (base64)}].
+    images: list[dict[str, str]] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_unset_images(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Logged results keep the shape they had before images existed: no `"images": null`.
+        data: dict[str, Any] = handler(self)
+        if data.get("images") is None:
+            data.pop("images", None)
+        return data
 
 
 class ChangeApplied(_Event):

@@ -151,6 +151,8 @@ class SessionState(BaseModel):
                 self.started.add(event.id)
             case ToolFinished():
                 self.results[event.id] = {"text": event.text, "is_error": event.is_error}
+                if event.images:
+                    self.results[event.id]["images"] = event.images
                 if event.read:
                     self.reads[event.read["path"]] = event.read["stamp"]
             case ChangeApplied():

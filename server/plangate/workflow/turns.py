@@ -228,6 +228,14 @@ class Turns(SessionCore):
                 "tool_use_id": call.id,
                 "content": result["text"] or "(no output)",
             }
+            if result.get("images"):
+                block["content"] = [
+                    {"type": "text", "text": block["content"]},
+                    *(
+                        {"type": "image", "source": {"type": "base64", **image}}
+                        for image in result["images"]
+                    ),
+                ]
             if result["is_error"]:
                 block["is_error"] = True
             blocks.append(block)
