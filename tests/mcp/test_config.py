@@ -90,3 +90,17 @@ def test_check_and_the_editor_report_the_same_problems(
         for problem in problems(path.as_uri(), path.read_text()):
             assert problem.display() in printed, (problem.display(), printed)
     assert ".mcp.json:8:5: error: MCP server name 'bad name!'" in printed
+
+
+def test_the_users_servers_come_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    (home / ".claude.json").write_text(
+        '{"numStartups": 3, "mcpServers": {"mine": {"command": "a"}, "git": {"command": "b"}}}'
+    )
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / ".mcp.json").write_text('{"mcpServers": {"git": {"command": "c"}}}')
+    found = load_servers(tmp_path / "ws")
+    assert {n: s.command for n, s in found.specs.items()} == {"mine": ("a",), "git": ("c",)}

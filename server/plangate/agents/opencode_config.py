@@ -114,8 +114,9 @@ def load_config(workspace: Path) -> ProjectConfig:
     return ProjectConfig([read_file(path) for path in config_files(workspace)])
 
 
-def read_file(path: Path, text: str | None = None) -> ConfigFile:
-    """One config file (or an editor's unsaved text of it)."""
+def read_file(path: Path, text: str | None = None, *, positions: bool = True) -> ConfigFile:
+    """One config file (or an editor's unsaved text of it); without `positions` (a large file
+    of which one key is wanted) its values are placed at the top."""
     parsed = Frontmatter(file=path, data={}, body="")
     try:
         source = text if text is not None else path.read_text(encoding="utf-8")
@@ -134,7 +135,8 @@ def read_file(path: Path, text: str | None = None) -> ConfigFile:
         return ConfigFile(path, parsed)
     # JSON is YAML: read again for the position of every key and value. JSON the YAML reader
     # refuses (tabs in odd places) keeps its data, positioned at the top.
-    walk_yaml(parsed, plain, line_offset=0)
+    if positions:
+        walk_yaml(parsed, plain, line_offset=0)
     if parsed.data != data:
         parsed.data, parsed.key_pos, parsed.value_pos = data, {}, {}
         parsed.diagnostics.clear()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from plangate.agents.frontmatter import KeyPath
-from plangate.agents.instructions import upward
+from plangate.agents.instructions import home, upward
 from plangate.agents.opencode_config import ConfigFile, load_config, read_file
 from plangate.diagnostics import Diagnostic, Severity, SourcePos
 
@@ -157,16 +157,22 @@ def file_problems(path: Path, text: str | None = None) -> list[Diagnostic]:
     the `mcp` block of an opencode.json (whose JSON errors are the config's to report)."""
     file = read_file(path, text)
     found = Servers()
-    _read(found, file, "mcpServers" if path.name == ".mcp.json" else "mcp")
-    if path.name == ".mcp.json":
+    claude = path.name in (".mcp.json", ".claude.json")
+    _read(found, file, "mcpServers" if claude else "mcp")
+    if claude:
         return found.diagnostics
     return [d for d in found.diagnostics if d not in file.parsed.diagnostics]
 
 
 def load_servers(workspace: Path) -> Servers:
-    """Every MCP server configured for the workspace: opencode.json's, then `.mcp.json`'s (a
-    later entry of the same name replaces an earlier one)."""
+    """Every MCP server configured for the workspace, weakest first (a later entry of the
+    same name replaces an earlier one): the user's own (Claude Code's `~/.claude.json`),
+    opencode.json's (the user's, then the project's), then the project's `.mcp.json`."""
     found = Servers()
+    user = home() / ".claude.json"
+    if user.is_file():
+        # Claude Code's own state file, often large: its servers are what is wanted.
+        _read(found, read_file(user, positions=False), "mcpServers")
     for file in load_config(workspace).with_key("mcp"):
         _read(found, file, "mcp")
     for path in claude_files(workspace):
