@@ -6,8 +6,8 @@
  */
 import * as vscode from 'vscode';
 
-import { entriesOf, entryRow, phaseRow, type Row, sessionRow } from './activityItems';
-import { Methods, type TimelineEntry } from './protocol';
+import { entriesOf, entryRow, mcpRow, phaseRow, type Row, sessionRow } from './activityItems';
+import { type McpServerInfo, Methods, type TimelineEntry } from './protocol';
 import type { PlanGateServer } from './server';
 import { errorText } from './status';
 import type { SessionTracker } from './tracker';
@@ -17,6 +17,7 @@ export const ACTIVITY_VIEW = 'plangate.activity';
 type Node =
   | { kind: 'session'; sessionId: string }
   | { kind: 'phase'; sessionId: string; phase: number }
+  | { kind: 'mcp'; server: McpServerInfo }
   | { kind: 'entry'; entry: TimelineEntry };
 
 /** Sessions, phases and timelines as a tree. */
@@ -49,6 +50,11 @@ export class Activity implements vscode.TreeDataProvider<Node>, vscode.Disposabl
       const time = (at: number): string => new Date(at * 1000).toLocaleTimeString();
       return item(entryRow(node.entry, time), vscode.TreeItemCollapsibleState.None);
     }
+    if (node.kind === 'mcp') {
+      const tree = item(mcpRow(node.server), vscode.TreeItemCollapsibleState.None);
+      tree.tooltip = node.server.error || node.server.tools.join(', ');
+      return tree;
+    }
     const summary = this.tracker.get(node.sessionId);
     if (summary === undefined) {
       return new vscode.TreeItem(node.sessionId);
@@ -77,7 +83,8 @@ export class Activity implements vscode.TreeDataProvider<Node>, vscode.Disposabl
     if (node.kind === 'session') {
       const summary = this.tracker.get(node.sessionId);
       const phases = summary?.phases.map((p) => p.index) ?? [];
-      return [0, ...phases].map((phase) => ({ kind: 'phase', sessionId: node.sessionId, phase }));
+      const servers: Node[] = (summary?.mcpServers ?? []).map((server) => ({ kind: 'mcp', server }));
+      return [...servers, ...[0, ...phases].map((phase): Node => ({ kind: 'phase', sessionId: node.sessionId, phase }))];
     }
     if (node.kind === 'phase') {
       const entries = await this.timeline(node.sessionId);

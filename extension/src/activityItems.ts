@@ -2,7 +2,7 @@
  * What the activity view shows, without `vscode`: a session's phases with their status and test
  * counts, and its timeline grouped by phase, each line with an icon for its kind.
  */
-import type { PhaseInfo, SessionSummary, TimelineEntry } from './protocol';
+import type { McpServerInfo, PhaseInfo, SessionSummary, TimelineEntry } from './protocol';
 import { shortTask } from './sessions';
 import { describeState, formatCost } from './status';
 
@@ -20,6 +20,15 @@ export function sessionRow(summary: SessionSummary): Row {
   const failed = ['paused', 'failed', 'cancelled'].includes(summary.status);
   const icon = summary.pending !== null ? 'bell' : summary.status === 'completed' ? 'pass' : failed ? 'warning' : 'sync';
   return { label: shortTask(summary.task) || summary.sessionId, description: `${describeState(summary)}${cost}`, icon, failed };
+}
+
+/** An MCP server's row: its name, and its tools or why it did not start. */
+export function mcpRow(server: McpServerInfo): Row {
+  if (server.error) {
+    return { label: `MCP: ${server.name}`, description: server.error, icon: 'warning', failed: true };
+  }
+  const count = `${server.tools.length} tool${server.tools.length === 1 ? '' : 's'}`;
+  return { label: `MCP: ${server.name}`, description: `${server.transport} · ${count}`, icon: 'plug', failed: false };
 }
 
 /** "3 passed, 1 failed", or '' without counts. */

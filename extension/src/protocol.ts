@@ -46,6 +46,16 @@ export interface SessionSummary {
   planUri: string | null;
   usage: Record<string, number>;
   costUsd: number | null;
+  /** The MCP servers the session's last run started, or could not. */
+  mcpServers?: McpServerInfo[];
+}
+
+/** An MCP server of a session: its tools, or why it did not start. */
+export interface McpServerInfo {
+  name: string;
+  transport: string;
+  tools: string[];
+  error: string;
 }
 
 /** `plangate/proposePlan` params. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { entriesOf, entryRow, phaseRow, sessionRow, testCounts } from '../src/activityItems';
+import { entriesOf, entryRow, mcpRow, phaseRow, sessionRow, testCounts } from '../src/activityItems';
 import type { TimelineEntry } from '../src/protocol';
 import { summary } from './fixtures';
 
@@ -16,6 +16,18 @@ describe('activity view rows', () => {
     });
     assert.equal(sessionRow(summary({ status: 'paused', reason: 'Disk full.' })).failed, true);
     assert.equal(sessionRow(summary({ status: 'completed' })).icon, 'pass');
+  });
+
+  it('shows an MCP server with its tools, or why it did not start', () => {
+    assert.deepEqual(mcpRow({ name: 'git', transport: 'stdio', tools: ['git_status', 'git_log'], error: '' }), {
+      label: 'MCP: git',
+      description: 'stdio · 2 tools',
+      icon: 'plug',
+      failed: false,
+    });
+    const failed = mcpRow({ name: 'docs', transport: 'http', tools: [], error: "MCP server 'docs' did not start" });
+    assert.equal(failed.failed, true);
+    assert.equal(failed.description, "MCP server 'docs' did not start");
   });
 
   it('shows a phase with its status and test counts', () => {

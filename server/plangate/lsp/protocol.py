@@ -70,6 +70,15 @@ class PhaseInfo(BaseModel):
     tests_failed: int | None = Field(None, serialization_alias="testsFailed")
 
 
+class McpServerInfo(BaseModel):
+    """An MCP server of the session: the tools it offered, or why it could not be started."""
+
+    name: str
+    transport: str
+    tools: list[str] = []
+    error: str = ""
+
+
 class SessionSummary(BaseModel):
     """A session's state as the editor shows it."""
 
@@ -84,6 +93,8 @@ class SessionSummary(BaseModel):
     plan_uri: str | None = Field(serialization_alias="planUri")
     usage: dict[str, int]
     cost_usd: float | None = Field(serialization_alias="costUsd")
+    # The MCP servers its last run started (or could not).
+    mcp_servers: list[McpServerInfo] = Field([], serialization_alias="mcpServers")
 
 
 class ProposePlanResult(BaseModel):
@@ -355,6 +366,14 @@ METHODS: list[Method] = [
             "Add%20a%20priority%20to%20tasks.md",
             "usage": {"input_tokens": 18211, "output_tokens": 2104},
             "costUsd": 0.0862,
+            "mcpServers": [
+                {
+                    "name": "git",
+                    "transport": "stdio",
+                    "tools": ["git_status", "git_log"],
+                    "error": "",
+                }
+            ],
         },
     ),
     Method(

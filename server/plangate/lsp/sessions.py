@@ -247,7 +247,7 @@ class SessionManager:
 
     def summary(self, session_id: str) -> SessionSummary:
         """A session's state for the editor."""
-        from plangate.lsp.protocol import PhaseInfo, SessionSummary
+        from plangate.lsp.protocol import McpServerInfo, PhaseInfo, SessionSummary
         from plangate.workflow.state import TERMINAL
 
         live = self.get(session_id)
@@ -284,6 +284,7 @@ class SessionManager:
             plan_uri=plan_path.as_uri() if plan_path.exists() else None,
             usage=state.total_usage.model_dump(),
             cost_usd=round(state.usage.cost(model), 6) if model else None,
+            mcp_servers=[McpServerInfo.model_validate(s) for s in state.mcp.values()],
         )
 
     def session_changed(self, session_id: str) -> None:

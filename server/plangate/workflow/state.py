@@ -20,6 +20,7 @@ from plangate.workflow.events import (
     ContextManaged,
     InstructionsRead,
     Interrupted,
+    McpConnected,
     MessageAdded,
     ModelTurned,
     PhaseChanged,
@@ -47,6 +48,8 @@ class SessionState(BaseModel):
     task: str = ""
     # The project's instructions, as read at the start (in the system prompt).
     instructions: str = ""
+    # The MCP servers the last run started, by name: transport, tools or the error.
+    mcp: dict[str, dict[str, Any]] = {}
     model: str = ""
     status: Status = Status.ANALYSING
     reason: str = ""
@@ -132,6 +135,8 @@ class SessionState(BaseModel):
                 )
             case InstructionsRead():
                 self.instructions = event.text
+            case McpConnected():
+                self.mcp[event.name] = event.model_dump(exclude={"type"})
             case StatusChanged():
                 if event.status is Status.PAUSED and self.status is not Status.PAUSED:
                     self.resume_to = self.status
