@@ -49,6 +49,34 @@ def test_everything_over_stdio(everything_server: list[str], tmp_path: Path) -> 
     asyncio.run(scenario())
 
 
+def test_a_changed_tool_list_is_read_again(everything_server: list[str], tmp_path: Path) -> None:
+    """The server registers `get-roots-list` once it knows the client has roots (the
+    workspace), and says its tools changed: the list is read again and passed on."""
+    told: list[list[str]] = []
+
+    async def scenario() -> None:
+        connection = Connection(
+            _spec("everything", everything_server),
+            tmp_path,
+            on_change=lambda tools: told.append([t.name for t in tools]),
+        )
+        try:
+            await connection.start()
+            for _ in range(50):  # bounded: 5 s, until the notification came
+                if connection.refreshed:
+                    break
+                await asyncio.sleep(0.1)
+            assert connection.refreshed >= 1
+            assert "get-roots-list" in {t.name for t in connection.tools}
+            assert told and "get-roots-list" in told[-1]
+            roots = await connection.call("get-roots-list", {})
+            assert tmp_path.resolve().as_uri() in roots.text, roots.text
+        finally:
+            await connection.stop()
+
+    asyncio.run(scenario())
+
+
 def test_a_server_that_dies_is_started_again(git_server: Path, tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from plangate.mcp.config import ServerSpec
+
+if TYPE_CHECKING:
+    import mcp_types
+    from mcp.client.session import ClientRequestContext
 
 START_TIMEOUT = 60.0  # seconds for a server to start and list its tools (npx may download)
 CALL_TIMEOUT = 120.0
@@ -55,9 +60,18 @@ class McpResult:
 class Connection:
     """One MCP server for one session."""
 
-    def __init__(self, spec: ServerSpec, workspace: Path, errlog: Path | None = None) -> None:
+    def __init__(
+        self,
+        spec: ServerSpec,
+        workspace: Path,
+        errlog: Path | None = None,
+        on_change: Callable[[list[McpTool]], None] | None = None,
+    ) -> None:
         self.spec = spec
         self.workspace = workspace
+        # Told the new list when the server says its tools changed.
+        self.on_change = on_change
+        self.refreshed = 0
         # Where a stdio server's stderr goes (not the terminal's or the editor's stream).
         self.errlog = errlog
         self.tools: list[McpTool] = []
@@ -141,7 +155,11 @@ class Connection:
 
         try:
             with contextlib.ExitStack() as files:
-                async with Client(self._target(files), message_handler=self._message) as client:
+                async with Client(
+                    self._target(files),
+                    message_handler=self._message,
+                    list_roots_callback=self._roots,
+                ) as client:
                     self._client = client
                     self.tools = await self._list(client)
                     self._ready.set()
@@ -195,6 +213,17 @@ class Connection:
         if method == "notifications/tools/list_changed" and self._client is not None:
             with contextlib.suppress(Exception):
                 self.tools = await self._list(self._client)
+                self.refreshed += 1
+                if self.on_change is not None:
+                    self.on_change(self.tools)
+
+    async def _roots(self, context: ClientRequestContext) -> mcp_types.ListRootsResult:
+        """The workspace is the one root the server is told about (MCP roots)."""
+        import mcp_types
+        from pydantic import FileUrl
+
+        uri = FileUrl(self.workspace.resolve().as_uri())
+        return mcp_types.ListRootsResult(roots=[mcp_types.Root(uri=uri, name=self.workspace.name)])
 
 
 def _result(result: Any) -> McpResult:

@@ -4,6 +4,7 @@ session), their tools added to the session's, stopped when it stops running."""
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Callable
 
 from plangate.agents import Agent
 from plangate.layout import Layout
@@ -11,6 +12,7 @@ from plangate.mcp.config import load_servers
 from plangate.mcp.connection import Connection, McpError, McpTool
 from plangate.mcp.rules import names
 from plangate.mcp.tool import McpCall
+from plangate.permissions.rules import Rule
 from plangate.workflow.core import SessionCore
 from plangate.workflow.events import McpConnected
 
@@ -45,20 +47,40 @@ class Servers(SessionCore):
                 continue
             log = Layout(self.workspace).root / "logs" / f"mcp-{spec.name}.log"
             connection = Connection(spec, self.workspace, errlog=log)
+            connection.on_change = self._refresher(connection, rules)
             try:
                 tools = await connection.start()
             except McpError as exc:
                 self._emit(McpConnected(name=spec.name, transport=spec.transport, error=str(exc)))
                 continue
             self._connections.append(connection)
-            usable = [t for t in tools if offered(self.agent, t)]
-            for tool in usable:
-                self.tools[tool.qualified] = McpCall(tool, connection, rules)
+            usable = self._offer(connection, tools, rules)
             self._emit(
                 McpConnected(
                     name=spec.name, transport=spec.transport, tools=[t.name for t in usable]
                 )
             )
+
+    def _refresher(
+        self, connection: Connection, rules: list[Rule]
+    ) -> Callable[[list[McpTool]], None]:
+        def refresh(tools: list[McpTool]) -> None:
+            self._offer(connection, tools, rules)
+
+        return refresh
+
+    def _offer(
+        self, connection: Connection, tools: list[McpTool], rules: list[Rule]
+    ) -> list[McpTool]:
+        """The server's tools the agent may have, as the session's (again when it says they
+        changed: the next model turn sees the new list)."""
+        prefix = f"mcp__{connection.spec.name}__"
+        for name in [n for n in self.tools if n.startswith(prefix)]:
+            del self.tools[name]
+        usable = [t for t in tools if offered(self.agent, t)]
+        for tool in usable:
+            self.tools[tool.qualified] = McpCall(tool, connection, rules)
+        return usable
 
     async def _disconnect_servers(self) -> None:
         """Stop them; the next run starts them again."""
