@@ -37,6 +37,12 @@ def test_everything_over_stdio(everything_server: list[str], tmp_path: Path) -> 
             assert "5" in summed.text and not summed.is_error
             image = await connection.call("get-tiny-image", {})
             assert image.images and image.images[0][0] == "image/png"
+            lines: list[str] = []
+            slow = await connection.call(
+                "trigger-long-running-operation", {"duration": 1, "steps": 3}, lines.append
+            )
+            assert not slow.is_error and len(lines) == 3, (slow, lines)  # progress, as it came
+            assert lines[-1].startswith("3/3"), lines
             wrong = await connection.call("get-sum", {"a": "two"})  # the server's error answer
             assert wrong.is_error, wrong
             unknown = await connection.call("no-such-tool", {})

@@ -76,6 +76,7 @@ def test_mcp_tools_under_the_plan_gate_and_the_seed_agents_rules(project: Path) 
             _call("mcp__everything__echo", {"message": "hello"}, "m-echo"),
             _call("mcp__everything__toggle-simulated-logging", {}, "m-toggle"),
             _call("mcp__everything__get-tiny-image", {}, "m-image"),
+            _call("mcp__everything__echo", {"message": "x" * 100_000}, "m-big"),
             _call("mcp__git__git_add", {**repo, "files": ["app.py"]}, "m-add"),
             _call("mcp__git__git_commit", {**repo, "message": "in phase 1"}, "m-commit"),
         ]
@@ -103,6 +104,9 @@ def test_mcp_tools_under_the_plan_gate_and_the_seed_agents_rules(project: Path) 
     early = results["m-commit-early"]
     assert early["is_error"] and "plan" in early["text"].lower(), early
     assert results["m-echo"]["text"] == "Echo: hello"
+    # A large result is capped like any tool's, the whole of it kept for the read tool.
+    big = results["m-big"]["text"]
+    assert len(big) < 50_000 and "characters cut; the full result is in" in big
     # An image comes to the model as an image block in the tool's result.
     image = sent[0]["content"]
     assert image[0]["type"] == "text" and image[1]["type"] == "image", image

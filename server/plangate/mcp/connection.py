@@ -105,7 +105,12 @@ class Connection:
             f"MCP server '{self.spec.name}' ({self.spec.describe()}) did not start: {_reason(why)}"
         )
 
-    async def call(self, tool: str, arguments: dict[str, Any]) -> McpResult:
+    async def call(
+        self,
+        tool: str,
+        arguments: dict[str, Any],
+        progress: Callable[[str], None] | None = None,
+    ) -> McpResult:
         """Call `tool`; a server found stopped is started again first. A call that fails
         because the server died is not repeated (it may have done its work): the server is
         started again for the next call, and the error says so."""
@@ -115,7 +120,10 @@ class Connection:
         if self._task is None or self._task.done():
             await self.start()
         try:
-            result = await asyncio.wait_for(self._client.call_tool(tool, arguments), CALL_TIMEOUT)
+            result = await asyncio.wait_for(
+                self._client.call_tool(tool, arguments, progress_callback=_progress(progress)),
+                CALL_TIMEOUT,
+            )
         except TimeoutError as exc:
             raise McpError(
                 f"{self.spec.name}: '{tool}' gave no answer within {CALL_TIMEOUT:g} s"
@@ -224,6 +232,17 @@ class Connection:
 
         uri = FileUrl(self.workspace.resolve().as_uri())
         return mcp_types.ListRootsResult(roots=[mcp_types.Root(uri=uri, name=self.workspace.name)])
+
+
+def _progress(report: Callable[[str], None] | None) -> Any:
+    """The SDK's progress callback, as lines of text (`3/5: message`); None: not asked for."""
+    if report is None:
+        return None
+
+    async def progress(done: float, total: float | None, message: str | None) -> None:
+        report(f"{done:g}{f'/{total:g}' if total else ''}{f': {message}' if message else ''}\n")
+
+    return progress
 
 
 def _result(result: Any) -> McpResult:

@@ -61,7 +61,10 @@ class McpCall(Tool[BaseModel]):
         if not await ctx.allowed(f"Run the MCP tool {shown}?", decision):
             return ToolResult(text=f"The user did not allow {self.name}.", is_error=True)
         try:
-            result = await self.connection.call(self.tool.name, raw_input)
+            # Progress the server reports streams to the user like a command's output.
+            stream = ctx.on_output
+            progress = (lambda text: stream("progress", text)) if stream is not None else None
+            result = await self.connection.call(self.tool.name, raw_input, progress)
         except McpError as exc:
             return ToolResult(text=str(exc), is_error=True)
         images = [
