@@ -304,28 +304,32 @@ def _print_table(workspace: Path, out: TextIO, *, rules: bool = False) -> None:
             print(f"  tools turned off: {', '.join(off)}", file=out)
 
 
-def _mcp(args: argparse.Namespace) -> int:
+def _agent_of(args: argparse.Namespace) -> Agent | None:
+    """The agent `--agent` names, in `--workspace`; None (said on stderr) when there is none."""
     from plangate.agents import find_agent
-    from plangate.mcp.listing import print_servers
 
-    workspace: Path = args.workspace.resolve()
     try:
-        agent = find_agent(args.agent, workspace)
+        return find_agent(args.agent, args.workspace.resolve())
     except LookupError as exc:
         print(f"plangate: {exc}", file=sys.stderr)
+        return None
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from plangate.mcp.listing import print_servers
+
+    agent = _agent_of(args)
+    if agent is None:
         return 2
-    return print_servers(workspace, agent, sys.stdout)
+    return print_servers(args.workspace.resolve(), agent, sys.stdout)
 
 
 def _permissions_check(args: argparse.Namespace) -> int:
-    from plangate.agents import find_agent
     from plangate.permissions import Policy
 
     workspace: Path = args.workspace.resolve()
-    try:
-        agent = find_agent(args.agent, workspace)
-    except LookupError as exc:
-        print(f"plangate: {exc}", file=sys.stderr)
+    agent = _agent_of(args)
+    if agent is None:
         return 2
     if agent.errors:
         for diagnostic in agent.errors:

@@ -49,11 +49,15 @@ def _workspace(tmp_path: Path, *, git: bool = False) -> Path:
 
 
 def _run(
-    agent: Agent, workspace: Path, approvals: ScriptedApprovals, command: str = ""
+    agent: Agent,
+    workspace: Path,
+    approvals: ScriptedApprovals,
+    command: str = "",
+    steps: list[ScriptedTurn] | None = None,
 ) -> tuple[Session, SessionState]:
-    """The happy path's session: phase 1 edits app.py and creates CHANGES.txt by a command
-    (or runs `command`); then the scripted answers decide."""
-    steps = happy_path()
+    """The happy path's session (or `steps`): phase 1 edits app.py and creates CHANGES.txt by
+    a command (or runs `command`); then the scripted answers decide."""
+    steps = steps or happy_path()
     if command:
         steps[3] = ScriptedTurn(tool_calls=[ToolUse("bash", {"command": command}, id="t-log")])
     with ScriptedServer(Model(steps)) as server:
@@ -358,11 +362,7 @@ def test_a_rolled_back_phase_can_be_run_again(seed_agent: Agent, tmp_path: Path)
     # Phase 2 is asked, the user rolls phase 1 back instead; phase 1 is asked again, is run,
     # then phase 2.
     answers = ScriptedApprovals({"phase": ["approve", "rollback", "approve", "approve"]})
-    with ScriptedServer(Model(steps)) as server:
-        session = Session.start(
-            seed_agent, workspace, "Fix add() in app.py", provider(server.base_url), answers
-        )
-        state = asyncio.run(session.run())
+    session, state = _run(seed_agent, workspace, answers, steps=steps)
 
     assert state.status is Status.COMPLETED, state.reason
     phase_questions = [q.title for q in answers.asked if q.kind == "phase"]
@@ -382,17 +382,9 @@ def test_rolling_back_after_the_last_phase_reopens_the_session(
     seed_agent: Agent, tmp_path: Path
 ) -> None:
     workspace = _workspace(tmp_path)
-    with ScriptedServer(Model()) as server:
-        session = Session.start(
-            seed_agent,
-            workspace,
-            "Fix add() in app.py",
-            provider(server.base_url),
-            ScriptedApprovals(),
-        )
-        state = asyncio.run(session.run())
-        assert state.status is Status.COMPLETED
-        session.rollback(2)
+    session, state = _run(seed_agent, workspace, ScriptedApprovals())
+    assert state.status is Status.COMPLETED
+    session.rollback(2)
     assert session.state.status is Status.AWAITING_PHASE and session.state.phase == 2
     assert not (workspace / "docs" / "api.md").exists()
     # Skipped now: the session is done again, phase 2 stays rolled back.
