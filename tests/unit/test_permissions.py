@@ -47,17 +47,27 @@ def test_never_less_strict_than_the_last_matching_rule(workspace: Path) -> None:
 
 
 def test_narrower_allow_carves_out_of_a_broader_deny(workspace: Path) -> None:
-    policy = make(workspace, bash={"git *": "deny", "git status": "allow"})
+    policy = make(workspace, bash={"git *": "deny", "git status*": "allow"})
     assert policy.check_bash("git status -s").action is Action.ALLOW
     assert policy.check_bash("git log").action is Action.DENY
+    # Without its `*`, opencode's `git status` is that command alone: `git status -s` is
+    # decided by `git *` there, so it is denied here too.
+    exact = make(workspace, bash={"git *": "deny", "git status": "allow"})
+    assert exact.check_bash("git status").action is Action.ALLOW
+    assert exact.check_bash("git status -s").action is Action.DENY
 
 
 def test_incomparable_path_patterns_take_the_stricter(workspace: Path) -> None:
     policy = make(workspace, edit={"**/*.env*": "deny", "config/**": "allow"})
     assert policy.check_edit("config/.env").action is Action.DENY
     assert policy.check_edit("config/app.yml").action is Action.ALLOW
-    narrow = make(workspace, edit={"**/*.env*": "deny", "config/**/*.env.example": "allow"})
+    narrow = make(workspace, edit={"**/*.env*": "deny", "config/*.env.example": "allow"})
     assert narrow.check_edit("config/.env.example").action is Action.ALLOW
+    # opencode's `config/**/*.env.example` needs a folder between: `config/.env.example` is
+    # decided by the deny there, and here.
+    deeper = make(workspace, edit={"**/*.env*": "deny", "config/**/*.env.example": "allow"})
+    assert deeper.check_edit("config/.env.example").action is Action.DENY
+    assert deeper.check_edit("config/dev/.env.example").action is Action.ALLOW
 
 
 def test_equal_patterns_later_rule_wins_only_on_equal_action(workspace: Path) -> None:

@@ -104,8 +104,8 @@ class BashPattern:
     # The narrowest command this pattern matches: used to tell whether one pattern is
     # contained in another.
     sample: Canonical
-    # The pattern as opencode reads it (see `_as_written`).
-    written: re.Pattern[str]
+    # The pattern as opencode reads it.
+    written: Written
 
     def match(self, command: Canonical) -> Match:
         """YES, NO, or MAYBE when the command has run-time words that could make it match.
@@ -137,13 +137,45 @@ def compile_bash(pattern: str) -> BashPattern:
     )
 
 
-def _as_written(pattern: str) -> re.Pattern[str]:
-    """opencode's wildcard: `*` any text (spaces too), `?` one character, the whole command;
-    a trailing ` *` may also match nothing (`git push *` is `git push` too)."""
-    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
-    if regex.endswith(r"\ .*"):
-        regex = regex[: -len(r"\ .*")] + r"(\ .*)?"
-    return re.compile(regex, re.DOTALL)
+@dataclass(frozen=True)
+class Written:
+    """A pattern as opencode reads it: `*` any text (spaces and `/` too), `?` one character,
+    the whole text; a trailing ` *` may also match nothing (`git push *` is `git push` too).
+
+    Matched by the classic two-pointer wildcard walk (back to the last `*` on a mismatch):
+    time linear in the text for each star, never the exponential backtracking a regex of
+    `.*`s can fall into on a long command."""
+
+    pattern: str
+
+    def fullmatch(self, text: str) -> bool:
+        """Whether the whole of `text` matches."""
+        if self.pattern.endswith(" *") and _wildcard(self.pattern[:-2], text):
+            return True
+        return _wildcard(self.pattern, text)
+
+
+def _wildcard(pattern: str, text: str) -> bool:
+    p = t = 0
+    star, mark = -1, 0
+    while t < len(text):
+        if p < len(pattern) and pattern[p] == "*":
+            star, mark = p, t
+            p += 1
+        elif p < len(pattern) and (pattern[p] == "?" or pattern[p] == text[t]):
+            p += 1
+            t += 1
+        elif star >= 0:
+            p, mark = star + 1, mark + 1
+            t = mark
+        else:
+            return False
+    return all(ch == "*" for ch in pattern[p:])
+
+
+def _as_written(pattern: str) -> Written:
+    """`pattern`, read as opencode reads it (repeated stars are one)."""
+    return Written(re.sub(r"\*+", "*", pattern))
 
 
 def _match_words(pattern: tuple[str, ...], words: tuple[str, ...]) -> Match:
@@ -192,14 +224,12 @@ class PathPattern:
     # A path this pattern matches, as narrow as the pattern: used for containment.
     sample: str
     # The pattern as opencode reads it (`*` crosses folders: `migration/*` is all below).
-    written: re.Pattern[str]
+    written: Written
 
     def match(self, relative: str) -> bool:
         """True when the workspace-relative (or absolute, for external rules) path matches,
         with gitignore's meaning or with opencode's."""
-        return (
-            self.regex.match(relative) is not None or self.written.fullmatch(relative) is not None
-        )
+        return self.regex.match(relative) is not None or self.written.fullmatch(relative)
 
 
 _BRACKET = re.compile(r"\[[^\]]*\]")

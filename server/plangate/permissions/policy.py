@@ -63,6 +63,14 @@ _PATH_DEFAULTS = {
 }
 
 
+def _as_strict_as_opencode(ours: Rule | None, theirs: Rule | None) -> Rule | None:
+    """The deciding rule: ours (the narrowest), unless the rule opencode would apply (the
+    last one matching as it matches) is stricter: a file never means less here than there."""
+    if theirs is not None and (ours is None or theirs.action.strictness > ours.action.strictness):
+        return theirs
+    return ours
+
+
 class Policy(ReadChecks):
     """Decides bash commands and file paths for one agent in one workspace."""
 
@@ -122,7 +130,13 @@ class Policy(ReadChecks):
                 rule=_OWN_STATE,
                 reason=f"{verb} {where} is denied: {STATE_DIR}/ is PlanGate's own state",
             )
-        rule = pick(r for r, p in self._paths[kind] if p.match(location.key))
+        rule = _as_strict_as_opencode(
+            pick(r for r, p in self._paths[kind] if p.match(location.key)),
+            next(
+                (r for r, p in reversed(self._paths[kind]) if p.written.fullmatch(location.key)),
+                None,
+            ),
+        )
         if location.inside:
             if rule is None and kind == "read":
                 rule = pick(r for r, p in BUILTIN_READ_RULES if p.match(location.key))
@@ -214,7 +228,18 @@ class Policy(ReadChecks):
         file_effects = effects(inv)
         if file_effects.read_only:
             self._expansions(inv, file_effects)
-        matched = pick(matches)
+        matched = _as_strict_as_opencode(
+            pick(matches),
+            # opencode's decision: the last rule whose pattern matches the command as written.
+            next(
+                (
+                    r
+                    for r, p in reversed(self._bash)
+                    if any(p.written.fullmatch(t) for t in canonical.texts)
+                ),
+                None,
+            ),
+        )
         if matched is not None:
             decision = Decision(
                 action=matched.action,
