@@ -148,3 +148,27 @@ def test_plangate_mcp_lists_servers_tools_and_what_the_rules_say(project: Path) 
     status = next(line for line in lines if "mcp__git__git_status " in line)
     assert "read-only" in status and "before the plan: runs" in status
     assert any("'broken'" in line and "did not start" in line for line in lines), lines
+
+
+def test_a_project_server_starts_only_once_the_user_agrees(project: Path) -> None:
+    from plangate.workflow.approvals import Answer, Question
+
+    def refuse_git(question: Question) -> Answer | None:
+        return Answer(choice="deny") if question.id.startswith("mcp-server:git#") else None
+
+    approvals = ScriptedApprovals(decide=refuse_git)
+    agent = find_agent("backend-developer", project)
+    with ScriptedServer(Model(happy_path())) as server:
+        session = Session.start(
+            agent, project, "Fix add() in app.py", provider(server.base_url), approvals
+        )
+        state = asyncio.run(session.run())
+        offered = {tool["name"] for tool in server.message_requests[0].body["tools"]}
+
+    assert state.status is Status.COMPLETED, state.reason
+    asked = [q.title for q in approvals.asked if q.id.startswith("mcp-server:")]
+    assert len(asked) == 2 and all("outside the sandbox" in t for t in asked), asked
+    assert "mcp__everything__echo" in offered
+    assert not any(name.startswith("mcp__git__") for name in offered)
+    connected = {e.data["name"]: e.data for e in session.log.read() if e.type == "mcp"}
+    assert connected["git"]["error"] == "MCP server 'git' not started: the user said no"

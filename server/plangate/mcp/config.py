@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
 from plangate.agents.frontmatter import KeyPath
-from plangate.agents.instructions import home, upward
+from plangate.agents.instructions import home, repository_root, upward
 from plangate.agents.opencode_config import ConfigFile, load_config, read_file
 from plangate.diagnostics import Diagnostic, Severity, SourcePos
 
@@ -37,13 +37,17 @@ class ServerSpec:
     url: str = ""
     headers: tuple[tuple[str, str], ...] = ()
     enabled: bool = True
+    # The command or URL as written, before `${VAR}` was replaced: what is shown.
+    written: str = ""
+    # Configured by the project (its .mcp.json or opencode.json), not by the user: started
+    # only once the user agrees (a cloned repository must not run programs unasked).
+    project: bool = False
 
     def describe(self) -> str:
-        """`stdio: uvx mcp-server-git` or `http: https://...`, for listings (no secrets: header
-        values and the environment are not shown)."""
-        if self.transport == "stdio":
-            return f"stdio: {' '.join(self.command)}"
-        return f"{self.transport}: {self.url}"
+        """`stdio: uvx mcp-server-git` or `http: https://...`, as written: no value of the
+        environment (`${API_TOKEN}` stays so), no header, no environment of the server."""
+        shown = self.written or (" ".join(self.command) if self.transport == "stdio" else self.url)
+        return f"{self.transport}: {shown}"
 
 
 @dataclass
@@ -131,14 +135,17 @@ class _Reader:
                 return None
             env = self.strings((*path, "env"), spec.get("env"))
             argv = tuple(expand(part) for part in [command, *args])
-            return ServerSpec(name, "stdio", where, argv, env)
+            written = " ".join([command, *args])
+            return ServerSpec(name, "stdio", where, argv, env, written=written)
         if kind in ("http", "sse"):
             url = spec.get("url")
             if not isinstance(url, str) or not url.strip():
                 self.report((*path, "url"), f"an {kind} MCP server needs 'url'")
                 return None
             headers = self.strings((*path, "headers"), spec.get("headers"))
-            return ServerSpec(name, kind, where, url=expand(url.strip()), headers=headers)
+            return ServerSpec(
+                name, kind, where, url=expand(url.strip()), headers=headers, written=url.strip()
+            )
         self.report((*path, "type"), "'type' must be 'stdio', 'http' or 'sse'")
         return None
 
@@ -173,14 +180,15 @@ def load_servers(workspace: Path) -> Servers:
     if user.is_file():
         # Claude Code's own state file, often large: its servers are what is wanted.
         _read(found, read_file(user, positions=False), "mcpServers")
+    root = repository_root(workspace.resolve())
     for file in load_config(workspace).with_key("mcp"):
-        _read(found, file, "mcp")
+        _read(found, file, "mcp", project=file.path.resolve().is_relative_to(root))
     for path in claude_files(workspace):
-        _read(found, read_file(path), "mcpServers")
+        _read(found, read_file(path), "mcpServers", project=True)
     return found
 
 
-def _read(found: Servers, file: ConfigFile, key: str) -> None:
+def _read(found: Servers, file: ConfigFile, key: str, project: bool = False) -> None:
     reader = _Reader(file)
     found.diagnostics += file.parsed.diagnostics
     block = file.parsed.data.get(key)
@@ -207,5 +215,5 @@ def _read(found: Servers, file: ConfigFile, key: str) -> None:
             continue
         server = reader.opencode(name, spec) if key == "mcp" else reader.claude(name, spec)
         if server is not None:
-            found.specs[name] = server
+            found.specs[name] = replace(server, project=project)
     found.diagnostics += reader.diagnostics

@@ -7,12 +7,14 @@ import fnmatch
 from collections.abc import Callable
 
 from plangate.agents import Agent
+from plangate.diagnostics import display_path
 from plangate.layout import Layout
-from plangate.mcp.config import load_servers
+from plangate.mcp.config import ServerSpec, load_servers
 from plangate.mcp.connection import Connection, McpError, McpTool
 from plangate.mcp.rules import names
 from plangate.mcp.tool import McpCall
 from plangate.permissions.rules import Rule
+from plangate.workflow.approvals import question
 from plangate.workflow.core import SessionCore
 from plangate.workflow.events import McpConnected
 
@@ -43,7 +45,7 @@ class Servers(SessionCore):
         configured = load_servers(self.workspace)
         rules = self.agent.permission.get("mcp", [])
         for spec in configured.specs.values():
-            if not spec.enabled:
+            if not spec.enabled or not await self._trusted(spec):
                 continue
             log = Layout(self.workspace).root / "logs" / f"mcp-{spec.name}.log"
             connection = Connection(spec, self.workspace, errlog=log)
@@ -60,6 +62,28 @@ class Servers(SessionCore):
                     name=spec.name, transport=spec.transport, tools=[t.name for t in usable]
                 )
             )
+
+    async def _trusted(self, spec: ServerSpec) -> bool:
+        """A server the project configures runs a program (or reaches a URL) with the user's
+        rights, outside the sandbox: it starts only once the user agrees (asked once per
+        session). The user's own servers start without asking."""
+        if not spec.project:
+            return True
+        where = f"{display_path(spec.where.file, self.workspace)}:{spec.where.line}"
+        answer = await self._ask(
+            question(
+                "permission",
+                f"mcp-server:{spec.name}#1",
+                f"Start the MCP server '{spec.name}' ({spec.describe()}) that {where} "
+                "configures? It runs with your rights, outside the sandbox.",
+                command=spec.describe(),
+            )
+        )
+        if answer.choice == "deny":
+            error = f"MCP server '{spec.name}' not started: the user said no"
+            self._emit(McpConnected(name=spec.name, transport=spec.transport, error=error))
+            return False
+        return True
 
     def _refresher(
         self, connection: Connection, rules: list[Rule]
