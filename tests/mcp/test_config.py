@@ -104,3 +104,24 @@ def test_the_users_servers_come_first(tmp_path: Path, monkeypatch: pytest.Monkey
     (tmp_path / "ws" / ".mcp.json").write_text('{"mcpServers": {"git": {"command": "c"}}}')
     found = load_servers(tmp_path / "ws")
     assert {n: s.command for n, s in found.specs.items()} == {"mine": ("a",), "git": ("c",)}
+
+
+def test_what_is_shown_never_holds_a_value_of_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setenv("DOCS_TOKEN", "tok-1234567890")
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "opencode.json").write_text(
+        '{"mcp": {"docs": {"type": "remote", "url": "https://docs.invalid/mcp?key={env:DOCS_TOKEN}"}}}'
+    )
+    (tmp_path / "ws" / ".mcp.json").write_text(
+        '{"mcpServers": {"api": {"command": "srv", "args": ["--token", "${DOCS_TOKEN}"]}}}'
+    )
+    found = load_servers(tmp_path / "ws")
+    assert found.specs["docs"].url.endswith("key=tok-1234567890")  # what is used
+    assert found.specs["docs"].describe() == "http: https://docs.invalid/mcp?key={env:…}"
+    assert found.specs["api"].command[-1] == "tok-1234567890"
+    assert found.specs["api"].describe() == "stdio: srv --token ${DOCS_TOKEN}"
+    assert all(s.project for s in found.specs.values())

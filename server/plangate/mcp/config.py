@@ -46,7 +46,12 @@ class ServerSpec:
     def describe(self) -> str:
         """`stdio: uvx mcp-server-git` or `http: https://...`, as written: no value of the
         environment (`${API_TOKEN}` stays so), no header, no environment of the server."""
-        shown = self.written or (" ".join(self.command) if self.transport == "stdio" else self.url)
+        if self.written:
+            return f"{self.transport}: {self.written}"
+        # opencode.json's {env:VAR} were replaced before it was read: hide what came of them.
+        shown = " ".join(self.command) if self.transport == "stdio" else self.url
+        for value in sorted(_secret_like(), key=len, reverse=True):
+            shown = shown.replace(value, "{env:…}")
         return f"{self.transport}: {shown}"
 
 
@@ -57,6 +62,11 @@ class Servers:
 
     specs: dict[str, ServerSpec] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def _secret_like() -> set[str]:
+    """Values of the environment long enough to be a key or token."""
+    return {value for value in os.environ.values() if len(value) >= 8 and "/" not in value}
 
 
 def expand(text: str) -> str:
