@@ -116,3 +116,12 @@ def test_agents_in_opencode_json_and_its_rules_for_every_agent(project: Path) ->
     seed = find_agent("backend-developer", project)
     assert any(r.pattern == "make deploy*" for r in seed.permission["bash"])
     assert seed.model == "anthropic/claude-sonnet-4"
+
+
+def test_an_opencode_json_that_cannot_be_read_stops_the_agents(project: Path) -> None:
+    """Its rules must not just go missing: opencode refuses to start too."""
+    broken = OPENCODE_JSON.replace('"make deploy*": "deny",', '"make deploy*": "deny"\n "x": 1')
+    (project / "opencode.json").write_text(broken)
+    agent = find_agent("api-builder", project)
+    assert [d.code for d in agent.errors] == ["config"], agent.errors
+    assert agent.errors[0].pos.file.name == "opencode.json"

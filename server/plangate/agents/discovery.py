@@ -16,7 +16,7 @@ from plangate.agents.builder import Builder
 from plangate.agents.definition import Agent, AgentFormat, AgentSource, Origin
 from plangate.agents.opencode_config import ConfigFile, ProjectConfig, load_config
 from plangate.agents.parse import load_agent, opencode_agent
-from plangate.diagnostics import Diagnostic
+from plangate.diagnostics import Diagnostic, Severity
 from plangate.permissions.rules import Rule
 
 
@@ -135,10 +135,12 @@ def config_problems(file: ConfigFile, today: date | None = None) -> list[Diagnos
 def with_project(agent: Agent, config: ProjectConfig, today: date | None = None) -> Agent:
     """`agent` under the project's opencode.json: its `permission` rules come first (the
     agent's own, later, win where opencode's would), its `model` when the agent names none,
-    its `instructions` entries. (What is wrong in those files is said once, on the files:
-    `config_problems`.)"""
+    its `instructions` entries. (Warnings on those files are said once, on the files:
+    `config_problems`; their errors stop every agent, as they stop opencode: rules must not
+    just go missing.)"""
     rules: dict[str, list[Rule]] = {}
     off: dict[str, bool] = {}
+    errors = [d for d in config.diagnostics if d.severity is Severity.ERROR]
     for file in config.with_key("permission"):
         builder = Builder(file.section())
         for kind, found in builder.permissions(
@@ -146,7 +148,10 @@ def with_project(agent: Agent, config: ProjectConfig, today: date | None = None)
         ).items():
             rules.setdefault(kind, []).extend(found)
         off |= builder.disabled_tools()
+        errors += [d for d in builder.diagnostics if d.severity is Severity.ERROR]
     update: dict[str, object] = {}
+    if errors:
+        update["diagnostics"] = [*agent.diagnostics, *errors]
     if rules:
         merged = {kind: [*found, *agent.permission.get(kind, [])] for kind, found in rules.items()}
         update["permission"] = {**agent.permission, **merged}
