@@ -172,3 +172,34 @@ def test_a_project_server_starts_only_once_the_user_agrees(project: Path) -> Non
     assert not any(name.startswith("mcp__git__") for name in offered)
     connected = {e.data["name"]: e.data for e in session.log.read() if e.type == "mcp"}
     assert connected["git"]["error"] == "MCP server 'git' not started: the user said no"
+
+
+def test_an_mcp_call_cut_off_by_a_stop_is_not_run_again(project: Path) -> None:
+    """Like a command: a call that was running when PlanGate stopped may have done its work,
+    so on resume it is reported as interrupted, not repeated."""
+    steps = happy_path()
+    steps[3] = ScriptedTurn(
+        tool_calls=[_call("mcp__everything__toggle-simulated-logging", {}, "m-toggle")]
+    )
+    agent = find_agent("backend-developer", project)
+    with ScriptedServer(Model(steps)) as server:
+        session = Session.start(
+            agent, project, "Fix add() in app.py", provider(server.base_url), ScriptedApprovals()
+        )
+        asyncio.run(session.run())
+        # PlanGate "stopped" while the call ran: its log ends at the call's start.
+        log = session.log_path(project, session.state.id)
+        lines = log.read_text().splitlines(keepends=True)
+        cut = next(
+            i for i, line in enumerate(lines) if '"tool_started"' in line and "m-toggle" in line
+        )
+        log.write_text("".join(lines[: cut + 1]))
+        reopened = Session.open(
+            agent, project, session.state.id, provider(server.base_url), ScriptedApprovals()
+        )
+        state = asyncio.run(reopened.run())
+
+    result = state.results["m-toggle"]
+    assert result["is_error"] and "interrupted when PlanGate restarted" in result["text"], result
+    [interrupted] = [e.data for e in reopened.log.read() if e.type == "interrupted"]
+    assert interrupted["kind"] == "mcp" and "toggle-simulated-logging" in interrupted["command"]

@@ -63,12 +63,17 @@ class Calls(Tracking):
 
     async def _execute(self, call: ToolCall) -> None:
         call_id, name = call.id, call.name
-        if call_id in self.state.started and name == "bash" and not self._asking(call_id):
+        acts = name == "bash" or name.startswith("mcp__")  # a command, or a server's tool
+        if call_id in self.state.started and acts and not self._asking(call_id):
             # It was running when PlanGate stopped: running it again could repeat its effects.
-            command = str(call.input.get("command", ""))
+            command = (
+                str(call.input.get("command", ""))
+                if name == "bash"
+                else f"{name} {json.dumps(call.input, sort_keys=True)[:200]}"
+            )
             self._emit(
                 Interrupted(
-                    kind="bash",
+                    kind="bash" if name == "bash" else "mcp",
                     command=command,
                     phase=self.state.phase,
                     message=prompts.command_interrupted(command),

@@ -226,7 +226,7 @@ class Interrupted(_Event):
     when PlanGate stopped, and has no result."""
 
     type: Literal["interrupted"] = "interrupted"
-    kind: Literal["bash", "check"]
+    kind: Literal["bash", "check", "mcp"]
     command: str
     phase: int = 0
     message: str
