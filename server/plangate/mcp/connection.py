@@ -80,23 +80,38 @@ class Connection:
         self._ready = asyncio.Event()
         self._stop = asyncio.Event()
         self._failure: BaseException | None = None
+        self._starting = asyncio.Lock()
 
     async def start(self) -> list[McpTool]:
-        """Start the server (if not running) and return its tools; McpError when it cannot."""
-        if self._task is not None and not self._task.done() and self._ready.is_set():
-            return self.tools
+        """Start the server (if not running) and return its tools; McpError when it cannot.
+        One start at a time; cancelled while starting, the server is stopped, not left."""
+        async with self._starting:
+            if self._task is not None and not self._task.done() and self._ready.is_set():
+                return self.tools
+            try:
+                return await self._start()
+            except BaseException:
+                await asyncio.shield(self.stop())
+                raise
+
+    async def _start(self) -> list[McpTool]:
         delay = 0.5
         for attempt in range(RESTARTS + 1):
             self._ready, self._stop, self._failure = asyncio.Event(), asyncio.Event(), None
             self._task = asyncio.create_task(self._serve(), name=f"mcp:{self.spec.name}")
             ready = asyncio.create_task(self._ready.wait())
-            await asyncio.wait(
-                [ready, self._task], timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-            )
-            ready.cancel()
+            try:
+                await asyncio.wait(
+                    [ready, self._task], timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                ready.cancel()
             if self._ready.is_set():
                 return self.tools
+            hung = not self._task.done()
             await self.stop()
+            if hung:
+                break  # a server that does not answer is not waited for again and again
             if attempt < RESTARTS:
                 await asyncio.sleep(delay)
                 delay *= 2
@@ -162,22 +177,22 @@ class Connection:
         from mcp import Client  # the SDK loads when a session first needs a server
 
         try:
-            with contextlib.ExitStack() as files:
-                async with Client(
-                    self._target(files),
-                    message_handler=self._message,
-                    list_roots_callback=self._roots,
-                ) as client:
-                    self._client = client
-                    self.tools = await self._list(client)
-                    self._ready.set()
-                    await self._stop.wait()
+            async with contextlib.AsyncExitStack() as files, Client(
+                await self._target(files),
+                message_handler=self._message,
+                list_roots_callback=self._roots,
+            ) as client:
+                self._client = client
+                self.tools = await self._list(client)
+                self._ready.set()
+                await self._stop.wait()
         except Exception as exc:  # reported by start() or the next call
             self._failure = exc
 
-    def _target(self, files: contextlib.ExitStack) -> Any:
+    async def _target(self, files: contextlib.AsyncExitStack) -> Any:
         from mcp.client.stdio import StdioServerParameters, stdio_client
         from mcp.client.streamable_http import streamable_http_client
+        from mcp.shared._httpx_utils import create_mcp_http_client
 
         if self.spec.transport == "stdio":
             program, *args = self.spec.command
@@ -191,12 +206,14 @@ class Connection:
             self.errlog.parent.mkdir(parents=True, exist_ok=True)
             log = files.enter_context(self.errlog.open("a", encoding="utf-8"))
             return stdio_client(params, errlog=log)
-        if self.spec.headers:
-            import httpx2
+        headers = dict(self.spec.headers)
+        if self.spec.transport == "sse":  # the older HTTP+SSE transport
+            from mcp.client.sse import sse_client
 
-            http = httpx2.AsyncClient(headers=dict(self.spec.headers), timeout=CALL_TIMEOUT)
-            return streamable_http_client(self.spec.url, http_client=http)
-        return self.spec.url
+            return sse_client(self.spec.url, headers=headers)
+        # The SDK's client (its timeouts: a long read for the event stream), closed with us.
+        http = await files.enter_async_context(create_mcp_http_client(headers=headers))
+        return streamable_http_client(self.spec.url, http_client=http)
 
     async def _list(self, client: Any) -> list[McpTool]:
         listed = await client.list_tools()

@@ -50,12 +50,13 @@ class Servers(SessionCore):
             log = Layout(self.workspace).root / "logs" / f"mcp-{spec.name}.log"
             connection = Connection(spec, self.workspace, errlog=log)
             connection.on_change = self._refresher(connection, rules)
+            # Known before it starts: a session stopped meanwhile stops it too.
+            self._connections.append(connection)
             try:
                 tools = await connection.start()
             except McpError as exc:
                 self._emit(McpConnected(name=spec.name, transport=spec.transport, error=str(exc)))
                 continue
-            self._connections.append(connection)
             usable = self._offer(connection, tools, rules)
             self._emit(
                 McpConnected(
