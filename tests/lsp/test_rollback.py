@@ -43,6 +43,9 @@ async def test_a_refused_rollback_is_an_error_naming_the_files_and_the_session_g
     # The question about phase 2 is withdrawn: the rolled-back phase is next, to run again.
     pending = await harness.until(session_id, lambda s: (s["pending"] or {}).get("phase") == 1)
     assert pending["pending"]["title"] == "Run phase 1 again: API fix?"
+    # The question about phase 2 is taken back for good: not asked again later, stale.
+    log = harness.workspace / ".plangate" / "sessions" / session_id / "events.jsonl"
+    assert '"type":"withdrawn","data":{"id":"phase:2#1"' in log.read_text()
     plan_uri = pending["planUri"]
     harness.open(plan_uri, uri_path(plan_uri).read_text())
     lenses = await harness.client.text_document_code_lens_async(

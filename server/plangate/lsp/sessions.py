@@ -217,10 +217,14 @@ class SessionManager:
         state = live.session.state
         pending = live.approvals.pending
         if pending is not None and pending.kind == "phase" and pending.phase_index != state.phase:
-            assert live.task is not None
-            live.task.cancel()
-            # Bounded: a task waiting on a question ends at the cancellation's first await.
-            await asyncio.wait([live.task], timeout=10)
+            task = live.task
+            assert task is not None
+            task.cancel()
+            # A task waiting on a question ends at once (stopping its MCP servers may take a
+            # moment): should it still run after the wait, it runs the session when it ends.
+            await asyncio.wait([task], timeout=30)
+            if not task.done():
+                task.add_done_callback(lambda _ended: self._run(live))
         if state.status not in TERMINAL and state.status is not Status.PAUSED:
             self._run(live)
 

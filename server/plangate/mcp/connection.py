@@ -177,11 +177,14 @@ class Connection:
         from mcp import Client  # the SDK loads when a session first needs a server
 
         try:
-            async with contextlib.AsyncExitStack() as files, Client(
-                await self._target(files),
-                message_handler=self._message,
-                list_roots_callback=self._roots,
-            ) as client:
+            async with (
+                contextlib.AsyncExitStack() as files,
+                Client(
+                    await self._target(files),
+                    message_handler=self._message,
+                    list_roots_callback=self._roots,
+                ) as client,
+            ):
                 self._client = client
                 self.tools = await self._list(client)
                 self._ready.set()

@@ -84,7 +84,7 @@ class SessionCore:
         """The id of the open question with this prefix (asked again after a restart), or a
         new one."""
         ids = [qid for qid in self.state.questions if qid.startswith(prefix + "#")]
-        if ids and ids[-1] not in self.state.answers:
+        if ids and ids[-1] not in self.state.answers and ids[-1] not in self.state.withdrawn:
             return ids[-1]
         return f"{prefix}#{len(ids) + 1}"
 

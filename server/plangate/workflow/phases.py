@@ -29,6 +29,7 @@ from plangate.workflow.events import (
     RolledBack,
     StatusChanged,
     Validated,
+    Withdrawn,
 )
 from plangate.workflow.plan import PLAN_TOOL_DESCRIPTION, Plan, render_markdown
 from plangate.workflow.project import project_head
@@ -222,7 +223,18 @@ class Phases(Checks):
         self._rolled_back(index, paths, command)
         if self.state.status in (Status.AWAITING_PHASE, Status.COMPLETED, Status.FAILED):
             # Waiting for the next phase, or done: the rolled-back phase is next, to run again
-            # (or skip). A session that was working or paused goes on as it was.
+            # (or skip). A session that was working or paused goes on as it was. The question
+            # about another phase is taken back: it is not asked again later, stale.
+            state = self.state
+            open_ones = [
+                qid
+                for qid in state.questions
+                if qid.startswith("phase:")
+                and qid not in state.answers
+                and qid not in state.withdrawn
+            ]
+            for qid in open_ones:
+                self._emit(Withdrawn(id=qid, reason=f"phase {index} was rolled back"))
             self._emit(
                 StatusChanged(
                     status=Status.AWAITING_PHASE,
