@@ -40,7 +40,11 @@ EQUIVALENT_COMMANDS = {
     "git_show": "git show",
     "git_branch": "git branch --list",
 }
-_PATH_KEY = re.compile(r"(^|_)(path|paths|file|files|filename|target_file|destination)$", re.I)
+_PATH_KEY = re.compile(
+    r"(^|_)(path|paths|file|files|filename|target_file|destination|dest|source|src|dir"
+    r"|directory|uri|root|cwd)$",
+    re.I,
+)
 
 _READ_ONLY = builtin("mcp", "*", Action.ALLOW, "the tool declares it only reads")
 _DESTRUCTIVE = builtin("mcp", "*", Action.ASK, "the tool declares it is destructive")
@@ -67,6 +71,9 @@ def decide(
             action=rule.action,
             rule=rule,
             reason=f"{shown} matches {rule.describe()}: {rule.action.value}",
+            # A rule's allow keeps what the tool says of itself (it may still run before
+            # the plan when it only reads).
+            read_only=tool.read_only,
         )
     elif tool.read_only:
         decision = Decision(
@@ -93,15 +100,17 @@ def decide(
                     reason=f"{shown} does what `{command}` does: {as_command.reason}",
                 )
             )
-    if not tool.read_only:
-        for path in _paths(arguments):
-            edit = policy.check_edit(path)
-            if edit.action is not Action.ALLOW:
-                found.append(
-                    Decision(
-                        action=edit.action, rule=edit.rule, reason=f"{shown} names {edit.reason}"
-                    )
+    # Paths in its arguments: the read rules for a tool that only reads (`.env` stays asked
+    # or denied), the edit rules for any other.
+    check = policy.check_read if tool.read_only else policy.check_edit
+    for path in _paths(arguments):
+        named = check(path)
+        if named.action is not Action.ALLOW:
+            found.append(
+                Decision(
+                    action=named.action, rule=named.rule, reason=f"{shown} names {named.reason}"
                 )
+            )
     if tool.destructive and decision.action is Action.ALLOW:
         found.append(
             Decision(
@@ -114,12 +123,21 @@ def decide(
     return chosen if chosen.action is not Action.ALLOW else decision
 
 
-def _paths(arguments: Mapping[str, Any]) -> list[str]:
-    """Argument values under path-like keys (`path`, `file_path`, `files`...)."""
+def _paths(arguments: Any, depth: int = 0, listed: bool = False) -> list[str]:
+    """Argument values under path-like keys (`path`, `file_path`, `files`, `source`...), at
+    any depth of nested objects and lists (`edits: [{path: ...}]`); `file://` URIs too.
+    `listed`: the items of a list under such a key."""
     found: list[str] = []
-    for key, value in arguments.items():
-        if not _PATH_KEY.search(str(key)):
-            continue
-        values = value if isinstance(value, list) else [value]
-        found += [v for v in values if isinstance(v, str) and v.strip()]
+    if depth > 8:
+        return found
+    items = arguments.items() if isinstance(arguments, Mapping) else enumerate(arguments)
+    for key, value in items:
+        pathy = listed or bool(_PATH_KEY.search(str(key)))
+        if isinstance(value, str):
+            if pathy and value.strip():
+                found.append(value.removeprefix("file://"))
+        elif isinstance(value, Mapping):
+            found += _paths(value, depth + 1)
+        elif isinstance(value, list):
+            found += _paths(value, depth + 1, listed=pathy and not isinstance(key, int))
     return found

@@ -1,0 +1,44 @@
+"""How an MCP call is decided, on tools as servers describe them (no server needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from plangate.agents import Agent
+from plangate.mcp.connection import McpTool
+from plangate.mcp.rules import decide
+from plangate.permissions import Action, Policy
+from plangate.permissions.rules import Rule
+
+
+def _tool(name: str, *, read_only: bool = False, destructive: bool = False) -> McpTool:
+    return McpTool("fs", name, "", {"type": "object"}, read_only, destructive)
+
+
+def test_paths_in_arguments_answer_to_the_read_and_edit_rules(
+    seed_agent: Agent, tmp_path: Path
+) -> None:
+    policy = Policy(seed_agent.permission, tmp_path)
+    reader = _tool("read_text_file", read_only=True)
+    assert decide(policy, [], reader, {"path": "src/app.py"}).action is Action.ALLOW
+    # A tool that only reads still may not read a secret unasked.
+    assert decide(policy, [], reader, {"path": ".env"}).action is Action.ASK
+    mover = _tool("move_file")
+    # The seed denies edits of **/*.env*: whichever argument names the file.
+    assert decide(policy, [], mover, {"source": ".env", "destination": "x"}).action is Action.DENY
+    nested = {"edits": [{"path": "config/.env.local", "text": "x"}]}
+    assert decide(policy, [], _tool("edit_file"), nested).action is Action.DENY
+
+
+def test_rules_hints_and_read_only(seed_agent: Agent, tmp_path: Path) -> None:
+    policy = Policy(seed_agent.permission, tmp_path)
+    allow = [Rule(permission="mcp", pattern="fs_list_*", action=Action.ALLOW)]
+    listed = decide(policy, allow, _tool("list_directory", read_only=True), {})
+    # Allowed by a rule, it still only reads: it may run before the plan.
+    assert listed.action is Action.ALLOW and listed.read_only
+    assert decide(policy, [], _tool("write_file"), {}).action is Action.ASK
+    destructive = _tool("delete_all", destructive=True)
+    everything = [Rule(permission="mcp", pattern="*", action=Action.ALLOW)]
+    assert decide(policy, everything, destructive, {}).action is Action.ASK
+    denied = [Rule(permission="mcp", pattern="mcp__fs__*", action=Action.DENY)]
+    assert decide(policy, denied, _tool("read_text_file", read_only=True), {}).action is Action.DENY
