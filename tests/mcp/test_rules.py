@@ -42,3 +42,27 @@ def test_rules_hints_and_read_only(seed_agent: Agent, tmp_path: Path) -> None:
     assert decide(policy, everything, destructive, {}).action is Action.ASK
     denied = [Rule(permission="mcp", pattern="mcp__fs__*", action=Action.DENY)]
     assert decide(policy, denied, _tool("read_text_file", read_only=True), {}).action is Action.DENY
+
+
+def test_names_as_the_api_and_opencode_spell_them(seed_agent: Agent, tmp_path: Path) -> None:
+    dotted = _tool("create.issue")
+    assert dotted.qualified == "mcp__fs__create_issue"  # the API takes no dots
+    deny = [Rule(permission="mcp", pattern="fs_create_issue", action=Action.DENY)]
+    policy = Policy(seed_agent.permission, tmp_path)
+    assert decide(policy, deny, dotted, {}).action is Action.DENY  # opencode's spelling
+
+
+def test_claude_code_names_a_whole_server(tmp_path: Path) -> None:
+    from plangate.agents.parse import parse_agent
+    from plangate.workflow.servers import offered
+
+    def agent(lines: str) -> Agent:
+        text = f"---\nname: a\ndescription: b\n{lines}\n---\nx\n"
+        return parse_agent(text, tmp_path / ".claude" / "agents" / "a.md")
+
+    only_fs = agent("tools: Read, mcp__fs")
+    assert offered(only_fs, _tool("read_text_file"))
+    assert not offered(only_fs, McpTool("git", "git_log", "", {}, True))
+    no_fs = agent("disallowedTools: mcp__fs")
+    assert not offered(no_fs, _tool("read_text_file"))
+    assert offered(no_fs, McpTool("git", "git_log", "", {}, True))

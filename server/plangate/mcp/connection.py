@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +45,9 @@ class McpTool:
 
     @property
     def qualified(self) -> str:
-        """The name the model sees: `mcp__<server>__<tool>` (Claude Code's spelling)."""
-        return f"mcp__{self.server}__{self.name}"
+        """The name the model sees: `mcp__<server>__<tool>` (Claude Code's spelling), in the
+        characters and length the Messages API takes for a tool name."""
+        return _api_name(f"mcp__{self.server}__{self.name}")
 
 
 @dataclass(frozen=True)
@@ -252,6 +254,11 @@ class Connection:
 
         uri = FileUrl(self.workspace.resolve().as_uri())
         return mcp_types.ListRootsResult(roots=[mcp_types.Root(uri=uri, name=self.workspace.name)])
+
+
+def _api_name(name: str) -> str:
+    """A tool name as the API takes it: letters, digits, `_` and `-`, at most 64."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64]
 
 
 def _progress(report: Callable[[str], None] | None) -> Any:

@@ -53,7 +53,9 @@ _UNLISTED = builtin("mcp", "*", Action.ASK, "an MCP tool no rule allows")
 
 def names(tool: McpTool) -> tuple[str, str]:
     """The two spellings rules use: opencode's `server_tool`, Claude Code's `mcp__server__tool`."""
-    return f"{tool.server}_{tool.name}", tool.qualified
+    # opencode replaces what is not a letter, digit, `_` or `-` in both parts with `_`.
+    opencode = re.sub(r"[^A-Za-z0-9_-]", "_", f"{tool.server}_{tool.name}")
+    return opencode, tool.qualified
 
 
 def decide(

@@ -25,11 +25,19 @@ def offered(agent: Agent, tool: McpTool) -> bool:
     said = [
         on
         for pattern, on in agent.tools.items()
-        if pattern != "*" and any(fnmatch.fnmatchcase(n, pattern) for n in names(tool))
+        if pattern != "*"
+        and any(fnmatch.fnmatchcase(n, p) for n in names(tool) for p in _server_wide(pattern))
     ]
     if said:
         return all(said)
     return agent.tools.get("*", True)
+
+
+def _server_wide(pattern: str) -> tuple[str, ...]:
+    """Claude Code's `mcp__github` names every tool of that server."""
+    if pattern.startswith("mcp__") and pattern.count("__") == 1:
+        return pattern, f"{pattern}__*"
+    return (pattern,)
 
 
 class Servers(SessionCore):
@@ -99,12 +107,19 @@ class Servers(SessionCore):
     ) -> list[McpTool]:
         """The server's tools the agent may have, as the session's (again when it says they
         changed: the next model turn sees the new list)."""
-        prefix = f"mcp__{connection.spec.name}__"
-        for name in [n for n in self.tools if n.startswith(prefix)]:
+        mine = [
+            n
+            for n, t in self.tools.items()
+            if isinstance(t, McpCall) and t.connection is connection
+        ]
+        for name in mine:
             del self.tools[name]
-        usable = [t for t in tools if offered(self.agent, t)]
-        for tool in usable:
+        usable = []
+        for tool in (t for t in tools if offered(self.agent, t)):
+            if tool.qualified in self.tools:  # a built-in's or another server's name: not hidden
+                continue
             self.tools[tool.qualified] = McpCall(tool, connection, rules)
+            usable.append(tool)
         return usable
 
     async def _disconnect_servers(self) -> None:
