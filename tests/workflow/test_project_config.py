@@ -125,3 +125,23 @@ def test_an_opencode_json_that_cannot_be_read_stops_the_agents(project: Path) ->
     agent = find_agent("api-builder", project)
     assert [d.code for d in agent.errors] == ["config"], agent.errors
     assert agent.errors[0].pos.file.name == "opencode.json"
+
+
+def test_instructions_the_agent_may_not_read_stay_out_of_the_prompt(project: Path) -> None:
+    (project / ".env").write_text("API_TOKEN=secret-value\n")
+    (project.parent / "outside.md").write_text("Not the project's.\n")
+    (project / "opencode.json").write_text(
+        OPENCODE_JSON.replace(
+            '["docs/conventions.md"]', '["docs/conventions.md", ".env", "../outside.md"]'
+        )
+    )
+    agent = find_agent("api-builder", project)
+    with ScriptedServer(Model(happy_path())) as server:
+        session = Session.start(
+            agent, project, "Fix add() in app.py", provider(server.base_url), ScriptedApprovals()
+        )
+    [read] = [e.data for e in session.log.read() if e.type == "instructions"]
+    assert "secret-value" not in read["text"] and "Not the project's" not in read["text"]
+    assert "Name things plainly." in read["text"]
+    left_out = " ".join(read["notes"])
+    assert ".env: left out" in left_out and "outside.md: left out" in left_out, read["notes"]

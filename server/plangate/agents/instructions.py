@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -135,12 +136,24 @@ def _unique(paths: list[Path]) -> list[Path]:
     return out
 
 
-def load(workspace: Path, fmt: AgentFormat, entries: list[str] | None = None) -> Instructions:
+def load(
+    workspace: Path,
+    fmt: AgentFormat,
+    entries: list[str] | None = None,
+    refused: Callable[[Path], str | None] = lambda _path: None,
+) -> Instructions:
     """The instruction files' texts, in order, within MAX_CHARS; unreadable or left-out files
-    are noted."""
+    are noted. `refused` says why a file named by an `instructions` entry may not be read
+    (the agent's read rules): such a file stays out of the prompt, as the read tool keeps it
+    from the model."""
     result = Instructions()
     used = 0
+    named = set(_entries(workspace.resolve(), entries or []))
     for path in find(workspace, fmt, entries):
+        why = refused(path) if path in named else None
+        if why is not None:
+            result.notes.append(f"{path}: left out ({why})")
+            continue
         try:
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:

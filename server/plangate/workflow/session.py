@@ -21,6 +21,7 @@ from plangate.layout import Layout
 from plangate.model.types import (
     Provider,
 )
+from plangate.permissions import Action
 from plangate.workflow.approvals import Approvals, Unanswered
 from plangate.workflow.events import InstructionsRead, MessageAdded, Started, StatusChanged
 from plangate.workflow.log import EventLog, LogWriteError
@@ -52,7 +53,7 @@ class Session(Turns, Phases, Servers):
         model_id = session.model.id if session.model else (agent.model_id or "")
         session._emit(Started(id=session_id, agent=agent.name, task=task, model=model_id))
         found = project_instructions.load(
-            session.workspace, agent.source.format, agent.instructions
+            session.workspace, agent.source.format, agent.instructions, session._unreadable
         )
         if found.files or found.notes:
             session._emit(
@@ -81,6 +82,12 @@ class Session(Turns, Phases, Servers):
         if not path.exists():
             raise FileNotFoundError(f"no session {session_id} in {workspace}")
         return cls(agent, workspace, provider, approvals, EventLog(path), **kwargs)
+
+    def _unreadable(self, path: Path) -> str | None:
+        """Why the agent may not read `path` unasked (its read rules; outside the workspace),
+        or None."""
+        decision = self.policy.check_read(str(path))
+        return None if decision.action is Action.ALLOW else decision.reason
 
     def cancel(self, reason: str = "cancelled by the user") -> None:
         """Stop the session for good (a finished session keeps how it ended)."""
