@@ -431,3 +431,13 @@ def test_a_command_pattern_that_can_never_match_is_a_warning(tmp_path: Path) -> 
     never = [(d.pos.line, d.severity) for d in agent.diagnostics if d.code == "never-matches"]
     assert never == [(4, Severity.WARNING), (5, Severity.WARNING)]  # not `rm -rf*`: it matches
     assert not agent.errors
+
+
+def test_a_claude_tool_pattern_is_not_applied_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / ".claude" / "agents" / "a.md"
+    path.parent.mkdir(parents=True)
+    agent = load_agent(
+        write(path, "---\nname: a\ndescription: b\ntools: Read, Bash(git *)\n---\nx\n")
+    )
+    [warning] = [d for d in agent.diagnostics if d.code == "tool-pattern"]
+    assert "gets all of Bash" in warning.message and agent.tool_enabled("bash")

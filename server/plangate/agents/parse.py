@@ -243,6 +243,14 @@ def _claude_tools(builder: Builder, key: str, value: Any) -> dict[str, bool]:
         mapped = CLAUDE_TOOLS.get(base)
         if mapped is not None:
             tools[mapped] = True
+            if "(" in tool and base != "Agent":
+                builder.report(
+                    (key,),
+                    Severity.WARNING,
+                    "tool-pattern",
+                    f"'{tool}': the pattern is not applied here, the agent gets all of "
+                    f"{base}; write it as a rule under 'permission:' in an opencode-format file",
+                )
         elif base.startswith("mcp__"):
             tools[base] = True  # an MCP tool (or `mcp__server__*`): offered when configured
         elif base in CLAUDE_OTHER_TOOLS or base == "*":
