@@ -96,3 +96,5 @@ async def test_the_lens_asks_first_naming_the_files(
     assert not (harness.workspace / "made.txt").exists()
     summary = await harness.request("plangate/sessionStatus", {"sessionId": session_id})
     assert summary["phases"][0]["status"] == "rolled back"
+    # From the lens as from the request: the rolled-back phase is asked about again.
+    await harness.until(session_id, lambda s: (s["pending"] or {}).get("phase") == 1, timeout=20)

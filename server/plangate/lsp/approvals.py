@@ -27,7 +27,13 @@ from plangate.lsp.params import buffer_of, plain
 from plangate.lsp.positions import lsp_lines, utf16_units
 from plangate.lsp.protocol import ReviewEditParams, ReviewEditResult, ReviewHunk
 from plangate.tools.hunks import hunks, matching, reviewable
-from plangate.workflow.approvals import Answer, ChangeOutdated, Question, Unanswered
+from plangate.workflow.approvals import (
+    Answer,
+    ChangeOutdated,
+    Question,
+    Superseded,
+    Unanswered,
+)
 
 if TYPE_CHECKING:
     from pygls.workspace import TextDocument
@@ -137,6 +143,16 @@ class LspApprovals:
                 future.set_result(answer)
 
         asyncio.get_running_loop().call_soon(release)
+
+    def supersede(self) -> None:
+        """The pending question no longer holds (the engine moved on by itself): the engine
+        stops waiting for it, in the same task, and asks what it now waits for."""
+        future = self._future
+        if future is None or future.done():
+            return
+        self.pending, self._future = None, None
+        self.waiting.clear()
+        future.set_exception(Superseded("the session moved on"))
 
     async def _bounded(self, asking: Awaitable[Answer], what: str) -> Answer:
         try:

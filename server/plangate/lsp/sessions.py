@@ -207,7 +207,7 @@ class SessionManager:
         self._run(live)
         return live
 
-    async def ask_again(self, session_id: str) -> None:
+    def ask_again(self, session_id: str) -> None:
         """After the engine moved a waiting session on by itself (a rollback makes the
         rolled-back phase next): the question it waits on is withdrawn, and the session asks
         what it now waits for; a finished session runs again."""
@@ -217,16 +217,11 @@ class SessionManager:
         state = live.session.state
         pending = live.approvals.pending
         if pending is not None and pending.kind == "phase" and pending.phase_index != state.phase:
-            task = live.task
-            assert task is not None
-            task.cancel()
-            # A task waiting on a question ends at once (stopping its MCP servers may take a
-            # moment): should it still run after the wait, it runs the session when it ends.
-            await asyncio.wait([task], timeout=30)
-            if not task.done():
-                task.add_done_callback(lambda _ended: self._run(live))
+            # Its task stops waiting and, in the same task, asks what the session now waits
+            # for: nothing is cancelled and restarted.
+            live.approvals.supersede()
         if state.status not in TERMINAL and state.status is not Status.PAUSED:
-            self._run(live)
+            self._run(live)  # a session that had finished runs again
 
     def all_ids(self) -> list[str]:
         """Every session of the workspace folders, newest first."""

@@ -63,6 +63,11 @@ class Answer(BaseModel):
         return data
 
 
+class Superseded(Exception):
+    """Raised by `Approvals.ask` for a question the session no longer waits on (a rollback
+    made another phase next): the session goes on with what it now waits for."""
+
+
 class Unanswered(Exception):
     """Raised by `Approvals.ask` when whoever answers did not, within their bound (an editor
     that lost the question): the session pauses with this reason, and asks again on resume."""

@@ -22,7 +22,7 @@ from plangate.model.types import (
     Provider,
 )
 from plangate.permissions import Action
-from plangate.workflow.approvals import Approvals, Unanswered
+from plangate.workflow.approvals import Approvals, Superseded, Unanswered
 from plangate.workflow.events import InstructionsRead, MessageAdded, Started, StatusChanged
 from plangate.workflow.log import EventLog, LogWriteError
 from plangate.workflow.pacing import take_turn
@@ -133,20 +133,27 @@ class Session(Turns, Phases, Servers):
             state = self.state
             if state.status in TERMINAL or state.status is Status.PAUSED:
                 return state
-            if state.tool_calls_answered:
-                # First, always: the API wants every tool_use answered by tool_result blocks
-                # at the start of the very next user message, before any other text.
-                self._send_results()
-            elif state.status is Status.PLAN_PROPOSED:
-                await self._ask_plan()
-            elif state.status is Status.AWAITING_PHASE:
-                await self._ask_phase()
-            elif state.status is Status.VALIDATING:
-                await self._validate()
-            elif state.open_tool_calls:
-                await self._run_tools()
-            else:
-                await self._model_turn()
+            try:
+                await self._step(state)
+            except Superseded:
+                continue  # the question no longer holds: look again at what the session waits for
+
+    async def _step(self, state: SessionState) -> None:
+        """One step of the session, by what it waits for."""
+        if state.tool_calls_answered:
+            # First, always: the API wants every tool_use answered by tool_result blocks at
+            # the start of the very next user message, before any other text.
+            self._send_results()
+        elif state.status is Status.PLAN_PROPOSED:
+            await self._ask_plan()
+        elif state.status is Status.AWAITING_PHASE:
+            await self._ask_phase()
+        elif state.status is Status.VALIDATING:
+            await self._validate()
+        elif state.open_tool_calls:
+            await self._run_tools()
+        else:
+            await self._model_turn()
 
     async def _run_tools(self) -> None:
         for call in self.state.open_tool_calls:

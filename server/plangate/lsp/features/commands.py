@@ -98,7 +98,7 @@ async def rollback_phase(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
     )
     if chosen is None or chosen.title != ROLL_BACK:
         return dump(ls.sessions.summary(request.session_id))
-    return await requests.rollback_phase(ls, params)
+    return requests.rollback_phase(ls, params)
 
 
 def cancel(ls: PlanGateServer, *args: Any) -> dict[str, Any]:

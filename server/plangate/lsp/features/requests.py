@@ -221,7 +221,7 @@ def rollback_files(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     )
 
 
-async def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """Undo what the agent changed in a phase, while the session waits for the user; a
     refused rollback (the branch moved, someone else changed those files) is an error that
     names the files, and the session goes on as before. A session that waited for its next
@@ -243,7 +243,7 @@ async def rollback_phase(ls: PlanGateServer, params: Any) -> dict[str, Any]:
         raise server_error(str(exc), ROLLBACK_REFUSED) from exc
     except ValueError as exc:
         raise server_error(str(exc), NO_PENDING_APPROVAL) from exc
-    await ls.sessions.ask_again(request.session_id)
+    ls.sessions.ask_again(request.session_id)
     ls.session_changed(request.session_id)
     return dump(ls.sessions.summary(request.session_id))
 
