@@ -164,10 +164,13 @@ class LspApprovals:
             ) from exc
 
     async def _permission(self, question: Question) -> Answer:
-        reason = question.decision.reason if question.decision else ""
+        if question.decision is not None:  # a command the rules say to ask about
+            message = f"PlanGate: run `{question.command}`?\n{question.decision.reason}"
+        else:  # a question of its own (an MCP server to start): its title says it all
+            message = f"PlanGate: {question.title}"
         params = types.ShowMessageRequestParams(
             type=types.MessageType.Warning,
-            message=f"PlanGate: run `{question.command}`?\n{reason}",
+            message=message,
             actions=[types.MessageActionItem(title=t) for t in (ALLOW_ONCE, ALLOW_SESSION, DENY)],
         )
         chosen = await self.server.window_show_message_request_async(params)
