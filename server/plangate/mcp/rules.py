@@ -16,7 +16,7 @@ from typing import Any
 
 from plangate.mcp.connection import McpTool
 from plangate.permissions import Action, Decision, Policy
-from plangate.permissions.decisions import builtin, pick
+from plangate.permissions.decisions import as_strict_as_opencode, builtin, pick
 from plangate.permissions.patterns import compile_bash
 from plangate.permissions.rules import Rule, strictest
 
@@ -66,7 +66,8 @@ def decide(
     matching = [
         r for r in rules if any(compile_bash(r.pattern).written.fullmatch(n) for n in spelled)
     ]
-    rule = pick(matching)
+    # `matching` is matched the way opencode matches: its last rule is opencode's choice.
+    rule = as_strict_as_opencode(pick(matching), matching[-1] if matching else None)
     shown = f"`{tool.qualified}`"
     if rule is not None:
         decision = Decision(

@@ -21,8 +21,8 @@ def pick(rules: Iterable[Rule]) -> Rule | None:
 
     A rule is set aside when another matching rule is narrower (matches a strict subset of
     what it matches: `git status` inside `git *`). Among the rest the stricter action wins,
-    and on a further tie the later rule. Never less strict than the last matching rule,
-    which is the one opencode applies: a file means at least what it means there.
+    and on a further tie the later rule. (`as_strict_as_opencode` then weighs the rule
+    opencode would apply.)
     """
     candidates = list(rules)
     if len(candidates) <= 1:
@@ -36,10 +36,15 @@ def pick(rules: Iterable[Rule]) -> Rule | None:
             continue
         if best is None or rule.action.strictness >= best.action.strictness:
             best = rule
-    last = candidates[-1]
-    if best is None or last.action.strictness > best.action.strictness:
-        return last
-    return best
+    return best or candidates[-1]
+
+
+def as_strict_as_opencode(ours: Rule | None, theirs: Rule | None) -> Rule | None:
+    """The deciding rule: ours (`pick`), unless the rule opencode would apply (the last one
+    matching the way it matches) is stricter: a file never means less here than there."""
+    if theirs is not None and (ours is None or theirs.action.strictness > ours.action.strictness):
+        return theirs
+    return ours
 
 
 def amended(

@@ -25,6 +25,7 @@ from plangate.layout import STATE_DIR
 from plangate.permissions.commands import printed, unwrap
 from plangate.permissions.decisions import (
     amended,
+    as_strict_as_opencode,
     builtin,
     pick,
     short,
@@ -61,14 +62,6 @@ _PATH_DEFAULTS = {
     "read": builtin("read", "**", Action.ALLOW, "workspace files"),
     "external_directory": builtin("external_directory", "*", Action.ASK, "outside the workspace"),
 }
-
-
-def _as_strict_as_opencode(ours: Rule | None, theirs: Rule | None) -> Rule | None:
-    """The deciding rule: ours (the narrowest), unless the rule opencode would apply (the
-    last one matching as it matches) is stricter: a file never means less here than there."""
-    if theirs is not None and (ours is None or theirs.action.strictness > ours.action.strictness):
-        return theirs
-    return ours
 
 
 class Policy(ReadChecks):
@@ -130,7 +123,7 @@ class Policy(ReadChecks):
                 rule=_OWN_STATE,
                 reason=f"{verb} {where} is denied: {STATE_DIR}/ is PlanGate's own state",
             )
-        rule = _as_strict_as_opencode(
+        rule = as_strict_as_opencode(
             pick(r for r, p in self._paths[kind] if p.match(location.key)),
             next(
                 (r for r, p in reversed(self._paths[kind]) if p.written.fullmatch(location.key)),
@@ -228,7 +221,7 @@ class Policy(ReadChecks):
         file_effects = effects(inv)
         if file_effects.read_only:
             self._expansions(inv, file_effects)
-        matched = _as_strict_as_opencode(
+        matched = as_strict_as_opencode(
             pick(matches),
             # opencode's decision: the last rule whose pattern matches the command as written.
             next(
