@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plangate.agents.frontmatter import Frontmatter, KeyPath, walk_yaml
+from plangate.agents.frontmatter import Frontmatter, walk_yaml
 from plangate.agents.instructions import config_home, upward
 from plangate.diagnostics import Diagnostic, Severity, SourcePos
 
@@ -191,4 +191,4 @@ def without_comments(text: str) -> str:
     return "".join(out)
 
 
-__all__ = ["ConfigFile", "KeyPath", "ProjectConfig", "config_files", "load_config", "read_file"]
+__all__ = ["ConfigFile", "ProjectConfig", "config_files", "load_config", "read_file"]
