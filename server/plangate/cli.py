@@ -68,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     mcp.add_argument("--workspace", type=Path, default=Path.cwd())
     mcp.add_argument("--agent", default=DEFAULT_AGENT, help="whose rules (default: %(default)s)")
+    mcp.add_argument(
+        "--project-servers",
+        action="store_true",
+        help="also start the servers the project configures (they run with your rights)",
+    )
+    mcp.add_argument(
+        "--sign-out", metavar="NAME", help="forget the sign-in (tokens) kept for a remote server"
+    )
     mcp.set_defaults(run=_mcp)
 
     permissions = commands.add_parser("permissions", help="ask the permission engine")
@@ -316,12 +324,20 @@ def _agent_of(args: argparse.Namespace) -> Agent | None:
 
 
 def _mcp(args: argparse.Namespace) -> int:
-    from plangate.mcp.listing import print_servers
+    from plangate.mcp.listing import print_servers, sign_out, terminal_sign_in
 
+    if args.sign_out:
+        return sign_out(args.workspace.resolve(), args.sign_out, sys.stdout)
     agent = _agent_of(args)
     if agent is None:
         return 2
-    return print_servers(args.workspace.resolve(), agent, sys.stdout)
+    return print_servers(
+        args.workspace.resolve(),
+        agent,
+        sys.stdout,
+        project_servers=args.project_servers,
+        sign_in=terminal_sign_in(sys.stdout) if sys.stdin.isatty() else None,
+    )
 
 
 def _permissions_check(args: argparse.Namespace) -> int:

@@ -9,9 +9,12 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.mcp.listen import free_port, node_server
 
 CACHE = Path(os.environ.get("PLANGATE_MCP_CACHE") or Path.home() / ".cache" / "plangate-mcp")
 GIT_SERVER = "mcp-server-git==2026.10.19"
@@ -59,3 +62,18 @@ def everything_server() -> list[str]:
         if done.returncode != 0 or not entry.exists():
             pytest.skip(f"server-everything could not be installed: {done.stderr.strip()[-300:]}")
     return ["node", str(entry), "stdio"]
+
+
+@pytest.fixture()
+def oauth_server(everything_server: list[str]) -> Iterator[str]:
+    """The TypeScript SDK's own example server with its demo authorization server
+    (`simpleStreamableHttp.js --oauth`, installed with server-everything): every request needs
+    a token, got by discovery, registration, PKCE and a browser's redirect. Its URL."""
+    sdk = Path(everything_server[1]).parents[2] / "sdk"
+    script = sdk / "dist" / "esm" / "examples" / "server" / "simpleStreamableHttp.js"
+    if not script.exists():
+        pytest.skip(f"the MCP TypeScript SDK's example server is not at {script}")
+    port, auth_port = free_port(), free_port()
+    env = {"MCP_PORT": str(port), "MCP_AUTH_PORT": str(auth_port)}
+    with node_server([str(script), "--oauth"], env, port):
+        yield f"http://localhost:{port}/mcp"

@@ -6,9 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ import pytest
 from plangate.diagnostics import SourcePos
 from plangate.mcp.config import ServerSpec
 from plangate.mcp.connection import Connection, McpError
+from tests.mcp.listen import free_port, node_server
 
 HERE = Path(__file__).parent
 
@@ -109,44 +108,25 @@ def test_a_server_that_dies_is_started_again(git_server: Path, tmp_path: Path) -
 
 
 def test_everything_over_streamable_http(everything_server: list[str], tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    node, entry, _ = everything_server
-    server = subprocess.Popen(
-        [node, "--require", str(HERE / "loopback.cjs"), entry, "streamableHttp"],
-        env={**os.environ, "PORT": str(port)},
-        stderr=subprocess.PIPE,
-        text=True,
+    port = free_port()
+    _, entry, _ = everything_server
+    spec = ServerSpec(
+        "remote",
+        "http",
+        SourcePos(file=HERE / "opencode.json", line=1),
+        url=f"http://127.0.0.1:{port}/mcp",
+        headers=(("X-Test", "1"),),
     )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # bounded: until it listens
-            with socket.socket() as client:
-                if client.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        else:
-            raise AssertionError("server-everything did not listen within 30 s")
-        spec = ServerSpec(
-            "remote",
-            "http",
-            SourcePos(file=HERE / "opencode.json", line=1),
-            url=f"http://127.0.0.1:{port}/mcp",
-            headers=(("X-Test", "1"),),
-        )
 
-        async def scenario() -> None:
-            connection = Connection(spec, tmp_path)
-            try:
-                assert "echo" in {t.name for t in await connection.start()}
-                assert (
-                    await connection.call("echo", {"message": "over http"})
-                ).text == "Echo: over http"
-            finally:
-                await connection.stop()
+    async def scenario() -> None:
+        connection = Connection(spec, tmp_path)
+        try:
+            assert "echo" in {t.name for t in await connection.start()}
+            assert (
+                await connection.call("echo", {"message": "over http"})
+            ).text == "Echo: over http"
+        finally:
+            await connection.stop()
 
+    with node_server([entry, "streamableHttp"], {"PORT": str(port)}, port):
         asyncio.run(scenario())
-    finally:
-        server.terminate()
-        server.wait(10)

@@ -139,8 +139,13 @@ def test_plangate_mcp_lists_servers_tools_and_what_the_rules_say(project: Path) 
     (project / "opencode.json").write_text(
         json.dumps({"mcp": {"broken": {"type": "local", "command": [str(project / "no-such")]}}})
     )
+    agent = find_agent("backend-developer", project)
+    unasked = io.StringIO()
+    assert print_servers(project, agent, unasked) == 0
+    assert "the project's: not started" in unasked.getvalue()
+    assert "mcp__git__" not in unasked.getvalue(), "a project's server is not started unasked"
     out = io.StringIO()
-    code = print_servers(project, find_agent("backend-developer", project), out)
+    code = print_servers(project, agent, out, project_servers=True)
     lines = out.getvalue().splitlines()
     assert code == 1  # one server did not start: said, not a crash
     commit = next(line for line in lines if "mcp__git__git_commit" in line)

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from plangate.tools.changes import ProposedChange
 
 ALLOW_ONCE, ALLOW_SESSION, DENY = "Allow once", "Allow for this session", "Deny"
+SIGN_IN, CANCEL = "Open the sign-in page", "Cancel"
 APPLY, REJECT = "Apply", "Reject"
 REVIEW_EDIT = "plangate/reviewEdit"
 # Seconds an editor has to answer a prompt, a preview or a diff before the session pauses
@@ -111,6 +112,8 @@ class LspApprovals:
         prompt) pauses the session, saying so, instead of hanging it."""
         if question.kind == "permission":
             return await self._bounded(self._permission(question), question.title)
+        if question.kind == "sign-in" and question.url:
+            return await self._bounded(self._sign_in(question, question.url), question.title)
         if question.kind == "edit" and question.change is not None:
             return await self._bounded(self._edit(question, question.change), question.title)
         self.pending = question
@@ -176,6 +179,35 @@ class LspApprovals:
         chosen = await self.server.window_show_message_request_async(params)
         title = chosen.title if chosen is not None else DENY  # dismissed is no
         return Answer(choice={ALLOW_ONCE: "once", ALLOW_SESSION: "session"}.get(title, "deny"))
+
+    async def _sign_in(self, question: Question, url: str) -> Answer:
+        """Offer the sign-in page; opened in the user's browser (`window/showDocument`) when
+        the editor can, else its address is in the message to copy."""
+        window = self.server.client_capabilities.window
+        can_open = bool(window and window.show_document and window.show_document.support)
+        message = f"PlanGate: {question.title}"
+        if not can_open:
+            message += f"\n{url}"
+        params = types.ShowMessageRequestParams(
+            type=types.MessageType.Info,
+            message=message,
+            actions=[types.MessageActionItem(title=t) for t in (SIGN_IN, CANCEL)],
+        )
+        chosen = await self.server.window_show_message_request_async(params)
+        if chosen is None or chosen.title != SIGN_IN:
+            return Answer(choice="cancel")
+        if can_open:
+            shown = await self.server.window_show_document_async(
+                types.ShowDocumentParams(uri=url, external=True)
+            )
+            if not shown.success:
+                self.server.window_show_message(
+                    types.ShowMessageParams(
+                        type=types.MessageType.Warning,
+                        message=f"PlanGate: open this page to sign in: {url}",
+                    )
+                )
+        return Answer(choice="open")
 
     def _supports_annotations(self) -> bool:
         workspace = self.server.client_capabilities.workspace

@@ -43,6 +43,16 @@ class Editor(Protocol):
         """Ask the user; None when dismissed."""
         ...
 
+    async def window_show_document_async(
+        self, params: types.ShowDocumentParams
+    ) -> types.ShowDocumentResult:
+        """Show a document (`external`: in the user's browser)."""
+        ...
+
+    def window_show_message(self, params: types.ShowMessageParams) -> None:
+        """Tell the user."""
+        ...
+
     async def workspace_apply_edit_async(
         self, params: types.ApplyWorkspaceEditParams
     ) -> types.ApplyWorkspaceEditResult:

@@ -17,6 +17,7 @@ from plangate.agents.frontmatter import KeyPath
 from plangate.agents.instructions import home, repository_root, upward
 from plangate.agents.opencode_config import ConfigFile, load_config, read_file
 from plangate.diagnostics import Diagnostic, Severity, SourcePos
+from plangate.mcp.oauth import OAuthSettings
 
 Transport = Literal["stdio", "http", "sse"]
 # Claude Code's expansion: ${VAR} and ${VAR:-default}.
@@ -42,6 +43,18 @@ class ServerSpec:
     # Configured by the project (its .mcp.json or opencode.json), not by the user: started
     # only once the user agrees (a cloned repository must not run programs unasked).
     project: bool = False
+    # Signing in when a remote server asks for it (None: the configuration turned it off).
+    oauth: OAuthSettings | None = field(default_factory=OAuthSettings)
+
+    @property
+    def signs_in(self) -> bool:
+        """A remote server PlanGate signs in to when it answers 401: OAuth not turned off and
+        no `Authorization` header of the configuration's own."""
+        return (
+            self.transport != "stdio"
+            and self.oauth is not None
+            and not any(k.lower() == "authorization" for k, _ in self.headers)
+        )
 
     def describe(self) -> str:
         """`stdio: uvx mcp-server-git` or `http: https://...`, as written: no value of the
@@ -93,6 +106,32 @@ class _Reader:
             return ()
         return tuple((str(k), expand(v)) for k, v in value.items())
 
+    def oauth(self, path: KeyPath, value: Any) -> OAuthSettings | None:
+        """`oauth`: false turns signing in off; an object names a client registered
+        beforehand (opencode's clientId/clientSecret/scope, Claude Code's callbackPort)."""
+        if value is False:
+            return None
+        if value is True or value is None:
+            return OAuthSettings()
+        if not isinstance(value, dict):
+            self.report(path, "'oauth' must be false or an object")
+            return OAuthSettings()
+        texts = {"clientId", "clientSecret", "scope"}
+        for key, item in value.items():
+            if key in texts and not isinstance(item, str):
+                self.report((*path, key), f"'{key}' must be a string")
+            elif key == "callbackPort" and not (isinstance(item, int) and 0 < item < 65536):
+                self.report((*path, key), "'callbackPort' must be a port number")
+            elif key not in texts | {"callbackPort"}:
+                self.report((*path, key), f"unknown 'oauth' setting '{key}'", key=True)
+        port = value.get("callbackPort")
+        return OAuthSettings(
+            client_id=expand(str(value.get("clientId") or "")),
+            client_secret=expand(str(value.get("clientSecret") or "")),
+            scope=str(value.get("scope") or ""),
+            port=port if isinstance(port, int) and 0 < port < 65536 else 0,
+        )
+
     def opencode(self, name: str, spec: Any) -> ServerSpec | None:
         path = ("mcp", name)
         where = self.file.parsed.pos(path, key=True)
@@ -120,8 +159,9 @@ class _Reader:
                 self.report((*path, "url"), "a remote MCP server needs 'url'")
                 return None
             headers = self.strings((*path, "headers"), spec.get("headers"))
+            oauth = self.oauth((*path, "oauth"), spec.get("oauth", True))
             return ServerSpec(
-                name, "http", where, url=url.strip(), headers=headers, enabled=enabled
+                name, "http", where, url=url.strip(), headers=headers, enabled=enabled, oauth=oauth
             )
         if kind is None and set(spec) <= {"enabled"}:
             return None  # only turns an inherited server on or off: applied by the caller
@@ -153,8 +193,15 @@ class _Reader:
                 self.report((*path, "url"), f"an {kind} MCP server needs 'url'")
                 return None
             headers = self.strings((*path, "headers"), spec.get("headers"))
+            oauth = self.oauth((*path, "oauth"), spec.get("oauth", True))
             return ServerSpec(
-                name, kind, where, url=expand(url.strip()), headers=headers, written=url.strip()
+                name,
+                kind,
+                where,
+                url=expand(url.strip()),
+                headers=headers,
+                written=url.strip(),
+                oauth=oauth,
             )
         self.report((*path, "type"), "'type' must be 'stdio', 'http' or 'sse'")
         return None

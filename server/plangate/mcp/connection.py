@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from plangate.mcp.config import ServerSpec
+from plangate.mcp.oauth import SIGN_IN_TIMEOUT, SignIn, SignInError, provider
 
 if TYPE_CHECKING:
     import mcp_types
@@ -68,8 +69,14 @@ class Connection:
         workspace: Path,
         errlog: Path | None = None,
         on_change: Callable[[list[McpTool]], None] | None = None,
+        sign_in: SignIn | None = None,
     ) -> None:
         self.spec = spec
+        # Shows the user where to sign in when a remote server asks (None: it cannot be done).
+        self.sign_in = sign_in
+        self._signing_in = False
+        # The last HTTP error status a remote server answered (the SDK's error does not say).
+        self._refused: int | None = None
         self.workspace = workspace
         # Told the new list when the server says its tools changed.
         self.on_change = on_change
@@ -100,27 +107,47 @@ class Connection:
         delay = 0.5
         for attempt in range(RESTARTS + 1):
             self._ready, self._stop, self._failure = asyncio.Event(), asyncio.Event(), None
+            self._signing_in = False
+            self._refused = None
             self._task = asyncio.create_task(self._serve(), name=f"mcp:{self.spec.name}")
             ready = asyncio.create_task(self._ready.wait())
             try:
                 await asyncio.wait(
                     [ready, self._task], timeout=START_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
                 )
+                if self._signing_in:  # a person signs in: their time is not the server's
+                    await asyncio.wait(
+                        [ready, self._task],
+                        timeout=SIGN_IN_TIMEOUT + START_TIMEOUT,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
             finally:
                 ready.cancel()
             if self._ready.is_set():
                 return self.tools
             hung = not self._task.done()
             await self.stop()
-            if hung:
-                break  # a server that does not answer is not waited for again and again
+            refused = self._refused in (401, 403)
+            if hung or refused or _caused_by(self._failure, SignInError):
+                break  # not waited for, or asked about, again and again
             if attempt < RESTARTS:
                 await asyncio.sleep(delay)
                 delay *= 2
         why = self._failure or TimeoutError(f"no answer within {START_TIMEOUT:g} s")
         raise McpError(
-            f"MCP server '{self.spec.name}' ({self.spec.describe()}) did not start: {_reason(why)}"
+            f"MCP server '{self.spec.name}' ({self.spec.describe()}) did not start: "
+            f"{_reason(why)}{self._refusal()}"
         )
+
+    def _refusal(self) -> str:
+        """What an HTTP refusal means for the user (a sign-in that failed says it itself)."""
+        if _caused_by(self._failure, SignInError):
+            return ""
+        if self._refused == 401:
+            if not self.spec.signs_in:
+                return " (HTTP 401: the server asks to sign in, and signing in is turned off)"
+            return " (HTTP 401: the server did not take the token)"
+        return f" (HTTP {self._refused})" if self._refused else ""
 
     async def call(
         self,
@@ -212,13 +239,34 @@ class Connection:
             log = files.enter_context(self.errlog.open("a", encoding="utf-8"))
             return stdio_client(params, errlog=log)
         headers = dict(self.spec.headers)
+        auth = self._auth()
         if self.spec.transport == "sse":  # the older HTTP+SSE transport
             from mcp.client.sse import sse_client
 
-            return sse_client(self.spec.url, headers=headers)
+            return sse_client(self.spec.url, headers=headers, auth=auth)
         # The SDK's client (its timeouts: a long read for the event stream), closed with us.
-        http = await files.enter_async_context(create_mcp_http_client(headers=headers))
+        http = await files.enter_async_context(create_mcp_http_client(headers=headers, auth=auth))
+        http.event_hooks["response"].append(self._status)
         return streamable_http_client(self.spec.url, http_client=http)
+
+    async def _status(self, response: Any) -> None:
+        if response.status_code >= 400:
+            self._refused = response.status_code
+
+    def _auth(self) -> Any:
+        """The SDK's OAuth handler, for a server that may ask to sign in: it uses the kept
+        tokens; a new sign-in needs someone to ask (`sign_in`)."""
+        if not self.spec.signs_in or self.spec.oauth is None:
+            return None
+        ask = self.sign_in
+
+        async def sign_in(url: str) -> bool:
+            if ask is None:
+                raise SignInError("sign in first, in a session or a terminal")
+            self._signing_in = True
+            return await ask(url)
+
+        return provider(self.spec.name, self.spec.url, self.spec.oauth, sign_in)
 
     async def _list(self, client: Any) -> list[McpTool]:
         listed = await client.list_tools()
@@ -287,6 +335,17 @@ def _result(result: Any) -> McpResult:
         else:
             texts.append(f"[{kind} content]")
     return McpResult("\n".join(texts), tuple(images), bool(result.is_error))
+
+
+def _caused_by(exc: BaseException | None, kind: type[BaseException]) -> bool:
+    """Whether `exc`, or one it groups or was raised from, is a `kind`."""
+    if exc is None:
+        return False
+    if isinstance(exc, kind):
+        return True
+    if isinstance(exc, BaseExceptionGroup):
+        return any(_caused_by(e, kind) for e in exc.exceptions)
+    return _caused_by(exc.__cause__ or exc.__context__, kind)
 
 
 def _reason(exc: BaseException) -> str:

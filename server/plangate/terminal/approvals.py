@@ -23,6 +23,7 @@ SAFE = {
     "validation": "stop",
     "loop": "stop",
     "limit": "stop",
+    "sign-in": "cancel",
 }
 NEEDS_FEEDBACK = {"revise", "reject"}
 
@@ -76,6 +77,8 @@ class TerminalApprovals:
             self._say(s.diff(question.change.diff))
         elif question.kind == "permission" and question.command:
             self._say(s("$ ", "yellow") + question.command)
+        elif question.kind == "sign-in" and question.url:
+            self._say(f"  {s(question.url, 'cyan')}")
         elif question.kind == "validation" and question.results:
             for result in question.results:
                 mark = s("PASS", "green") if result.get("passed") else s("FAIL", "red")

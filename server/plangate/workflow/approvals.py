@@ -15,7 +15,9 @@ from plangate.permissions import Decision
 from plangate.tools.changes import ProposedChange
 from plangate.workflow.plan import PhasePlan, Plan
 
-QuestionKind = Literal["plan", "phase", "permission", "edit", "validation", "loop", "limit"]
+QuestionKind = Literal[
+    "plan", "phase", "permission", "edit", "validation", "loop", "limit", "sign-in"
+]
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "plan": ("approve", "revise", "reject"),
@@ -25,6 +27,8 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "validation": ("retry", "accept", "stop", "rollback"),
     "loop": ("continue", "stop"),
     "limit": ("continue", "stop"),
+    # A remote MCP server asks the user to sign in at `url`, in a browser.
+    "sign-in": ("open", "cancel"),
 }
 
 
@@ -43,6 +47,7 @@ class Question(BaseModel):
     decision: Decision | None = None
     change: ProposedChange | None = None
     results: list[dict[str, Any]] | None = None
+    url: str | None = None
 
 
 class Answer(BaseModel):

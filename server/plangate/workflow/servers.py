@@ -4,7 +4,7 @@ session), their tools added to the session's, stopped when it stops running."""
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from plangate.agents import Agent
 from plangate.diagnostics import display_path
@@ -56,7 +56,7 @@ class Servers(SessionCore):
             if not spec.enabled or not await self._trusted(spec):
                 continue
             log = Layout(self.workspace).root / "logs" / f"mcp-{spec.name}.log"
-            connection = Connection(spec, self.workspace, errlog=log)
+            connection = Connection(spec, self.workspace, errlog=log, sign_in=self._signer(spec))
             connection.on_change = self._refresher(connection, rules)
             # Known before it starts: a session stopped meanwhile stops it too.
             self._connections.append(connection)
@@ -93,6 +93,26 @@ class Servers(SessionCore):
             self._emit(McpConnected(name=spec.name, transport=spec.transport, error=error))
             return False
         return True
+
+    def _signer(self, spec: ServerSpec) -> Callable[[str], Awaitable[bool]]:
+        """Asks the user to sign in to a server that wants it: a question of its own each time
+        (a new number: an answer from before a restart is not this sign-in's)."""
+
+        async def sign_in(url: str) -> bool:
+            prefix = f"mcp-sign-in:{spec.name}#"
+            number = 1 + sum(1 for q in self.state.questions if q.startswith(prefix))
+            answer = await self._ask(
+                question(
+                    "sign-in",
+                    f"{prefix}{number}",
+                    f"The MCP server '{spec.name}' ({spec.describe()}) asks you to sign in: "
+                    "open the page in a browser.",
+                    url=url,
+                )
+            )
+            return answer.choice == "open"
+
+        return sign_in
 
     def _refresher(
         self, connection: Connection, rules: list[Rule]
