@@ -125,3 +125,37 @@ def test_what_is_shown_never_holds_a_value_of_the_environment(
     assert found.specs["api"].command[-1] == "tok-1234567890"
     assert found.specs["api"].describe() == "stdio: srv --token ${DOCS_TOKEN}"
     assert all(s.project for s in found.specs.values())
+
+
+def test_oauth_settings_are_read_and_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from plangate.mcp.oauth import OAuthSettings
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home" / ".config"))
+    monkeypatch.setenv("DOCS_SECRET", "s3cret-value")
+    (tmp_path / "ws").mkdir()
+    (tmp_path / "ws" / "opencode.json").write_text("""{
+  "mcp": {
+    "off": {"type": "remote", "url": "https://a.invalid/mcp", "oauth": false},
+    "own": {"type": "remote", "url": "https://b.invalid/mcp",
+            "oauth": {"clientId": "pg", "clientSecret": "{env:DOCS_SECRET}", "scope": "read"}},
+    "keyed": {"type": "remote", "url": "https://c.invalid/mcp",
+              "headers": {"Authorization": "Bearer x"}},
+    "wrong": {"type": "remote", "url": "https://d.invalid/mcp", "oauth": {"clientId": 7}}
+  }
+}""")
+    (tmp_path / "ws" / ".mcp.json").write_text(
+        '{"mcpServers": {"cc": {"type": "http", "url": "https://e.invalid/mcp",'
+        ' "oauth": {"clientId": "x", "callbackPort": 8765}}}}'
+    )
+    found = load_servers(tmp_path / "ws")
+    specs = found.specs
+    assert specs["off"].oauth is None and not specs["off"].signs_in
+    assert specs["own"].oauth == OAuthSettings("pg", "s3cret-value", "read")
+    assert "s3cret-value" not in specs["own"].describe()
+    assert not specs["keyed"].signs_in, "its own Authorization header: no OAuth"
+    assert specs["cc"].oauth == OAuthSettings(client_id="x", port=8765) and specs["cc"].signs_in
+    problems = [(d.pos.line, d.message) for d in found.diagnostics]
+    assert problems == [(8, "'clientId' must be a string")], problems
