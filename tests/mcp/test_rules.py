@@ -66,3 +66,24 @@ def test_claude_code_names_a_whole_server(tmp_path: Path) -> None:
     no_fs = agent("disallowedTools: mcp__fs")
     assert not offered(no_fs, _tool("read_text_file"))
     assert offered(no_fs, McpTool("git", "git_log", "", {}, True))
+
+
+def test_a_rule_for_some_arguments_narrows_the_tools_rule(tmp_path: Path) -> None:
+    """`"github_*": {"*": allow, "*secret*": deny}`: calls whose arguments match are denied;
+    an argument pattern never loosens a rule for every call."""
+    from plangate.agents.parse import load_agent
+
+    path = tmp_path / "a.md"
+    path.write_text(
+        "---\ndescription: t\npermission:\n  fs_*:\n    '*': allow\n    '*secret*': deny\n"
+        "  fs_write_*:\n    '*': deny\n    'notes/*': allow\n---\nBody\n"
+    )
+    agent = load_agent(path)
+    policy = Policy(agent.permission, tmp_path)
+    rules = agent.permission["mcp"]
+    reader = _tool("read_text_file")
+    assert decide(policy, rules, reader, {"path": "notes/a.md"}).action is Action.ALLOW
+    denied = decide(policy, rules, reader, {"query": {"text": "the secret plan"}})
+    assert denied.action is Action.DENY and "*secret*" in denied.reason, denied.reason
+    # The rule for every call of fs_write_* is a deny: an allow for some arguments is not.
+    assert decide(policy, rules, _tool("write_file"), {"path": "notes/x"}).action is Action.DENY

@@ -47,7 +47,8 @@ CLAUDE_IGNORED_KEYS = {
     "memory": "PlanGate keeps no agent memory between sessions",
     "skills": "PlanGate has no skills",
     "hooks": "PlanGate runs no hooks",
-    "mcpServers": "PlanGate does not run MCP servers yet",
+    "mcpServers": "PlanGate runs the servers of .mcp.json and opencode.json (docs/mcp.md), "
+    "not an agent's own",
     "background": "PlanGate runs one agent at a time",
     "effort": "use 'thinking' in an opencode-format file to shape reasoning",
     "isolation": "PlanGate's commands run in its own copy-on-write sandbox",
@@ -265,14 +266,15 @@ class Builder:
         rules: dict[str, list[Rule]] = {}
         for entry in self._entries(key, value):
             self._tool_rules.append(entry)
-            if (
-                entry.name not in (*PERMISSION_KINDS, *OPENCODE_PERMISSIONS)
-                and entry.pattern == "*"
+            covers_kind = any(fnmatch.fnmatchcase(k, entry.name) for k in PERMISSION_KINDS)
+            if entry.name not in (*PERMISSION_KINDS, *OPENCODE_PERMISSIONS) and (
+                entry.pattern == "*" or not covers_kind
             ):
-                # Any other name is a tool's: MCP tools answer to it (`git_*`, `mcp__git__*`, `*`).
-                rules.setdefault("mcp", []).append(
-                    self.rule("mcp", entry.name, entry.action, entry.path)
-                )
+                # Any other name is a tool's: MCP tools answer to it (`git_*`, `mcp__git__*`,
+                # `*`), a pattern under it to the call's arguments.
+                rule = self.rule("mcp", entry.name, entry.action, entry.path)
+                argued = rule.model_copy(update={"argument": entry.pattern})
+                rules.setdefault("mcp", []).append(argued)
             for kind in PERMISSION_KINDS:
                 if not fnmatch.fnmatchcase(kind, entry.name):
                     continue

@@ -63,11 +63,19 @@ def decide(
 ) -> Decision:
     """The decision on one call of `tool` with `arguments`."""
     spelled = names(tool)
-    matching = [
+    for_tool = [
         r for r in rules if any(compile_bash(r.pattern).written.fullmatch(n) for n in spelled)
     ]
-    # `matching` is matched the way opencode matches: its last rule is opencode's choice.
-    rule = as_strict_as_opencode(pick(matching), matching[-1] if matching else None)
+    # opencode asks about an MCP call with the pattern `*`: its choice is the last rule for
+    # every call. A rule for some arguments only narrows that (the strictest one matching).
+    every_call = [r for r in for_tool if r.argument == "*"]
+    rule = as_strict_as_opencode(pick(every_call), every_call[-1] if every_call else None)
+    values = _strings(arguments)
+    for argued in (r for r in for_tool if r.argument != "*"):
+        if (rule is None or argued.action.strictness > rule.action.strictness) and any(
+            compile_bash(argued.argument).written.fullmatch(v) for v in values
+        ):
+            rule = argued
     shown = f"`{tool.qualified}`"
     if rule is not None:
         decision = Decision(
@@ -124,6 +132,20 @@ def decide(
         )
     chosen = strictest(found) or decision
     return chosen if chosen.action is not Action.ALLOW else decision
+
+
+def _strings(arguments: Any, depth: int = 0) -> list[str]:
+    """Every string value in the arguments, at any depth (what argument patterns match)."""
+    if depth > 8:
+        return []
+    items = arguments.values() if isinstance(arguments, Mapping) else arguments
+    found: list[str] = []
+    for value in items:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, (Mapping, list)):
+            found += _strings(value, depth + 1)
+    return found
 
 
 def _paths(arguments: Any, depth: int = 0, listed: bool = False) -> list[str]:

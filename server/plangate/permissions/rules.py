@@ -41,12 +41,18 @@ class Rule(BaseModel):
     action: Action
     pos: SourcePos | None = None
     builtin: str | None = None
+    # An MCP tool rule's pattern for the call's arguments (`"github_*": {"*secret*": deny}`):
+    # it applies when a string argument matches; "*" is every call.
+    argument: str = "*"
 
     def describe(self, base: Path | None = None) -> str:
         """`git commit` (agents/backend-developer.md:16), or the built-in default's name."""
+        shown = f"`{self.pattern}`"
+        if self.argument != "*":
+            shown += f" with an argument like `{self.argument}`"
         if self.pos is None:
-            return f"`{self.pattern}` (built-in: {self.builtin or 'default'})"
-        return f"`{self.pattern}` ({display_path(self.pos.file, base)}:{self.pos.line})"
+            return f"{shown} (built-in: {self.builtin or 'default'})"
+        return f"{shown} ({display_path(self.pos.file, base)}:{self.pos.line})"
 
     def to_json(self, base: Path | None = None) -> dict[str, Any]:
         """The rule as the CLI and the protocol print it."""
@@ -58,6 +64,7 @@ class Rule(BaseModel):
             "line": self.pos.line if self.pos else None,
             "column": self.pos.column if self.pos else None,
             "builtin": self.builtin,
+            **({"argument": self.argument} if self.argument != "*" else {}),
         }
 
 
