@@ -113,12 +113,16 @@ export function rollbackCandidates(summary: SessionSummary): PhaseInfo[] {
 }
 
 /** Questions `plangate/approvePhase` answers (permissions and edits arrive as dialogs). */
-const ANSWERABLE = new Set(['plan', 'phase', 'validation', 'loop', 'limit']);
+const ANSWERABLE = new Set(['plan', 'phase', 'amendment', 'validation', 'loop', 'limit']);
 
 /** Notification buttons by question kind; only the choices the question offers are shown. */
 const BUTTONS: Record<string, [string, Decision][]> = {
   plan: [['Approve', 'approve']],
   phase: [['Approve', 'approve']],
+  amendment: [
+    ['Approve Amendment', 'approve'],
+    ['Reject', 'reject'],
+  ],
   validation: [
     ['Retry', 'retry'],
     ['Accept Anyway', 'accept'],

@@ -124,7 +124,7 @@ def test_denied_and_escaping_paths_refused(
 
 
 def test_phase_files_mark_undeclared_edits(ctx: ToolContext) -> None:
-    ctx.phase_files = frozenset({"db/schema.sql"})
+    ctx.declared = {"db/schema.sql"}.__contains__
     declared = run(WRITE.run({"file_path": "db/schema.sql", "content": "x"}, ctx))
     other = run(WRITE.run({"file_path": "api/app.py", "content": "x"}, ctx))
     assert declared.data["change"]["in_phase"] is True

@@ -6,7 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from plangate.diagnostics import SourcePos, display_path
 
@@ -44,6 +44,14 @@ class Rule(BaseModel):
     # An MCP tool rule's pattern for the call's arguments (`"github_*": {"*secret*": deny}`):
     # it applies when a string argument matches; "*" is every call.
     argument: str = "*"
+
+    @model_serializer(mode="wrap")
+    def _without_every_argument(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Logged rules keep the shape they had before argument patterns: no `"argument": "*"`.
+        data: dict[str, Any] = handler(self)
+        if data.get("argument") == "*":
+            data.pop("argument")
+        return data
 
     def describe(self, base: Path | None = None) -> str:
         """`git commit` (agents/backend-developer.md:16), or the built-in default's name."""

@@ -17,6 +17,7 @@ KIND_OF = {"plan": "plan", "phase": "phases", "edit": "edits", "permission": "co
 # Without a person at the terminal, the safe answer.
 SAFE = {
     "plan": "reject",
+    "amendment": "reject",
     "phase": "reject",
     "permission": "deny",
     "edit": "reject",
@@ -73,6 +74,8 @@ class TerminalApprovals:
                 self._say(f"  - {step}")
             if phase.files:
                 self._say(f"  files: {', '.join(phase.files)}")
+        elif question.kind == "amendment" and question.document:
+            self._say(s.diff(question.document))
         elif question.kind == "edit" and question.change is not None:
             self._say(s.diff(question.change.diff))
         elif question.kind == "permission" and question.command:

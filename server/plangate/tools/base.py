@@ -58,8 +58,8 @@ class ToolContext:
     ledger: ReadLedger = field(default_factory=ReadLedger)
     confirm: Confirm = _refuse
     on_output: OutputSink | None = None
-    # Files the current phase declared (workspace-relative); None outside a phase.
-    phase_files: frozenset[str] | None = None
+    # Whether the current phase declared a (workspace-relative) file; None outside a phase.
+    declared: Callable[[str], bool] | None = None
     # Network inside the bash sandbox; the agent's config may turn it off.
     network: bool = True
     # Entered around a command's run (not around the question before it, while the user may

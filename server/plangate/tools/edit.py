@@ -91,7 +91,7 @@ def _proposal(
         new_text=new,
         diff=unified_diff(shown, old, new),
         decision=decision,
-        in_phase=None if ctx.phase_files is None else shown in ctx.phase_files,
+        in_phase=None if ctx.declared is None else ctx.declared(shown),
         base=base,
     )
     note = ""

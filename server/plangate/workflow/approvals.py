@@ -16,12 +16,14 @@ from plangate.tools.changes import ProposedChange
 from plangate.workflow.plan import PhasePlan, Plan
 
 QuestionKind = Literal[
-    "plan", "phase", "permission", "edit", "validation", "loop", "limit", "sign-in"
+    "plan", "phase", "amendment", "permission", "edit", "validation", "loop", "limit", "sign-in"
 ]
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "plan": ("approve", "revise", "reject"),
     "phase": ("approve", "revise", "skip", "reject", "rollback"),
+    # A phase's change outside what the approved plan declared for it.
+    "amendment": ("approve", "reject"),
     "permission": ("once", "session", "deny"),
     "edit": ("apply", "reject"),
     "validation": ("retry", "accept", "stop", "rollback"),

@@ -5,6 +5,7 @@ user reviews. The model's calls and the editor's (`execute_tool`) take the same 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import json
 import time
@@ -27,15 +28,18 @@ from plangate.tools.hunks import hunks, partial, reviewable
 from plangate.tools.ledger import FileStamp
 from plangate.workflow import prompts
 from plangate.workflow.approvals import ChangeOutdated, question
+from plangate.workflow.contract import amended, declares, plan_diff
 from plangate.workflow.events import (
     ChangeApplied,
     Denied,
     Interrupted,
     OutputStreamed,
+    PlanAmended,
     ToolStarted,
     Withdrawn,
 )
 from plangate.workflow.gate import refusal
+from plangate.workflow.plan import PhasePlan
 from plangate.workflow.state import Status
 from plangate.workflow.tracking import Tracking
 
@@ -108,6 +112,8 @@ class Calls(Tracking):
         if name == "bash":
             ctx.watch = self._watch(call_id)  # the agent's own command: what it changes counts
         if name in ("write", "edit"):
+            if not await self._within_plan(call):
+                return
             await self._propose_change(call, tool, ctx)
             return
         result = await tool.run(call.input, ctx)
@@ -122,6 +128,71 @@ class Calls(Tracking):
             if record is not None:
                 extra["read"] = {"path": path, "stamp": record.stamp.model_dump()}
         self._result(call_id, text, error=result.is_error, **extra)
+
+    async def _within_plan(self, call: ToolCall) -> bool:
+        """An edit of a file the running phase did not declare is a plan amendment: the user
+        sees the change to the plan, with the model's reason, and approves it (the plan then
+        declares the file) before the edit is even proposed; rejected, the model is told."""
+        phase = self._running_phase()
+        target = self._relative(str(call.input.get("file_path", "")))
+        if phase is None or target is None or declares(phase, target):
+            return True
+        if self.policy.check_edit(target).action is Action.DENY:
+            return True  # the rules refuse it anyway, when the tool runs
+        plan = self.state.plan
+        assert plan is not None
+        index = self.state.phase
+        reason = self._reason_for(call.id)
+        diff = plan_diff(plan, amended(plan, index, [target]))
+        answer = await self._ask(
+            question(
+                "amendment",
+                f"amendment:{call.id}#1",
+                f"Phase {index} also changes {target}: {reason}",
+                document=diff,
+                phase_index=index,
+                command=target,
+            )
+        )
+        if answer.choice == "reject":
+            self._result(
+                call.id, prompts.amendment_rejected(target, index, answer.feedback), error=True
+            )
+            return False
+        self._emit(
+            PlanAmended(phase=index, files=[target], reason=reason, diff=diff, at=time.time())
+        )
+        return True
+
+    def _running_phase(self) -> PhasePlan | None:
+        """The plan's entry for the phase that runs now (None outside one)."""
+        if self.state.plan is None or self.state.status not in (Status.RUNNING, Status.DOCUMENTING):
+            return None
+        return self.state.plan.phases[self.state.phase - 1]
+
+    def _relative(self, file_path: str) -> str | None:
+        """A tool's path, relative to the workspace (`/`-separated); None outside it."""
+        if not file_path:
+            return None
+        path = Path(file_path)
+        full = (path if path.is_absolute() else self.workspace / path).resolve()
+        try:
+            return full.relative_to(self.workspace.resolve()).as_posix()
+        except ValueError:
+            return None
+
+    def _reason_for(self, call_id: str) -> str:
+        """What the model wrote in the turn that made the call: its reason, if it gave one."""
+        for message in reversed(self.state.messages):
+            blocks = message["content"] if isinstance(message["content"], list) else []
+            if any(b.get("type") == "tool_use" and b.get("id") == call_id for b in blocks):
+                text = " ".join(
+                    b["text"].strip()
+                    for b in blocks
+                    if b.get("type") == "text" and b["text"].strip()
+                )
+                return text[:500] or "the model gave no reason"
+        return "the model gave no reason"
 
     def _asking(self, call_id: str) -> bool:
         """Call `call_id` stopped at a permission question (it never ran): asked again, it runs
@@ -176,20 +247,14 @@ class Calls(Tracking):
         return confirm
 
     def _context(self, call_id: str) -> ToolContext:
-        phase_files = None
-        if self.state.plan is not None and self.state.status in (
-            Status.RUNNING,
-            Status.DOCUMENTING,
-        ):
-            phase_files = frozenset(self.state.plan.phases[self.state.phase - 1].files)
-
+        phase = self._running_phase()
         return ToolContext(
             workspace=self.workspace,
             policy=self.policy,
             ledger=self.ledger,
             confirm=self.confirmer(call_id),
             on_output=lambda stream, text: self.on_event(OutputStreamed(text=text)),
-            phase_files=phase_files,
+            declared=None if phase is None else functools.partial(declares, phase),
             network=self.agent.network,
         )
 

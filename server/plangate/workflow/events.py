@@ -150,6 +150,18 @@ class PlanProposed(_Event):
     version: int
 
 
+class PlanAmended(_Event):
+    """The user approved a change to the approved plan: phase `phase` also declares `files`
+    (the model's `reason`, and the change to the plan document as `diff`)."""
+
+    type: Literal["amended"] = "amended"
+    phase: int
+    files: list[str]
+    reason: str
+    diff: str
+    at: float
+
+
 class PhaseChanged(_Event):
     """Phase `index` moved to `status`."""
 
@@ -287,6 +299,7 @@ SessionEvent = Annotated[
     | Answered
     | Withdrawn
     | PlanProposed
+    | PlanAmended
     | PhaseChanged
     | Checkpointed
     | AgentChanged

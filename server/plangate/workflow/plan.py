@@ -69,6 +69,8 @@ class Plan(BaseModel):
                 "Document error responses",
                 "Add usage examples",
             ],
+            # What documenting touches: it is this phase's declaration (workflow/contract.py).
+            files=["docs/**", "**/*.md", "**/openapi.*", "**/swagger.*", "**/*.graphql"],
             acceptance_criteria=["Every endpoint changed in this plan is documented"],
         )
         return self.model_copy(update={"phases": [*self.phases, docs]})

@@ -10,6 +10,7 @@ from plangate.model.types import ToolCall
 from plangate.model.usage import Usage, UsageLedger
 from plangate.workflow.approvals import Answer, Question
 from plangate.workflow.checkpoints import PathChange
+from plangate.workflow.contract import amended
 from plangate.workflow.events import (
     AgentChanged,
     Answered,
@@ -24,6 +25,7 @@ from plangate.workflow.events import (
     MessageAdded,
     ModelTurned,
     PhaseChanged,
+    PlanAmended,
     PlanProposed,
     RolledBack,
     SessionEvent,
@@ -56,6 +58,7 @@ class SessionState(BaseModel):
     resume_to: Status | None = None
     plan: Plan | None = None
     plan_version: int = 0
+    amendments: list[PlanAmended] = []  # approved changes to the approved plan, in order
     phase: int = 0  # 1-based index of the current (or next) phase; 0 before approval
     phases: dict[int, PhaseStatus] = {}
     summaries: dict[int, str] = {}
@@ -179,6 +182,10 @@ class SessionState(BaseModel):
                     i: kept.get(i, PhaseStatus.PENDING)
                     for i in range(1, len(event.plan.phases) + 1)
                 }
+            case PlanAmended():
+                if self.plan is not None:
+                    self.plan = amended(self.plan, event.phase, event.files)
+                self.amendments.append(event)
             case PhaseChanged():
                 self.phases[event.index] = event.status
                 if event.summary:

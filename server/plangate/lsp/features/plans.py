@@ -24,6 +24,7 @@ FILE_ITEM = re.compile(r"^- `(?P<path>[^`]+)`$")
 LENS_LABELS: dict[str, dict[str, str]] = {
     "plan": {"approve": "Approve plan", "revise": "Revise…", "reject": "Reject"},
     "phase": {"approve": "Approve & run", "revise": "Revise…", "skip": "Skip", "reject": "Reject"},
+    "amendment": {"approve": "Amend the plan: approve", "reject": "Reject the amendment"},
     "validation": {
         "retry": "Validation failed: Retry",
         "accept": "Accept anyway",

@@ -1,0 +1,56 @@
+"""The approved plan as the contract of each phase: the files it declared are what it may change
+without asking about the plan again; any other file is a plan amendment the user approves
+first (or not), shown as a diff of the plan.
+
+The agent's rules still apply on top: a declared file the rules deny stays denied.
+"""
+
+from __future__ import annotations
+
+import difflib
+from pathlib import PurePosixPath
+
+from plangate.workflow.plan import PhasePlan, Plan, render_markdown
+
+
+def declares(phase: PhasePlan, path: str) -> bool:
+    """Whether `phase` declared `path` (workspace-relative, `/`-separated): named as is, or
+    matched by one of its globs (`app/**`, `tests/test_*.py`), or under a declared folder."""
+    target = PurePosixPath(path)
+    for declared in phase.files:
+        pattern = declared.rstrip("/")
+        if not pattern:
+            continue
+        if path == pattern or target.is_relative_to(pattern):
+            return True
+        if any(c in pattern for c in "*?[") and _glob(target, pattern):
+            return True
+    return False
+
+
+def _glob(target: PurePosixPath, pattern: str) -> bool:
+    """`**` spans folders, `*` does not (git's wildmatch, as in .gitignore)."""
+    import pathspec
+
+    return pathspec.PathSpec.from_lines("gitignore", [f"/{pattern}"]).match_file(str(target))
+
+
+def amended(plan: Plan, phase: int, files: list[str]) -> Plan:
+    """The plan with `files` added to phase `phase`'s (1-based) declaration."""
+    phases = list(plan.phases)
+    current = phases[phase - 1]
+    added = [f for f in files if f not in current.files]
+    phases[phase - 1] = current.model_copy(update={"files": [*current.files, *added]})
+    return plan.model_copy(update={"phases": phases})
+
+
+def plan_diff(before: Plan, after: Plan) -> str:
+    """The change to the plan document, as a unified diff."""
+    return "".join(
+        difflib.unified_diff(
+            render_markdown(before).splitlines(keepends=True),
+            render_markdown(after).splitlines(keepends=True),
+            "approved plan",
+            "amended plan",
+        )
+    )
