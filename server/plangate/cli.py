@@ -142,7 +142,7 @@ def _session_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--approve",
         default="",
-        help="answer these unattended: plan,phases,edits,commands (never a deny)",
+        help="answer these unattended: plan,phases,amendments,edits,commands (never a deny)",
     )
     parser.add_argument("--budget", type=float, default=None, help="pause past this many USD")
     # The scripted Messages API server (tests, demos); the real API when absent.
@@ -150,12 +150,13 @@ def _session_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _approve_set(text: str) -> frozenset[str]:
+    from plangate.terminal.approvals import AUTO
+
     kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
-    unknown = kinds - {"plan", "phases", "edits", "commands"}
+    unknown = kinds - set(AUTO)
     if unknown:
         raise SystemExit(
-            f"plangate: --approve takes plan,phases,edits,commands, not "
-            f"{', '.join(sorted(unknown))}"
+            f"plangate: --approve takes {','.join(AUTO)}, not {', '.join(sorted(unknown))}"
         )
     return kinds
 

@@ -36,7 +36,9 @@ def test_demo_runs_the_whole_workflow_offline(tmp_path: Path, monkeypatch) -> No
     run = subprocess.run(
         CHECK.split(), cwd=project, capture_output=True, text=True, timeout=60, check=False
     )
-    assert run.returncode == 0 and "Ran 7 tests" in run.stderr
+    assert run.returncode == 0 and "Ran 8 tests" in run.stderr
+    # The test of the cache is outside what phase 3 declared: one amendment, approved.
+    assert [(a.phase, a.files) for a in state.amendments] == [(3, ["tests/test_cache.py"])]
     assert "priority" in (project / "app" / "db.py").read_text()
     assert (project / "docs" / "API.md").exists()
     assert str(project) in out.getvalue()

@@ -99,3 +99,12 @@ def test_what_a_phase_declares() -> None:
     assert declares(phase, "migrations/versions/001_init.py")
     assert not declares(phase, "app/auth.py")
     assert not declares(phase, "app/routes.py.bak")
+
+
+def test_once_amended_the_change_is_the_phases_own(seed_agent: Agent, tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path / "ws")
+    approvals = ScriptedApprovals()
+    _run(seed_agent, workspace, approvals)
+    [edit] = [q for q in approvals.asked if q.kind == "edit" and "util.py" in q.title]
+    assert edit.title == "Apply the change to util.py?", edit.title
+    assert edit.change is not None and edit.change.in_phase is True

@@ -47,12 +47,12 @@ def run_demo(out: TextIO, workspace: Path | None = None) -> tuple[int, SessionSt
     print(
         f"PlanGate demo: the backend-developer agent on a sample API, offline.\n"
         f"Project: {project}\nTask: {TASK}\n"
-        "Everything the engine asks is approved automatically (--approve plan,phases,edits,"
-        "commands); denials still stand.\n",
+        "Everything the engine asks is approved automatically (--approve plan,phases,"
+        "amendments,edits,commands); denials still stand.\n",
         file=out,
         flush=True,
     )
-    approve = frozenset({"plan", "phases", "edits", "commands"})
+    approve = frozenset({"plan", "phases", "amendments", "edits", "commands"})
     with ScriptedServer(demo_model) as server:
         printer, approvals = terminal_session(out, approve)
         session = open_session(
@@ -74,6 +74,9 @@ def run_demo(out: TextIO, workspace: Path | None = None) -> tuple[int, SessionSt
         CHECK.split(), cwd=project, capture_output=True, text=True, timeout=120, check=False
     )
     tests = [line for line in (check.stdout + check.stderr).splitlines() if line.startswith("Ran ")]
+    print("\nPlan amendments (approved):", file=out)
+    for amendment in state.amendments:
+        print(f"  - phase {amendment.phase} also changes {', '.join(amendment.files)}", file=out)
     print("\nWhat the engine refused:", file=out)
     for line in denied:
         print(f"  - {line}", file=out)

@@ -112,6 +112,21 @@ class PriorityTest(unittest.TestCase):
         return [task["title"] for task in self.api.handle("GET", path)[1]["tasks"]]
 """
 
+TEST_CACHE = """import json
+import unittest
+
+from app.api import API
+from app.db import connect
+
+
+class CacheTest(unittest.TestCase):
+    def test_a_write_clears_the_cached_list(self):
+        api = API(connect())
+        self.assertEqual(api.handle("GET", "/tasks")[1]["tasks"], [])
+        api.handle("POST", "/tasks", json.dumps({"title": "new"}).encode())
+        self.assertEqual([t["title"] for t in api.handle("GET", "/tasks")[1]["tasks"]], ["new"])
+"""
+
 DOCS = """# tasks-api
 
 JSON over HTTP. Every error is `{"error": "<message>"}` with a 4xx status.
@@ -317,6 +332,18 @@ STEPS: list[ScriptedTurn] = [
                 "(title.strip(), priority)\n        )\n        self._cache.clear()\n",
                 id="d-cache4",
             ),
+        ],
+    ),
+    # Outside what phase 3 declared: a plan amendment the user approves first.
+    ScriptedTurn(
+        text="A stale cache would be a silent bug, so the invalidation needs a test of its own: "
+        "tests/test_cache.py.",
+        tool_calls=[
+            ToolUse(
+                "write",
+                {"file_path": "tests/test_cache.py", "content": TEST_CACHE},
+                id="d-cache-test",
+            )
         ],
     ),
     ScriptedTurn(

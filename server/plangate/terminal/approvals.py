@@ -12,8 +12,20 @@ from plangate.workflow.approvals import Answer, Question
 from plangate.workflow.plan import render_markdown
 
 # What `--approve KIND` answers, and the kinds it covers.
-AUTO = {"plan": "approve", "phases": "approve", "edits": "apply", "commands": "once"}
-KIND_OF = {"plan": "plan", "phase": "phases", "edit": "edits", "permission": "commands"}
+AUTO = {
+    "plan": "approve",
+    "phases": "approve",
+    "amendments": "approve",
+    "edits": "apply",
+    "commands": "once",
+}
+KIND_OF = {
+    "plan": "plan",
+    "phase": "phases",
+    "amendment": "amendments",
+    "edit": "edits",
+    "permission": "commands",
+}
 # Without a person at the terminal, the safe answer.
 SAFE = {
     "plan": "reject",

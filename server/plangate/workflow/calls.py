@@ -108,12 +108,12 @@ class Calls(Tracking):
         if tool is None:
             self._result(call_id, prompts.unknown_tool(name), error=True)
             return
-        ctx = self._context(call_id)
+        if name in ("write", "edit") and not await self._within_plan(call):
+            return
+        ctx = self._context(call_id)  # after an amendment: the phase declares the file now
         if name == "bash":
             ctx.watch = self._watch(call_id)  # the agent's own command: what it changes counts
         if name in ("write", "edit"):
-            if not await self._within_plan(call):
-                return
             await self._propose_change(call, tool, ctx)
             return
         result = await tool.run(call.input, ctx)
