@@ -149,7 +149,11 @@ async def run_phase_1(
     completes it; the plan and phase 1 approved. Returns the session id and the plan's URI."""
     turns = [] if work is None else work if isinstance(work, list) else [work]
     scripted.script.steps = [  # type: ignore[union-attr]
-        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+        ScriptedTurn(
+            tool_calls=[
+                ToolUse("propose_plan", plan_input(files=("app.py", "calc.py")), id="t-plan")
+            ]
+        ),
         *turns,
         ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
     ]

@@ -51,8 +51,10 @@ def make_workspace(root: Path) -> Path:
     return root
 
 
-def plan_input(title: str = "Fix add()", phases: int = 1) -> dict[str, Any]:
-    """A valid propose_plan input with `phases` implementation phases."""
+def plan_input(
+    title: str = "Fix add()", phases: int = 1, files: tuple[str, ...] = ("app.py",)
+) -> dict[str, Any]:
+    """A valid propose_plan input with `phases` implementation phases, each declaring `files`."""
     return {
         "title": title,
         "summary": "add() subtracts; make it add.",
@@ -62,7 +64,7 @@ def plan_input(title: str = "Fix add()", phases: int = 1) -> dict[str, Any]:
                 "name": "API fix" if i == 1 else f"Extra {i}",
                 "goal": "Correct the arithmetic",
                 "steps": ["Edit app.py"],
-                "files": ["app.py"],
+                "files": list(files),
                 "acceptance_criteria": ["check_app passes"],
             }
             for i in range(1, phases + 1)

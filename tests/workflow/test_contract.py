@@ -5,16 +5,26 @@ even proposed; nothing changes until it is answered."""
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 from plangate.agents import Agent
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
+from plangate.terminal.approvals import TerminalApprovals
 from plangate.workflow.approvals import Answer, Question, ScriptedApprovals
 from plangate.workflow.contract import declares
-from plangate.workflow.plan import PhasePlan
+from plangate.workflow.plan import PhasePlan, render_markdown
 from plangate.workflow.session import Session
 from plangate.workflow.state import Status
-from tests.workflow.scenario import Model, happy_path, make_workspace, provider, tool_results
+from plangate.workflow.status import PhaseStatus
+from tests.workflow.scenario import (
+    Model,
+    happy_path,
+    make_workspace,
+    plan_input,
+    provider,
+    tool_results,
+)
 
 REASON = "util.py holds the same subtraction; it must add too."
 
@@ -108,3 +118,75 @@ def test_once_amended_the_change_is_the_phases_own(seed_agent: Agent, tmp_path: 
     [edit] = [q for q in approvals.asked if q.kind == "edit" and "util.py" in q.title]
     assert edit.title == "Apply the change to util.py?", edit.title
     assert edit.change is not None and edit.change.in_phase is True
+
+
+def _checked_plan(checks: list[dict[str, str]]) -> dict[str, object]:
+    plan = plan_input()
+    phase = plan["phases"][0]  # type: ignore[index]
+    phase["acceptance_criteria"] = ["check_app passes", "add is documented", "GET /sum is tested"]
+    phase["checks"] = checks
+    return plan
+
+
+def test_a_failing_acceptance_check_keeps_the_phase_from_being_done(
+    seed_agent: Agent, tmp_path: Path
+) -> None:
+    workspace = make_workspace(tmp_path / "ws")
+    (workspace / "test_routes.py").write_text("def test_sum(client):\n    client.get('/sum')\n")
+    checks = [
+        {"criterion": "check_app passes", "kind": "test", "target": "check_app"},
+        {"criterion": "add is documented", "kind": "file", "target": "docs/add.md"},
+        {"criterion": "GET /sum is tested", "kind": "route", "target": "GET /sum"},
+    ]
+    steps = happy_path()
+    steps[1] = ScriptedTurn(
+        tool_calls=[ToolUse("propose_plan", _checked_plan(checks), id="t-plan")]
+    )
+    approvals = ScriptedApprovals({"validation": ["stop"]})
+    with ScriptedServer(Model(steps)) as server:
+        session = Session.start(
+            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
+        )
+        state = asyncio.run(session.run())
+        sent = tool_results(server.message_requests[-1].body)
+
+    results = state.validations[1][0]
+    by_name = {r["check"]["name"]: r for r in results}
+    assert by_name["acceptance: check_app passes"]["passed"]
+    assert by_name["acceptance: check_app passes"]["check"]["command"] == (
+        "python3 -m unittest -q check_app"
+    )
+    assert not by_name["acceptance: add is documented"]["passed"]
+    assert by_name["acceptance: GET /sum is tested"]["passed"]
+    assert by_name["acceptance: GET /sum is tested"]["output_tail"].endswith("test_routes.py")
+    # The project's own validation passed; the missing file alone keeps the phase from done.
+    assert all(r["passed"] for r in results if not r["check"]["name"].startswith("acceptance"))
+    assert state.phases[1] is not PhaseStatus.DONE, state.phases
+    assert any("docs/add.md does not exist" in t for t in sent), sent
+
+
+def test_criteria_without_a_check_are_named_at_phase_approval(
+    seed_agent: Agent, tmp_path: Path
+) -> None:
+    workspace = make_workspace(tmp_path / "ws")
+    checks = [{"criterion": "check_app passes", "kind": "test", "target": "check_app"}]
+    steps = happy_path()
+    steps[1] = ScriptedTurn(
+        tool_calls=[ToolUse("propose_plan", _checked_plan(checks), id="t-plan")]
+    )
+    approvals = ScriptedApprovals({"phase": ["reject"]})
+    with ScriptedServer(Model(steps)) as server:
+        session = Session.start(
+            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
+        )
+        asyncio.run(session.run())
+    [phase] = [q for q in approvals.asked if q.kind == "phase"]
+    out = io.StringIO()
+    asyncio.run(TerminalApprovals(out, read=lambda _: "approve").ask(phase))
+    shown = out.getvalue()
+    assert "acceptance: check_app passes (test `check_app`)" in shown, shown
+    assert "acceptance: add is documented (not checked)" in shown, shown
+    assert session.state.plan is not None
+    document = render_markdown(session.state.plan)
+    assert "- check_app passes (test `check_app`)" in document
+    assert "- add is documented (not checked)" in document

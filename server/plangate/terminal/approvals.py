@@ -9,7 +9,7 @@ from typing import TextIO
 
 from plangate.terminal.style import Style
 from plangate.workflow.approvals import Answer, Question
-from plangate.workflow.plan import render_markdown
+from plangate.workflow.plan import criteria, render_markdown
 
 # What `--approve KIND` answers, and the kinds it covers.
 AUTO = {
@@ -86,6 +86,8 @@ class TerminalApprovals:
                 self._say(f"  - {step}")
             if phase.files:
                 self._say(f"  files: {', '.join(phase.files)}")
+            for criterion in criteria(phase):
+                self._say(f"  acceptance: {criterion}")
         elif question.kind == "amendment" and question.document:
             self._say(s.diff(question.document))
         elif question.kind == "edit" and question.change is not None:

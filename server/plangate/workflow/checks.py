@@ -9,6 +9,7 @@ from typing import Any
 
 from plangate.permissions import Action
 from plangate.workflow import prompts
+from plangate.workflow.acceptance import SOURCE, commands, looked_up
 from plangate.workflow.approvals import question
 from plangate.workflow.calls import Calls
 from plangate.workflow.events import CheckStarted, Interrupted
@@ -31,7 +32,10 @@ class Checks(Calls):
                     message=prompts.check_interrupted(index, attempt, running.command),
                 )
             )
-        checks = detect_checks(self.workspace, self.validation_commands)
+        assert self.state.plan is not None
+        phase = self.state.plan.phases[index - 1]
+        # The project's own checks, then the phase's acceptance checks (the plan's).
+        checks = [*detect_checks(self.workspace, self.validation_commands), *commands(phase)]
         results: list[CheckResult] = []
         bash = self.tools.get("bash")
         for number, check in enumerate(checks, start=1):
@@ -62,10 +66,11 @@ class Checks(Calls):
                 )
                 continue
             ctx = self._context(f"validate-{index}-{attempt}-{number}")
-            # The engine's ask was put to the user above. The bash tool's own question where
-            # there is no sandbox is not: a check is the user's config or the project's own
-            # script (docs/permissions.md), not a command the model chose.
-            ctx.confirm = _approve_all
+            if check.source != SOURCE:
+                # The engine's ask was put to the user above. The bash tool's own question
+                # where there is no sandbox is not: a check is the user's config or the
+                # project's own script (docs/permissions.md), not a command the model chose.
+                ctx.confirm = _approve_all
             self._emit(
                 CheckStarted(phase=index, attempt=attempt, number=number, command=check.command)
             )
@@ -80,7 +85,7 @@ class Checks(Calls):
                     result.data.get("output_file"),
                 )
             )
-        return results
+        return [*results, *looked_up(phase, self.workspace)]
 
 
 async def _approve_all(_what: str, _decision: Any) -> bool:

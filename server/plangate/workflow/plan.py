@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DOCUMENTATION = "Documentation"
 
@@ -20,6 +22,18 @@ class Analysis(BaseModel):
     security: list[str] = Field(default_factory=list, description="Security constraints")
 
 
+class AcceptanceCheck(BaseModel):
+    """How one acceptance criterion is checked when the phase is validated: a test (its node
+    id: `tests/test_api.py::test_create` or `tests.test_api.ApiTest.test_create`), a
+    command that must exit 0, a file that must exist, or an HTTP route the tests must name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    criterion: str = Field(min_length=1, description="The acceptance criterion it checks")
+    kind: Literal["test", "command", "file", "route"]
+    target: str = Field(min_length=1, description="The test id, command, file or `GET /path`")
+
+
 class PhasePlan(BaseModel):
     """One phase of the work."""
 
@@ -34,6 +48,20 @@ class PhasePlan(BaseModel):
     migrations: list[str] = Field(default_factory=list)
     commands: list[str] = Field(default_factory=list, description="Commands this phase will run")
     acceptance_criteria: list[str] = Field(min_length=1)
+    checks: list[AcceptanceCheck] = Field(
+        default_factory=list,
+        description="Checks of the acceptance criteria: the phase is done only when they pass",
+    )
+
+    @model_validator(mode="after")
+    def _checks_name_criteria(self) -> PhasePlan:
+        for check in self.checks:
+            if check.criterion not in self.acceptance_criteria:
+                raise ValueError(
+                    f"check of '{check.criterion}': its criterion must be one of the phase's "
+                    "acceptance_criteria, word for word"
+                )
+        return self
 
     @field_validator("files")
     @classmethod
@@ -105,7 +133,7 @@ def render_markdown(plan: Plan) -> str:
             ("Files", [f"`{f}`" for f in phase.files]),
             ("Migrations", phase.migrations),
             ("Commands", [f"`{c}`" for c in phase.commands]),
-            ("Acceptance criteria", phase.acceptance_criteria),
+            ("Acceptance criteria", criteria(phase)),
         ):
             if items:
                 lines += [f"**{heading}**", "", *[f"- {item}" for item in items], ""]
@@ -114,3 +142,13 @@ def render_markdown(plan: Plan) -> str:
     if plan.open_questions:
         lines += ["## Open questions", "", *[f"- {q}" for q in plan.open_questions], ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def criteria(phase: PhasePlan) -> list[str]:
+    """Each acceptance criterion with how it is checked, or marked "not checked"."""
+    lines = []
+    for criterion in phase.acceptance_criteria:
+        checks = [c for c in phase.checks if c.criterion == criterion]
+        how = "; ".join(f"{c.kind} `{c.target}`" for c in checks) or "not checked"
+        lines.append(f"{criterion} ({how})")
+    return lines

@@ -1,0 +1,90 @@
+"""A phase's acceptance checks (the plan's `checks`): tests and commands run with the project's
+own checks, through the same permission engine; files and routes are looked for here."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from plangate.workflow.plan import AcceptanceCheck, PhasePlan
+from plangate.workflow.validation import Check, CheckResult
+
+SOURCE = "plan"
+# Files the tests are in: what a route check reads (bounded: a large repository has many).
+_TEST_FILE = re.compile(r"(^|/)(tests?/.*|test_[^/]*|[^/]*_test\.[^/]*|[^/]*\.(test|spec)\.[^/]*)$")
+_MAX_TEST_FILES = 2000
+_SKIP = {".git", ".plangate", "node_modules", ".venv", "venv", "__pycache__", "dist", "build"}
+
+
+def commands(phase: PhasePlan) -> list[Check]:
+    """The checks that run a command: a test by its id, or a command of the plan's."""
+    found = []
+    for check in phase.checks:
+        if check.kind in ("test", "command"):
+            command = _test_command(check.target) if check.kind == "test" else check.target
+            found.append(Check(name=_name(check), command=command, source=SOURCE))
+    return found
+
+
+def _test_command(target: str) -> str:
+    """pytest for a node id or a file, unittest for a dotted name."""
+    if "::" in target or target.endswith(".py") or "/" in target:
+        return f"python3 -m pytest -q {target}"
+    return f"python3 -m unittest -q {target}"
+
+
+def looked_up(phase: PhasePlan, workspace: Path) -> list[CheckResult]:
+    """The results of the checks that need no command: files that must exist, routes the
+    tests must name."""
+    results = []
+    for check in phase.checks:
+        if check.kind == "file":
+            path = (workspace / check.target).resolve()
+            inside = path.is_relative_to(workspace.resolve())
+            ok = inside and path.exists()
+            said = "exists" if ok else "does not exist"
+            results.append(_result(check, ok, f"{check.target} {said}"))
+        elif check.kind == "route":
+            where = _covering(workspace, check.target)
+            said = f"named in {where}" if where else "named by no test file"
+            results.append(_result(check, where is not None, f"{check.target}: {said}"))
+    return results
+
+
+def _covering(workspace: Path, route: str) -> str | None:
+    """The first test file that names the route's path (and its method, when given)."""
+    method, _, path = route.strip().rpartition(" ")
+    # `{id}` and `:id` stand for any one segment.
+    pattern = re.compile(
+        re.sub(r"\\\{[^}]*\\\}|:\w+", r"[^/\"'\\s]+", re.escape(path)) + r"(?![\w/])"
+    )
+    seen = 0
+    for file in sorted(workspace.rglob("*")):
+        relative = file.relative_to(workspace).as_posix()
+        if _SKIP & set(relative.split("/")) or not file.is_file():
+            continue
+        if not _TEST_FILE.search(relative):
+            continue
+        seen += 1
+        if seen > _MAX_TEST_FILES:
+            return None
+        try:
+            text = file.read_text("utf-8", errors="replace")
+        except OSError:
+            continue
+        if pattern.search(text) and (not method or method.upper() in text.upper()):
+            return relative
+    return None
+
+
+def _name(check: AcceptanceCheck) -> str:
+    return f"acceptance: {check.criterion}"
+
+
+def _result(check: AcceptanceCheck, passed: bool, text: str) -> CheckResult:
+    return CheckResult(
+        check=Check(name=_name(check), command=f"{check.kind} {check.target}", source=SOURCE),
+        exit_code=0 if passed else 1,
+        passed=passed,
+        output_tail=text,
+    )
