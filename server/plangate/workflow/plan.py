@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 DOCUMENTATION = "Documentation"
 
@@ -52,6 +60,14 @@ class PhasePlan(BaseModel):
         default_factory=list,
         description="Checks of the acceptance criteria: the phase is done only when they pass",
     )
+
+    @model_serializer(mode="wrap")
+    def _without_no_checks(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Logged plans keep the shape they had before checks existed: no `"checks": []`.
+        data: dict[str, Any] = handler(self)
+        if not data.get("checks"):
+            data.pop("checks", None)
+        return data
 
     @model_validator(mode="after")
     def _checks_name_criteria(self) -> PhasePlan:
@@ -107,7 +123,11 @@ class Plan(BaseModel):
 PLAN_TOOL_DESCRIPTION = (
     "Propose the implementation plan for the user's approval. Call it after analysing the "
     "workspace (read-only tools only until the plan is approved). Phases run one at a time, "
-    "each after the user approves it; list for each phase the files it will create or modify. "
+    "each after the user approves it; list for each phase the files it will create or modify "
+    "(names, folders or globs): changing any other file in that phase needs the user's approval "
+    "of a plan amendment. Give acceptance criteria a check where one can run (`checks`: a test "
+    "id, a command, a file that must exist, a route the tests name): the phase is done only "
+    "when they pass. "
     "The default shape follows the backend workflow: Database (schema, migrations, ORM models), "
     "API endpoints (validation, auth, errors, logging), Optimisation (caching, queries, rate "
     "limiting, monitoring); a Documentation phase is added last unless you include one."
