@@ -63,7 +63,7 @@ def test_an_undeclared_file_is_an_amendment_asked_before_anything_changes(
 
     [amendment] = [q for q in approvals.asked if q.kind == "amendment"]
     assert amendment.title == f"Phase 1 also changes util.py: {REASON}"
-    assert amendment.document is not None and "+- `util.py`" in amendment.document
+    assert amendment.diff is not None and "+- `util.py`" in amendment.diff
     assert seen == [False], "nothing was written before the amendment was answered"
     kinds = [q.kind for q in approvals.asked]
     # The amendment comes before the change's own review.
@@ -190,3 +190,61 @@ def test_criteria_without_a_check_are_named_at_phase_approval(
     document = render_markdown(session.state.plan)
     assert "- check_app passes (test `check_app`)" in document
     assert "- add is documented (not checked)" in document
+
+
+def test_a_revised_plan_is_approved_as_its_changes_to_the_approved_one(
+    seed_agent: Agent, tmp_path: Path
+) -> None:
+    workspace = make_workspace(tmp_path / "ws")
+    first = plan_input(phases=2)
+    revised = plan_input(phases=2)
+    revised["phases"][1]["goal"] = "Log every addition"  # type: ignore[index]
+    fix = {"file_path": "app.py", "old_string": "a - b", "new_string": "a + b"}
+    steps = [
+        ScriptedTurn(tool_calls=[ToolUse("read", {"file_path": "app.py"}, id="t-read")]),
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", first, id="t-plan")]),
+        ScriptedTurn(tool_calls=[ToolUse("edit", fix, id="t-fix")]),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "fixed"}, id="t-done1")]),
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", revised, id="t-plan2")]),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "logged"}, id="t-done2")]),
+        ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "docs"}, id="t-done3")]),
+    ]
+    approvals = ScriptedApprovals({"phase": ["approve", ("revise", "Phase 2 should log.")]})
+    with ScriptedServer(Model(steps)) as server:
+        session = Session.start(
+            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
+        )
+        state = asyncio.run(session.run())
+    assert state.status is Status.COMPLETED, state.reason
+    plans = [q for q in approvals.asked if q.kind == "plan"]
+    assert len(plans) == 2 and plans[0].diff is None
+    revision = plans[1]
+    assert revision.title == (
+        "Approve the revised plan 'Fix add()'? It changes phase 2 (Extra 2); "
+        "the other phases are as approved."
+    ), revision.title
+    assert revision.diff is not None
+    assert "+Goal: Log every addition" in revision.diff
+    assert "-Goal: Correct the arithmetic" in revision.diff
+    assert "Phase 1" not in "".join(
+        line for line in revision.diff.splitlines(keepends=True) if line[:1] in "+-"
+    )
+    assert state.approved_plan is not None
+    assert state.approved_plan.phases[1].goal == "Log every addition"
+
+
+def test_the_plan_cannot_change_silently_once_approved(seed_agent: Agent, tmp_path: Path) -> None:
+    """A propose_plan call while a phase runs is refused; the plan stays the approved one."""
+    workspace = make_workspace(tmp_path / "ws")
+    other = plan_input(title="Something else")
+    steps = happy_path()
+    steps[3] = ScriptedTurn(tool_calls=[ToolUse("propose_plan", other, id="t-sneak")])
+    approvals = ScriptedApprovals()
+    with ScriptedServer(Model(steps)) as server:
+        session = Session.start(
+            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
+        )
+        state = asyncio.run(session.run())
+    assert state.plan is not None and state.plan.title == "Fix add()"
+    assert state.results["t-sneak"]["is_error"]
+    assert [q.kind for q in approvals.asked].count("plan") == 1

@@ -74,7 +74,9 @@ class TerminalApprovals:
     def _show(self, question: Question) -> None:
         s = self.style
         self._say("")
-        if question.kind == "plan" and question.plan is not None:
+        if question.diff:  # a change to the approved plan: the change is what to look at
+            self._say(s.diff(question.diff))
+        elif question.kind == "plan" and question.plan is not None:
             self._say(render_markdown(question.plan).rstrip())
             if question.document:
                 self._say(s(f"(the plan is also in {question.document})", "dim"))
@@ -88,8 +90,6 @@ class TerminalApprovals:
                 self._say(f"  files: {', '.join(phase.files)}")
             for criterion in criteria(phase):
                 self._say(f"  acceptance: {criterion}")
-        elif question.kind == "amendment" and question.document:
-            self._say(s.diff(question.document))
         elif question.kind == "edit" and question.change is not None:
             self._say(s.diff(question.change.diff))
         elif question.kind == "permission" and question.command:

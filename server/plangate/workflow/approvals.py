@@ -50,6 +50,8 @@ class Question(BaseModel):
     change: ProposedChange | None = None
     results: list[dict[str, Any]] | None = None
     url: str | None = None
+    # What changes in the approved plan (a revision, an amendment), as a unified diff.
+    diff: str | None = None
 
 
 class Answer(BaseModel):

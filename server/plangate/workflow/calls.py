@@ -149,7 +149,7 @@ class Calls(Tracking):
                 "amendment",
                 f"amendment:{call.id}#1",
                 f"Phase {index} also changes {target}: {reason}",
-                document=diff,
+                diff=diff,
                 phase_index=index,
                 command=target,
             )

@@ -54,3 +54,19 @@ def plan_diff(before: Plan, after: Plan) -> str:
             "amended plan",
         )
     )
+
+
+def changed_phases(before: Plan, after: Plan) -> list[str]:
+    """The phases a revision changes, for the user: `phase 2 (API)`, `phase 4 (Docs, new)`,
+    `phase 5 (Cache, removed)`; the others keep their approval."""
+    changed = []
+    for index in range(1, max(len(before.phases), len(after.phases)) + 1):
+        old = before.phases[index - 1] if index <= len(before.phases) else None
+        new = after.phases[index - 1] if index <= len(after.phases) else None
+        if new is None and old is not None:
+            changed.append(f"phase {index} ({old.name}, removed)")
+        elif old is None and new is not None:
+            changed.append(f"phase {index} ({new.name}, new)")
+        elif old != new and new is not None:
+            changed.append(f"phase {index} ({new.name})")
+    return changed

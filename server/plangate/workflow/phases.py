@@ -21,6 +21,7 @@ from plangate.workflow import rollback as undo
 from plangate.workflow.approvals import question
 from plangate.workflow.checkpoints import CheckpointError, content_hash
 from plangate.workflow.checks import Checks
+from plangate.workflow.contract import changed_phases, plan_diff
 from plangate.workflow.events import (
     Checkpointed,
     PhaseChanged,
@@ -113,13 +114,24 @@ class Phases(Checks):
         state = self.state
         assert state.plan is not None
         call = self._open_call("propose_plan")
+        title, diff = f"Approve the plan '{state.plan.title}'?", None
+        approved = state.approved_plan
+        if approved is not None:
+            # A revision is approved as what it changes in the plan the user approved.
+            changed = changed_phases(approved, state.plan)
+            diff = plan_diff(approved, state.plan)
+            title = (
+                f"Approve the revised plan '{state.plan.title}'? It changes "
+                f"{', '.join(changed) or 'no phase'}; the other phases are as approved."
+            )
         answer = await self._ask(
             question(
                 "plan",
                 f"plan:{state.plan_version}#1",
-                f"Approve the plan '{state.plan.title}'?",
+                title,
                 plan=state.plan,
                 document=str(self._plan_path()),
+                diff=diff,
             )
         )
         call_id = call.id if call else ""

@@ -58,6 +58,9 @@ class SessionState(BaseModel):
     resume_to: Status | None = None
     plan: Plan | None = None
     plan_version: int = 0
+    # The plan as the user last approved it (amendments included): a revision is shown, and
+    # approved, as its difference from this.
+    approved_plan: Plan | None = None
     amendments: list[PlanAmended] = []  # approved changes to the approved plan, in order
     phase: int = 0  # 1-based index of the current (or next) phase; 0 before approval
     phases: dict[int, PhaseStatus] = {}
@@ -170,6 +173,8 @@ class SessionState(BaseModel):
             case Answered():
                 self.answers[event.id] = event.answer
                 question = self.questions.get(event.id)
+                if question and question.kind == "plan" and event.answer.choice == "approve":
+                    self.approved_plan = question.plan
                 if question and question.kind == "permission" and event.answer.choice == "session":
                     self.allowed.add(question.command or "")
             case Withdrawn():
@@ -185,6 +190,8 @@ class SessionState(BaseModel):
             case PlanAmended():
                 if self.plan is not None:
                     self.plan = amended(self.plan, event.phase, event.files)
+                if self.approved_plan is not None:
+                    self.approved_plan = amended(self.approved_plan, event.phase, event.files)
                 self.amendments.append(event)
             case PhaseChanged():
                 self.phases[event.index] = event.status
