@@ -113,6 +113,15 @@ def _parser() -> argparse.ArgumentParser:
     timeline.add_argument("--workspace", type=Path, default=Path.cwd())
     timeline.set_defaults(run=_timeline)
 
+    record = commands.add_parser(
+        "record",
+        help="a session's approval record in Markdown: plan, amendments, diffs, checks, cost",
+    )
+    record.add_argument("session", help="the session id")
+    record.add_argument("--workspace", type=Path, default=Path.cwd())
+    record.add_argument("-o", "--output", type=Path, help="write it to this file (else: stdout)")
+    record.set_defaults(run=_record)
+
     serve = commands.add_parser("serve", help="the language server (stdio, or --tcp HOST:PORT)")
     serve.add_argument("--tcp", metavar="HOST:PORT", default=None)
     serve.add_argument("--stdio", action="store_true", help="the default")
@@ -407,16 +416,41 @@ def _doctor(args: argparse.Namespace) -> int:
     return report(args.workspace.resolve(), sys.stdout)
 
 
-def _timeline(args: argparse.Namespace) -> int:
-    import time
-
+def _events_of(args: argparse.Namespace) -> Path | None:
+    """The event log of `args.session` in `args.workspace`; None (said) when there is none."""
     from plangate.layout import Layout
-    from plangate.workflow.log import EventLog
-    from plangate.workflow.timeline import timeline
 
     path = Layout(args.workspace.resolve()).events(args.session)
     if "/" in args.session or not path.is_file():
         print(f"plangate: no session {args.session!r} in {args.workspace}", file=sys.stderr)
+        return None
+    return path
+
+
+def _record(args: argparse.Namespace) -> int:
+    from plangate.workflow.log import EventLog
+    from plangate.workflow.record import record
+
+    path = _events_of(args)
+    if path is None:
+        return 1
+    text = record(EventLog(path).read())
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}", file=sys.stderr)
+    return 0
+
+
+def _timeline(args: argparse.Namespace) -> int:
+    import time
+
+    from plangate.workflow.log import EventLog
+    from plangate.workflow.timeline import timeline
+
+    path = _events_of(args)
+    if path is None:
         return 1
     for entry in timeline(EventLog(path).read()):
         clock = time.strftime("%H:%M:%S", time.localtime(entry.at))

@@ -83,3 +83,13 @@ def document_name(task: str) -> str:
         cut = name[: NAME_LENGTH + 1]
         name = cut[: cut.rfind(" ")] if " " in cut else name[:NAME_LENGTH]
     return name.strip(" .") or "plan"
+
+
+def user() -> str:
+    """The name of the person this process runs for (for records of who approved what)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown user"

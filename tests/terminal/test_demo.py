@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,44 @@ def test_demo_prepare_writes_the_sample_to_try_in_an_editor(tmp_path: Path) -> N
         check=False,
     )
     assert again.returncode == 1 and "exists" in again.stderr
+
+
+def test_the_record_of_the_demo_session_holds_what_an_audit_needs(tmp_path: Path) -> None:
+    """`plangate record SESSION`: plan, amendments with who and when, phase approvals, diffs,
+    validation and acceptance results, denied attempts, cost; and no secret."""
+    status, state, project = run_demo(io.StringIO(), tmp_path / "tasks-api")
+    assert status == 0
+    out = tmp_path / "record.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "plangate.cli", "record", state.id, "-o", str(out)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    text = out.read_text()
+    sections = [line for line in text.splitlines() if line.startswith("## ")]
+    assert sections == ["## Plan", "## Amendments", "## Phases", "## Denied attempts", "## Cost"]
+    assert "### The approved plan" in text and "#### Phase 3: Optimisation" in text
+    assert "- version 1: approve by --approve plan" in text
+    amendment = text.split("## Amendments")[1].split("## Phases")[0]
+    assert "Phase 3 also changes `tests/test_cache.py`: A stale cache" in amendment
+    assert "approve by --approve amendments" in amendment and " UTC" in amendment
+    assert "+- `tests/test_cache.py`" in amendment
+    for index in range(1, 5):
+        phase = text.split(f"\n### Phase {index}: ")[1].split("\n### Phase")[0]
+        assert "(done)" in phase.splitlines()[0]
+        assert "- Approval: approve by --approve phases" in phase
+        assert "```diff" in phase and "PASS" in phase
+    phase_2 = text.split("\n### Phase 2: ")[1].split("\n### Phase 3")[0]
+    assert phase_2.index("- FAIL") < phase_2.index("- PASS")  # the typo, then the fix
+    assert '+PRIORITIES = ("low", "nomral", "high")' in phase_2
+    assert "- PASS acceptance: The tests cover GET /tasks: `route GET /tasks`" in text
+    assert "- PASS acceptance: Every endpoint and error is documented" in text
+    denied = text.split("## Denied attempts")[1]
+    assert "edit `.env`" in denied and "`git add -A` matches `git add`" in denied
+    assert re.search(r"- Cost: \$\d+\.\d{4}", text)
+    # No secret: not the sample's .env, not the API key the demo used.
+    assert "sqlite:///tasks.db" not in text and "offline-demo" not in text

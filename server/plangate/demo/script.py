@@ -58,7 +58,13 @@ PLAN: dict[str, Any] = {
             "goal": "Serve repeated list requests from a cache",
             "steps": ["Cache list responses per filter", "Clear the cache on every write"],
             "files": ["app/api.py"],
-            "acceptance_criteria": ["Lists stay correct after writes"],
+            "acceptance_criteria": [
+                "Lists stay correct after writes",
+                "The tests cover GET /tasks",
+            ],
+            "checks": [
+                {"criterion": "The tests cover GET /tasks", "kind": "route", "target": "GET /tasks"}
+            ],
         },
         {
             "name": "Documentation",
@@ -66,6 +72,13 @@ PLAN: dict[str, Any] = {
             "steps": ["Endpoints", "Error responses", "Examples"],
             "files": ["docs/API.md"],
             "acceptance_criteria": ["Every endpoint and error is documented"],
+            "checks": [
+                {
+                    "criterion": "Every endpoint and error is documented",
+                    "kind": "file",
+                    "target": "docs/API.md",
+                }
+            ],
         },
     ],
     "risks": ["Clients sending unknown priorities now get 400"],

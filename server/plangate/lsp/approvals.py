@@ -22,6 +22,7 @@ from lsprotocol import types
 from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException
 
+from plangate.layout import user
 from plangate.lsp.capabilities import declares
 from plangate.lsp.params import buffer_of, plain
 from plangate.lsp.positions import lsp_lines, utf16_units
@@ -93,6 +94,8 @@ class LspApprovals:
 
     def __init__(self, server: Editor) -> None:
         self.server = server
+        info = server.client_info
+        self.who = f"{user()} in {info.name if info else 'the editor'}"
         self.session_id = ""
         self.pending: Question | None = None
         self._future: asyncio.Future[Answer] | None = None

@@ -32,6 +32,9 @@ class Editor(Protocol):
         """The client's folders and open documents."""
         ...
 
+    # Who the client is (`Visual Studio Code`, `Neovim`), when it said.
+    client_info: types.ClientInfo | None
+
     @property
     def client_capabilities(self) -> types.ClientCapabilities:
         """What the client said it supports."""

@@ -57,6 +57,7 @@ class PlanGateServer(LanguageServer):
         self._refresh_again = False  # lenses changed since it went
         self.code_actions: list[CodeActions] = []
         self.closed_at: dict[str, float] = {}  # URI -> loop time of its last didClose
+        self.client_info: types.ClientInfo | None = None  # who the client said it is
 
     def on_open(self, opener: Opener) -> None:
         """Look at documents as they open, after the openers registered before."""

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from typing import TextIO
 
+from plangate.layout import user
 from plangate.terminal.style import Style
 from plangate.workflow.approvals import Answer, Question
 from plangate.workflow.plan import criteria, render_markdown
@@ -45,6 +46,7 @@ class TerminalApprovals:
     """Asks at the terminal; answers unattended what `approve` names (never a deny)."""
 
     person = True
+    who = f"{user()} at the terminal"
 
     def __init__(
         self,
@@ -65,7 +67,7 @@ class TerminalApprovals:
         if auto is not None and auto in self.approve:
             choice = AUTO[auto]
             self._say(self.style(f"  -> {choice} (--approve {auto})", "dim"))
-            return Answer(choice=choice)
+            return Answer(choice=choice, by=f"--approve {auto} ({user()})")
         return await self._prompt(question)
 
     def _say(self, text: str) -> None:
@@ -130,7 +132,7 @@ class TerminalApprovals:
             except EOFError:
                 choice = SAFE[question.kind]
                 self._say(self.style(f"  -> {choice} (no one at the terminal)", "dim"))
-                return Answer(choice=choice)
+                return Answer(choice=choice, by="no one at the terminal")
             matches = [c for c in question.choices if c == raw or (raw and c.startswith(raw))]
             if len(matches) == 1:
                 choice = matches[0]

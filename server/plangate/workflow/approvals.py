@@ -62,13 +62,16 @@ class Answer(BaseModel):
     # For an applied edit: the indices of the hunks the user accepted (tools/hunks.py); None
     # for all of them.
     hunks: list[int] | None = None
+    # Who answered, for the record: `alice in VS Code`, `--approve phases` (None: unknown).
+    by: str | None = None
 
     @model_serializer(mode="wrap")
-    def _without_unset_hunks(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        # Logged answers keep the shape they had before hunks existed: no `"hunks": null`.
+    def _without_unset_fields(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Logged answers keep the shape they had before: no `"hunks": null`, `"by": null`.
         data: dict[str, Any] = handler(self)
-        if data.get("hunks") is None:
-            data.pop("hunks", None)
+        for key in ("hunks", "by"):
+            if data.get(key) is None:
+                data.pop(key, None)
         return data
 
 
@@ -93,6 +96,8 @@ class Approvals(Protocol):
     # True when a person answers (minutes may pass before the next model turn): the prompt
     # cache is then written with the 1-hour TTL. False for scripted and unattended answers.
     person: bool
+    # Who answers, for the record of the session (an answer's own `by` says it better).
+    who: str
 
     async def ask(self, question: Question) -> Answer:
         """Answer `question` with one of its choices."""
@@ -112,6 +117,7 @@ class ScriptedApprovals:
     """
 
     person = False
+    who = "a script"
 
     def __init__(
         self,

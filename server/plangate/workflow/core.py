@@ -97,6 +97,8 @@ class SessionCore:
         answer = await self.approvals.ask(self.state.questions[q.id])
         if answer.choice not in q.choices:
             raise ValueError(f"answer {answer.choice!r} is not one of {', '.join(q.choices)}")
+        if answer.by is None:
+            answer = answer.model_copy(update={"by": self.approvals.who})
         self._emit(Answered(id=q.id, answer=answer))
         return answer
 

@@ -48,6 +48,7 @@ class PreloadProtocol(LanguageServerProtocol):
 
 def initialize(ls: PlanGateServer, params: types.InitializeParams) -> None:
     """The editor may hand over the API key (and, for tests, the scripted server's URL)."""
+    ls.client_info = params.client_info
     options = params.initialization_options or {}
     if isinstance(options, dict):
         ls.api_key = options.get("anthropicApiKey") or None

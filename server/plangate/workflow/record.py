@@ -1,0 +1,176 @@
+"""The approval record of a session: a self-contained Markdown document for a pull request or
+an audit. It is built from the session's event log alone (which holds no secret), and holds:
+the approved plan, each amendment and who approved it when, each phase's approval, its
+changes as the diffs the user reviewed, its validation and acceptance results, the denied
+attempts, and the cost."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from plangate.model.catalog import model_for
+from plangate.workflow.log import LoggedEvent
+from plangate.workflow.plan import render_markdown
+from plangate.workflow.state import SessionState, replay
+
+
+def record(events: Iterable[LoggedEvent]) -> str:
+    """The record of the session whose events these are."""
+    logged = list(events)
+    state = replay(logged)
+    asked = {e.data["id"]: e for e in logged if e.type == "question"}
+    answered = {e.data["id"]: e for e in logged if e.type == "answer"}
+    plan = state.approved_plan or state.plan
+    lines = [
+        f"# PlanGate record: {plan.title if plan else state.task}",
+        "",
+        f"- Session: `{state.id}`, agent `{state.agent}`, model `{state.model or 'unknown'}`",
+        f"- Task: {state.task}",
+        f"- Outcome: {state.status.value}{f' ({state.reason})' if state.reason else ''}",
+        "",
+    ]
+    lines += _plan(state, asked, answered)
+    lines += _amendments(state, logged)
+    lines += _phases(state, asked, answered)
+    lines += _denied(logged)
+    lines += _cost(state)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _when(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
+
+
+def _answer(event: LoggedEvent | None) -> str:
+    """`approve by alice in VS Code at 2026-11-30 07:40:12 UTC`."""
+    if event is None:
+        return "not answered"
+    answer = event.data["answer"]
+    by = f" by {answer['by']}" if answer.get("by") else ""
+    feedback = f' ("{answer["feedback"]}")' if answer.get("feedback") else ""
+    return f"{answer['choice']}{by} at {_when(event.at)}{feedback}"
+
+
+def _plan(
+    state: SessionState, asked: dict[str, LoggedEvent], answered: dict[str, LoggedEvent]
+) -> list[str]:
+    plan = state.approved_plan or state.plan
+    if plan is None:
+        return ["## Plan", "", "No plan was proposed.", ""]
+    lines = ["## Plan", ""]
+    for qid in (q for q in asked if q.startswith("plan:")):
+        lines.append(f"- version {qid.split(':')[1].split('#')[0]}: {_answer(answered.get(qid))}")
+    heading = "The approved plan" if state.approved_plan else "The proposed plan (not approved)"
+    # The plan's own headings sit one level below the record's.
+    body = re.sub(
+        r"^(#+) ", lambda m: "#" * (len(m.group(1)) + 3) + " ", render_markdown(plan), flags=re.M
+    )
+    return [*lines, "", f"### {heading}", "", body.rstrip(), ""]
+
+
+def _amendments(state: SessionState, logged: list[LoggedEvent]) -> list[str]:
+    lines = ["## Amendments", ""]
+    if not state.amendments:
+        return [*lines, "None: every change stayed within the files its phase declared.", ""]
+    answers = {e.data["id"]: e for e in logged if e.type == "answer"}
+    questions = [e for e in logged if e.type == "question" and e.data["kind"] == "amendment"]
+    for amendment in state.amendments:
+        files = ", ".join(f"`{f}`" for f in amendment.files)
+        asked = next((q for q in questions if q.data.get("command") in amendment.files), None)
+        how = (
+            _answer(answers.get(asked.data["id"])) if asked else f"approve at {_when(amendment.at)}"
+        )
+        lines += [
+            f"- Phase {amendment.phase} also changes {files}: {amendment.reason}",
+            f"  - {how or f'approve at {_when(amendment.at)}'}",
+            "",
+            "```diff",
+            amendment.diff.rstrip(),
+            "```",
+            "",
+        ]
+    return lines
+
+
+def _phases(
+    state: SessionState, asked: dict[str, LoggedEvent], answered: dict[str, LoggedEvent]
+) -> list[str]:
+    plan = state.plan
+    if plan is None:
+        return []
+    lines = ["## Phases", ""]
+    for index, phase in enumerate(plan.phases, start=1):
+        status = state.phases.get(index)
+        lines += [f"### Phase {index}: {phase.name} ({status.value if status else 'pending'})", ""]
+        for qid in (q for q in asked if q.startswith(f"phase:{index}#")):
+            lines.append(f"- Approval: {_answer(answered.get(qid))}")
+        if state.summaries.get(index):
+            lines.append(f"- Summary: {state.summaries[index]}")
+        lines.append("")
+        lines += _changes(index, asked, answered)
+        lines += _validations(state.validations.get(index, []))
+    return lines
+
+
+def _changes(
+    index: int, asked: dict[str, LoggedEvent], answered: dict[str, LoggedEvent]
+) -> list[str]:
+    """The changes the user reviewed in this phase, with what they answered."""
+    lines: list[str] = []
+    for qid, question in asked.items():
+        data = question.data
+        if data["kind"] != "edit" or data.get("phase_index") != index or not data.get("change"):
+            continue
+        change = data["change"]
+        lines += [f"- `{change['path']}`: {_answer(answered.get(qid))}", "", "```diff"]
+        lines += [change["diff"].rstrip(), "```", ""]
+    return lines or ["No change was reviewed in this phase.", ""]
+
+
+def _validations(attempts: list[list[dict[str, Any]]]) -> list[str]:
+    lines: list[str] = []
+    for attempt, results in enumerate(attempts, start=1):
+        lines.append(f"Validation, attempt {attempt}:")
+        lines.append("")
+        for result in results:
+            mark = "PASS" if result.get("passed") else "FAIL"
+            check = result["check"]
+            what = (
+                check["name"]
+                if check["command"] in check["name"]
+                else (f"{check['name']}: `{check['command']}`")
+            )
+            why = f" (refused: {result['refused']})" if result.get("refused") else ""
+            lines.append(f"- {mark} {what}{why}")
+        lines.append("")
+    return lines
+
+
+def _denied(logged: list[LoggedEvent]) -> list[str]:
+    denied = [e.data for e in logged if e.type == "denied"]
+    lines = ["## Denied attempts", ""]
+    if not denied:
+        return [*lines, "None.", ""]
+    for data in denied:
+        where = f"phase {data.get('phase')}" if data.get("phase") else "before the plan"
+        lines.append(
+            f"- {where}: {data['kind']} `{data['target'][:200]}`: {data.get('reason', '')}"
+        )
+    return [*lines, ""]
+
+
+def _cost(state: SessionState) -> list[str]:
+    usage = state.total_usage
+    model = model_for(state.model)
+    cost = f"${state.usage.cost(model):.4f}" if model else "unknown (model not in the catalog)"
+    return [
+        "## Cost",
+        "",
+        f"- Tokens: {usage.prompt_tokens:,} in ({usage.cache_read_input_tokens:,} from cache), "
+        f"{usage.output_tokens:,} out",
+        f"- Cost: {cost}",
+        "",
+    ]
