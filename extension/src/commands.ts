@@ -31,6 +31,7 @@ export const Commands = {
   showSessions: 'plangate.showSessions',
   cancelSession: 'plangate.cancelSession',
   resumeSession: 'plangate.resumeSession',
+  writeRecord: 'plangate.writeRecord',
   setApiKey: 'plangate.setApiKey',
   showLogs: 'plangate.showLogs',
   restartServer: 'plangate.restartServer',
@@ -330,6 +331,17 @@ export function registerCommands(
     tracker.changed(await server.sendRequest(Methods.resume, { sessionId: summary.sessionId }));
   }
 
+  /** The current session's approval record (the server writes it), opened beside. */
+  async function writeRecord(): Promise<void> {
+    const summary = await tracker.current();
+    if (summary === undefined) {
+      return;
+    }
+    const written = await server.sendRequest<{ uri: string }>(Methods.sessionRecord, { sessionId: summary.sessionId });
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.parse(written.uri));
+    await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: false });
+  }
+
   async function setApiKey(): Promise<void> {
     const key = await vscode.window.showInputBox({
       title: 'PlanGate: Set Anthropic API Key',
@@ -372,6 +384,7 @@ export function registerCommands(
     [Commands.showSessions]: showSessions,
     [Commands.cancelSession]: cancelSession,
     [Commands.resumeSession]: resumeSession,
+    [Commands.writeRecord]: writeRecord,
     [Commands.setApiKey]: setApiKey,
     [Commands.showLogs]: () => {
       server.log.show();

@@ -115,6 +115,7 @@ export const Methods = {
   output: 'plangate/output',
   reviewEdit: 'plangate/reviewEdit',
   sessionTimeline: 'plangate/sessionTimeline',
+  sessionRecord: 'plangate/sessionRecord',
 } as const;
 
 /** The server's lens command for approve / revise / skip / reject (sessionId, phase, decision, feedback). */

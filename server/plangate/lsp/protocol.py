@@ -172,6 +172,13 @@ class OutputParams(BaseModel):
     text: str
 
 
+class RecordResult(BaseModel):
+    """`plangate/sessionRecord`: the approval record, and the file it was written to."""
+
+    markdown: str
+    uri: str
+
+
 class TimelineResult(BaseModel):
     """`plangate/sessionTimeline`: the session's log in words, oldest first."""
 
@@ -261,6 +268,17 @@ METHODS: list[Method] = [
         SessionParams,
         SessionSummary,
         "A session's state.",
+        {"sessionId": "20261125-120000-abc123"},
+    ),
+    Method(
+        "plangate/sessionRecord",
+        "request",
+        SessionParams,
+        RecordResult,
+        "The session's approval record (as `plangate record`), written to "
+        "`.plangate/records/<session>.md`: the approved plan, each amendment with who approved "
+        "it and when, each phase's approval, reviewed diffs, validation and acceptance results, "
+        "denied attempts and cost. Built from the event log: it holds no secret.",
         {"sessionId": "20261125-120000-abc123"},
     ),
     Method(

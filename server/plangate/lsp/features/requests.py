@@ -168,6 +168,22 @@ def list_sessions(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     return dump(ListSessionsResult(sessions=summaries))
 
 
+async def session_record(ls: PlanGateServer, params: Any) -> dict[str, Any]:
+    """A session's approval record, written next to its log for a pull request or an audit."""
+    from plangate.layout import Layout
+    from plangate.lsp.protocol import RecordResult, SessionParams
+    from plangate.workflow.record import record
+
+    request = parse(SessionParams, params)
+    live = ls.sessions.get(request.session_id)
+    log = live.session.log
+    text = await asyncio.to_thread(lambda: record(log.read()))
+    target = Layout(live.session.workspace).root / "records" / f"{request.session_id}.md"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    return dump(RecordResult(markdown=text, uri=target.as_uri()))
+
+
 async def session_timeline(ls: PlanGateServer, params: Any) -> dict[str, Any]:
     """A session's log in words: tool calls, validations, denials, questions and answers."""
     from plangate.lsp.protocol import SessionParams, TimelineResult
@@ -265,6 +281,7 @@ REQUESTS = {
     "plangate/sessionStatus": session_status,
     "plangate/listSessions": list_sessions,
     "plangate/sessionTimeline": session_timeline,
+    "plangate/sessionRecord": session_record,
     "plangate/cancel": cancel,
     "plangate/resume": resume,
     "plangate/rollbackPhase": rollback_phase,
