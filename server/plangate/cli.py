@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from plangate.agents import Agent
     from plangate.diagnostics import Diagnostic
     from plangate.permissions import Decision, Policy
+    from plangate.workflow.plan import Plan
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,7 +98,16 @@ def _parser() -> argparse.ArgumentParser:
     decide.set_defaults(run=_permissions_check)
 
     run = commands.add_parser("run", help="work on a task with an agent, at the terminal")
-    run.add_argument("task", help="what to do, in plain words")
+    run.add_argument("task", nargs="?", help="what to do, in plain words (with --plan: optional)")
+    run.add_argument(
+        "--plan", type=Path, help="a plan document to work (as PlanGate writes them) instead of one"
+    )
+    run.add_argument(
+        "--approved",
+        action="store_true",
+        help="the --plan document was approved in review: run its phases unattended (every "
+        "rule still holds; an amendment stops the run)",
+    )
     _session_options(run)
     run.set_defaults(run=_run)
 
@@ -192,17 +202,25 @@ def _terminal_session(args: argparse.Namespace, session_id: str | None) -> int:
     from plangate.terminal.runner import drive, terminal_session
     from plangate.workflow.launch import open_session
 
+    plan, reviewed = _plan_of(args) if session_id is None else (None, None)
+    if session_id is None and plan is None and (args.plan is not None or args.approved):
+        return 2  # a --plan that could not be read, or --approved without one: said
+    task = args.task or (plan.title if plan else None) if session_id is None else None
+    if session_id is None and not task:
+        print("plangate: run needs a task (or a --plan)", file=sys.stderr)
+        return 2
     agent = _load_for_session(args)
     if agent is None:
         return 2
     workspace = args.workspace.resolve()
-    printer, approvals = terminal_session(sys.stdout, _approve_set(args.approve))
+    printer, approvals = terminal_session(sys.stdout, _approve_set(args.approve), reviewed=reviewed)
     try:
         session = open_session(
             agent,
             workspace,
             approvals,
-            task=args.task if session_id is None else None,
+            task=task,
+            plan=plan,
             session_id=session_id,
             base_url=args.base_url,
             on_event=printer,
@@ -217,7 +235,28 @@ def _terminal_session(args: argparse.Namespace, session_id: str | None) -> int:
     if session_id is None:
         print(f"Session {session.state.id} in {workspace}", flush=True)
     state = drive(session, printer, sys.stdout, resume=session_id is not None)
+    if reviewed is not None:  # CI: only a finished run passes
+        return 0 if state.status.value == "completed" else 1
     return 0 if state.status.value in ("completed", "paused") else 1
+
+
+def _plan_of(args: argparse.Namespace) -> tuple[Plan | None, str | None]:
+    """The plan of `--plan FILE` (and the file, when `--approved`); errors said."""
+    from plangate.workflow.plan_document import PlanDocumentError, parse_plan
+
+    if args.plan is None:
+        if getattr(args, "approved", False):
+            print("plangate: --approved needs --plan FILE", file=sys.stderr)
+        return None, None
+    try:
+        plan = parse_plan(args.plan.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"plangate: cannot read {args.plan}: {exc}", file=sys.stderr)
+        return None, None
+    except PlanDocumentError as exc:
+        print(f"{args.plan}:{exc.line}: {exc}", file=sys.stderr)
+        return None, None
+    return plan, (str(args.plan) if args.approved else None)
 
 
 def _run(args: argparse.Namespace) -> int:

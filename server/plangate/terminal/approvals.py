@@ -9,7 +9,8 @@ from typing import TextIO
 
 from plangate.layout import user
 from plangate.terminal.style import Style
-from plangate.workflow.approvals import Answer, Question
+from plangate.workflow.approvals import Answer, Question, Unanswered
+from plangate.workflow.checks import CHECK_QUESTION
 from plangate.workflow.plan import criteria, render_markdown
 
 # What `--approve KIND` answers, and the kinds it covers.
@@ -40,10 +41,17 @@ SAFE = {
     "sign-in": "cancel",
 }
 NEEDS_FEEDBACK = {"revise", "reject"}
+# What a plan approved in review covers: the plan, its phases, the changes within them.
+REVIEWED = frozenset({"plan", "phases", "edits"})
 
 
 class TerminalApprovals:
-    """Asks at the terminal; answers unattended what `approve` names (never a deny)."""
+    """Asks at the terminal; answers unattended what `approve` names (never a deny).
+
+    With `reviewed` (a plan document approved in review: `plangate run --plan FILE
+    --approved`) no one is at the terminal: the plan, its phases and the changes within them
+    are approved by that review; a plan amendment stops the run (it needs a person); every
+    other question gets its safe answer (an 'ask' command is not run)."""
 
     person = True
     who = f"{user()} at the terminal"
@@ -54,16 +62,38 @@ class TerminalApprovals:
         read: Callable[[str], str] = input,
         approve: frozenset[str] = frozenset(),
         style: Style | None = None,
+        reviewed: str | None = None,
     ) -> None:
         self.out = out
         self.read = read
-        self.approve = approve
+        self.approve = approve | (REVIEWED if reviewed else frozenset())
         self.style = style or Style(out)
+        self.reviewed = reviewed
+        if reviewed:
+            self.person = False
 
     async def ask(self, question: Question) -> Answer:
         """Show the question and read the answer (in a thread: reading blocks)."""
         self._show(question)
         auto = KIND_OF.get(question.kind)
+        if self.reviewed and auto in REVIEWED:
+            choice = AUTO[auto]
+            self._say(self.style(f"  -> {choice} (approved in review: {self.reviewed})", "dim"))
+            return Answer(choice=choice, by=f"approved in review ({self.reviewed})")
+        if self.reviewed and question.id.startswith(CHECK_QUESTION):
+            # The project's checks, and the plan's acceptance checks: what the review approved
+            # the phases to be validated with.
+            self._say(self.style(f"  -> once (approved in review: {self.reviewed})", "dim"))
+            return Answer(choice="once", by=f"approved in review ({self.reviewed})")
+        if self.reviewed and question.kind == "amendment":
+            raise Unanswered(
+                f"{question.title} This plan amendment needs a person: the plan approved in "
+                f"review ({self.reviewed}) does not declare it."
+            )
+        if self.reviewed and (auto is None or auto not in self.approve):
+            choice = SAFE[question.kind]
+            self._say(self.style(f"  -> {choice} (unattended: no one to ask)", "dim"))
+            return Answer(choice=choice, by="no one (an unattended run)")
         if auto is not None and auto in self.approve:
             choice = AUTO[auto]
             self._say(self.style(f"  -> {choice} (--approve {auto})", "dim"))

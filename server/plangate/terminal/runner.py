@@ -34,7 +34,10 @@ def terminal_session(
     out: TextIO,
     approve: frozenset[str],
     read: Callable[[str], str] = input,
+    reviewed: str | None = None,
 ) -> tuple[Printer, TerminalApprovals]:
-    """The printer and the approvals a terminal session uses."""
+    """The printer and the approvals a terminal session uses (`reviewed`: the plan document
+    approved in review that an unattended run works)."""
     style = Style(out)
-    return Printer(out, style), TerminalApprovals(out, read=read, approve=approve, style=style)
+    approvals = TerminalApprovals(out, read=read, approve=approve, style=style, reviewed=reviewed)
+    return Printer(out, style), approvals

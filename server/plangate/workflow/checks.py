@@ -15,6 +15,9 @@ from plangate.workflow.calls import Calls
 from plangate.workflow.events import CheckStarted, Interrupted
 from plangate.workflow.validation import CheckResult, detect_checks, result_for
 
+# The id of a question about running a check starts so (a front door may tell them apart).
+CHECK_QUESTION = "permission:validate:"
+
 
 class Checks(Calls):
     """Running a phase's checks."""
@@ -47,7 +50,7 @@ class Checks(Calls):
                 answer = await self._ask(
                     question(
                         "permission",
-                        f"permission:validate:{index}:{attempt}:{number}#1",
+                        f"{CHECK_QUESTION}{index}:{attempt}:{number}#1",
                         f"Run the check `{check.command}`? {decision.reason}",
                         command=check.command,
                         decision=decision,

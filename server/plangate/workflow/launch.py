@@ -15,6 +15,7 @@ from plangate.model.catalog import model_for
 from plangate.model.factory import provider_for
 from plangate.workflow.approvals import Approvals
 from plangate.workflow.core import EventSink
+from plangate.workflow.plan import Plan
 from plangate.workflow.session import Session
 
 
@@ -30,8 +31,10 @@ def open_session(
     on_event: EventSink | None = None,
     budget_usd: float | None = None,
     retry: RetryPolicy | None = None,
+    plan: Plan | None = None,
 ) -> Session:
-    """A new session for `task`, or session `session_id` reopened where it stopped.
+    """A new session for `task` (with `plan`: that plan, proposed at once), or session
+    `session_id` reopened where it stopped.
 
     Raises ModelRequestError without an API key, FileNotFoundError for an unknown session."""
     provider = provider_for(
@@ -57,6 +60,7 @@ def open_session(
         task,
         provider,
         approvals,
+        plan=plan,
         model=model,
         on_event=on_event,
         budget_usd=budget_usd,

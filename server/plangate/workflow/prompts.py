@@ -157,6 +157,17 @@ PLAN_ALREADY_APPROVED = (
     "The plan is already approved; work on the approved phase and call complete_phase when it "
     "is done."
 )
+
+
+def given_plan(document: str) -> str:
+    """The plan comes with the task (a plan document from review): no plan to propose."""
+    return (
+        "The plan for this task is already written; you do not propose one. Work it phase by "
+        "phase as the user approves each, changing only the files each phase declares.\n\n"
+        f"{document}"
+    )
+
+
 PLAN_APPROVED = (
     "The user approved the plan. Each phase starts only when the user approves it; you will be "
     "told."

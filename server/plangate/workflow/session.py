@@ -22,11 +22,19 @@ from plangate.model.types import (
     Provider,
 )
 from plangate.permissions import Action
+from plangate.workflow import prompts
 from plangate.workflow.approvals import Approvals, Superseded, Unanswered
-from plangate.workflow.events import InstructionsRead, MessageAdded, Started, StatusChanged
+from plangate.workflow.events import (
+    InstructionsRead,
+    MessageAdded,
+    PlanProposed,
+    Started,
+    StatusChanged,
+)
 from plangate.workflow.log import EventLog, LogWriteError
 from plangate.workflow.pacing import take_turn
 from plangate.workflow.phases import Phases
+from plangate.workflow.plan import Plan, render_markdown
 from plangate.workflow.servers import Servers
 from plangate.workflow.state import TERMINAL, SessionState, Status
 from plangate.workflow.turns import Turns
@@ -43,9 +51,11 @@ class Session(Turns, Phases, Servers):
         task: str,
         provider: Provider,
         approvals: Approvals,
+        plan: Plan | None = None,
         **kwargs: Any,
     ) -> Session:
-        """A new session for `task`."""
+        """A new session for `task`; with `plan` (a plan document from elsewhere, reviewed in a
+        pull request, say), that plan is proposed at once, for the approvals to answer."""
         session_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         Layout(workspace.resolve()).ignore_in_git()
         log = EventLog(cls.log_path(workspace.resolve(), session_id))
@@ -64,7 +74,14 @@ class Session(Turns, Phases, Servers):
                 )
             )
         session._emit(MessageAdded(role="user", content=task))
-        session._emit(StatusChanged(status=Status.ANALYSING))
+        if plan is None:
+            session._emit(StatusChanged(status=Status.ANALYSING))
+            return session
+        plan = plan.with_documentation()
+        session._emit(MessageAdded(role="user", content=prompts.given_plan(render_markdown(plan))))
+        session._emit(PlanProposed(plan=plan, version=1))
+        session._emit(StatusChanged(status=Status.PLAN_PROPOSED))
+        session._write_plan()
         return session
 
     @classmethod
