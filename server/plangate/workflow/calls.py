@@ -162,6 +162,7 @@ class Calls(Tracking):
         self._emit(
             PlanAmended(phase=index, files=[target], reason=reason, diff=diff, at=time.time())
         )
+        self._write_plan()  # the document shows the contract as it now is
         return True
 
     def _running_phase(self) -> PhasePlan | None:

@@ -102,6 +102,9 @@ class SessionCore:
         self._emit(Answered(id=q.id, answer=answer))
         return answer
 
+    def _write_plan(self) -> None:
+        """Write the plan document again (it changed); the plan's part of the session does."""
+
     def _user(self, text: str) -> None:
         self._emit(MessageAdded(role="user", content=text))
 

@@ -1,0 +1,41 @@
+"""In the editor, a plan amendment is the pending question of its phase: a lens on the phase's
+heading; nothing is changed until it is answered; approved, the plan document declares the file
+and the change goes to review."""
+
+from __future__ import annotations
+
+from lsprotocol import types
+
+from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
+from tests.lsp.conftest import Harness, run_phase_1
+
+REASON = "util.py holds the same bug."
+
+
+async def test_an_amendment_is_a_lens_and_nothing_changes_until_it_is_answered(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    write = ToolUse("write", {"file_path": "util.py", "content": "X = 1\n"}, id="t-util")
+    session_id, plan_uri = await run_phase_1(
+        harness, scripted, ScriptedTurn(text=REASON, tool_calls=[write])
+    )
+    summary = await harness.until(
+        session_id, lambda s: (s["pending"] or {}).get("kind") == "amendment"
+    )
+    assert summary["pending"]["title"] == f"Phase 1 also changes util.py: {REASON}"
+    assert not (harness.workspace / "util.py").exists()
+    lenses = await harness.client.text_document_code_lens_async(
+        types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=plan_uri))
+    )
+    titles = {lens.command.title: lens.range.start.line for lens in lenses or [] if lens.command}
+    assert {"Amend the plan: approve", "Reject the amendment"} <= set(titles), titles
+    plan = (harness.workspace / ".plangate" / "plans").rglob("*.md").__next__().read_text()
+    assert plan.splitlines()[titles["Amend the plan: approve"]].startswith("## Phase 1: ")
+
+    await harness.request(
+        "plangate/approvePhase", {"sessionId": session_id, "phase": 1, "decision": "approve"}
+    )
+    await harness.until(session_id, lambda _: (harness.workspace / "util.py").exists())
+    assert (harness.workspace / "util.py").read_text() == "X = 1\n"
+    plan = (harness.workspace / ".plangate" / "plans").rglob("*.md").__next__().read_text()
+    assert "- `util.py`" in plan.split("## Phase 2")[0]
