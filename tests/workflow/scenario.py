@@ -52,9 +52,13 @@ def make_workspace(root: Path) -> Path:
 
 
 def plan_input(
-    title: str = "Fix add()", phases: int = 1, files: tuple[str, ...] = ("app.py",)
+    title: str = "Fix add()",
+    phases: int = 1,
+    files: tuple[str, ...] = ("app.py",),
+    commands: tuple[str, ...] = ("echo fixed >> CHANGES.txt",),
 ) -> dict[str, Any]:
-    """A valid propose_plan input with `phases` implementation phases, each declaring `files`."""
+    """A valid propose_plan input with `phases` implementation phases, each declaring `files`
+    and `commands` (by default what `happy_path` does in phase 1)."""
     return {
         "title": title,
         "summary": "add() subtracts; make it add.",
@@ -65,6 +69,7 @@ def plan_input(
                 "goal": "Correct the arithmetic",
                 "steps": ["Edit app.py"],
                 "files": list(files),
+                "commands": list(commands),
                 "acceptance_criteria": ["check_app passes"],
             }
             for i in range(1, phases + 1)

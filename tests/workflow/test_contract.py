@@ -248,3 +248,60 @@ def test_the_plan_cannot_change_silently_once_approved(seed_agent: Agent, tmp_pa
     assert state.plan is not None and state.plan.title == "Fix add()"
     assert state.results["t-sneak"]["is_error"]
     assert [q.kind for q in approvals.asked].count("plan") == 1
+
+
+def test_an_undeclared_command_that_changes_things_is_an_amendment(
+    seed_agent: Agent, tmp_path: Path
+) -> None:
+    """`echo ... >> CHANGES.txt` writes, and phase 1 did not declare it: one question (the
+    amendment; its approval answers the rules' ask too). Reading commands and the project's
+    checks need no amendment; a declared pattern covers what it matches."""
+    workspace = make_workspace(tmp_path / "ws")
+    steps = happy_path()
+    steps[3] = ScriptedTurn(
+        text="Logging the fix.",
+        tool_calls=[
+            ToolUse("bash", {"command": "echo fixed >> CHANGES.txt"}, id="t-log"),
+            ToolUse("bash", {"command": "cat app.py"}, id="t-cat"),
+            ToolUse("bash", {"command": "python3 -m unittest -q check_app"}, id="t-check"),
+            ToolUse("bash", {"command": "touch made-by-plan.txt"}, id="t-declared"),
+        ],
+    )
+    plan = plan_input()
+    plan["phases"][0]["commands"] = ["touch made-*"]  # type: ignore[index]
+    steps[1] = ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan, id="t-plan")])
+    approvals = ScriptedApprovals()
+    with ScriptedServer(Model(steps)) as server:
+        session = Session.start(
+            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
+        )
+        state = asyncio.run(session.run())
+    assert state.status is Status.COMPLETED, state.reason
+    amendments = [q for q in approvals.asked if q.kind == "amendment"]
+    assert [q.title for q in amendments] == [
+        "Phase 1 also runs `echo fixed >> CHANGES.txt`: Logging the fix."
+    ]
+    assert amendments[0].diff is not None and "+- `echo fixed >> CHANGES.txt`" in amendments[0].diff
+    asked = [q.command for q in approvals.asked if q.kind == "permission"]
+    assert "echo fixed >> CHANGES.txt" not in asked, asked  # the amendment was the question
+    assert (workspace / "CHANGES.txt").read_text() == "fixed\n"
+    assert (workspace / "made-by-plan.txt").exists()
+    assert state.plan is not None
+    assert "echo fixed >> CHANGES.txt" in state.plan.phases[0].commands
+
+
+def test_a_rejected_command_amendment_is_not_run(seed_agent: Agent, tmp_path: Path) -> None:
+    workspace = make_workspace(tmp_path / "ws")
+    approvals = ScriptedApprovals({"amendment": [("reject", "No log file.")]})
+    steps = happy_path()
+    undeclared = plan_input(commands=())
+    steps[1] = ScriptedTurn(tool_calls=[ToolUse("propose_plan", undeclared, id="t-plan")])
+    with ScriptedServer(Model(steps)) as server:
+        session = Session.start(
+            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
+        )
+        state = asyncio.run(session.run())
+        sent = tool_results(server.message_requests[-1].body)
+    assert not (workspace / "CHANGES.txt").exists()
+    assert any("`echo fixed >> CHANGES.txt` is not among what phase 1 declared" in t for t in sent)
+    assert state.amendments == []

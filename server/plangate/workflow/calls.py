@@ -27,26 +27,23 @@ from plangate.tools.changes import ApplyError, Drift, ProposedChange, apply_once
 from plangate.tools.hunks import hunks, partial, reviewable
 from plangate.tools.ledger import FileStamp
 from plangate.workflow import prompts
+from plangate.workflow.amendments import Amendments
 from plangate.workflow.approvals import ChangeOutdated, question
-from plangate.workflow.contract import amended, declares, plan_diff
+from plangate.workflow.contract import declares
 from plangate.workflow.events import (
     ChangeApplied,
     Denied,
     Interrupted,
     OutputStreamed,
-    PlanAmended,
     ToolStarted,
     Withdrawn,
 )
 from plangate.workflow.gate import refusal
-from plangate.workflow.plan import PhasePlan
-from plangate.workflow.state import Status
-from plangate.workflow.tracking import Tracking
 
 REPEAT_LIMIT = 3
 
 
-class Calls(Tracking):
+class Calls(Amendments):
     """Running the tools."""
 
     def _repeated(self, call: ToolCall) -> bool:
@@ -108,7 +105,7 @@ class Calls(Tracking):
         if tool is None:
             self._result(call_id, prompts.unknown_tool(name), error=True)
             return
-        if name in ("write", "edit") and not await self._within_plan(call):
+        if not await self._within_plan(call, tool):
             return
         ctx = self._context(call_id)  # after an amendment: the phase declares the file now
         if name == "bash":
@@ -128,72 +125,6 @@ class Calls(Tracking):
             if record is not None:
                 extra["read"] = {"path": path, "stamp": record.stamp.model_dump()}
         self._result(call_id, text, error=result.is_error, **extra)
-
-    async def _within_plan(self, call: ToolCall) -> bool:
-        """An edit of a file the running phase did not declare is a plan amendment: the user
-        sees the change to the plan, with the model's reason, and approves it (the plan then
-        declares the file) before the edit is even proposed; rejected, the model is told."""
-        phase = self._running_phase()
-        target = self._relative(str(call.input.get("file_path", "")))
-        if phase is None or target is None or declares(phase, target):
-            return True
-        if self.policy.check_edit(target).action is Action.DENY:
-            return True  # the rules refuse it anyway, when the tool runs
-        plan = self.state.plan
-        assert plan is not None
-        index = self.state.phase
-        reason = self._reason_for(call.id)
-        diff = plan_diff(plan, amended(plan, index, [target]))
-        answer = await self._ask(
-            question(
-                "amendment",
-                f"amendment:{call.id}#1",
-                f"Phase {index} also changes {target}: {reason}",
-                diff=diff,
-                phase_index=index,
-                command=target,
-            )
-        )
-        if answer.choice == "reject":
-            self._result(
-                call.id, prompts.amendment_rejected(target, index, answer.feedback), error=True
-            )
-            return False
-        self._emit(
-            PlanAmended(phase=index, files=[target], reason=reason, diff=diff, at=time.time())
-        )
-        self._write_plan()  # the document shows the contract as it now is
-        return True
-
-    def _running_phase(self) -> PhasePlan | None:
-        """The plan's entry for the phase that runs now (None outside one)."""
-        if self.state.plan is None or self.state.status not in (Status.RUNNING, Status.DOCUMENTING):
-            return None
-        return self.state.plan.phases[self.state.phase - 1]
-
-    def _relative(self, file_path: str) -> str | None:
-        """A tool's path, relative to the workspace (`/`-separated); None outside it."""
-        if not file_path:
-            return None
-        path = Path(file_path)
-        full = (path if path.is_absolute() else self.workspace / path).resolve()
-        try:
-            return full.relative_to(self.workspace.resolve()).as_posix()
-        except ValueError:
-            return None
-
-    def _reason_for(self, call_id: str) -> str:
-        """What the model wrote in the turn that made the call: its reason, if it gave one."""
-        for message in reversed(self.state.messages):
-            blocks = message["content"] if isinstance(message["content"], list) else []
-            if any(b.get("type") == "tool_use" and b.get("id") == call_id for b in blocks):
-                text = " ".join(
-                    b["text"].strip()
-                    for b in blocks
-                    if b.get("type") == "text" and b["text"].strip()
-                )
-                return text[:500] or "the model gave no reason"
-        return "the model gave no reason"
 
     def _asking(self, call_id: str) -> bool:
         """Call `call_id` stopped at a permission question (it never ran): asked again, it runs
@@ -232,7 +163,7 @@ class Calls(Tracking):
         counter = itertools.count(1)
 
         async def confirm(what: str, decision: Decision) -> bool:
-            if what in self.state.allowed:
+            if what in self.state.allowed or self._amended(key, what):
                 return True
             answer = await self._ask(
                 question(

@@ -8,8 +8,10 @@ The agent's rules still apply on top: a declared file the rules deny stays denie
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from pathlib import PurePosixPath
 
+from plangate.permissions.patterns import compile_bash
 from plangate.workflow.plan import PhasePlan, Plan, render_markdown
 
 
@@ -35,12 +37,30 @@ def _glob(target: PurePosixPath, pattern: str) -> bool:
     return pathspec.PathSpec.from_lines("gitignore", [f"/{pattern}"]).match_file(str(target))
 
 
-def amended(plan: Plan, phase: int, files: list[str]) -> Plan:
-    """The plan with `files` added to phase `phase`'s (1-based) declaration."""
+def declares_command(phase: PhasePlan, command: str, checks: Sequence[str] = ()) -> bool:
+    """Whether `phase` declared `command` (or an MCP tool's name): as written, or matched by a
+    declared pattern with `*` (`npm run *`); the project's own `checks` count for every phase.
+    The whole command must match: `pytest` does not declare `pytest; curl ...`."""
+    for declared in (*phase.commands, *checks):
+        if command == declared:
+            return True
+        if "*" in declared and compile_bash(declared).written.fullmatch(command):
+            return True
+    return False
+
+
+def amended(
+    plan: Plan, phase: int, *, files: Sequence[str] = (), commands: Sequence[str] = ()
+) -> Plan:
+    """The plan with `files` and `commands` added to phase `phase`'s (1-based) declaration."""
     phases = list(plan.phases)
     current = phases[phase - 1]
-    added = [f for f in files if f not in current.files]
-    phases[phase - 1] = current.model_copy(update={"files": [*current.files, *added]})
+    phases[phase - 1] = current.model_copy(
+        update={
+            "files": [*current.files, *(f for f in files if f not in current.files)],
+            "commands": [*current.commands, *(c for c in commands if c not in current.commands)],
+        }
+    )
     return plan.model_copy(update={"phases": phases})
 
 

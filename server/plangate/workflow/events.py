@@ -152,11 +152,12 @@ class PlanProposed(_Event):
 
 class PlanAmended(_Event):
     """The user approved a change to the approved plan: phase `phase` also declares `files`
-    (the model's `reason`, and the change to the plan document as `diff`)."""
+    and `commands` (the model's `reason`, and the change to the plan document as `diff`)."""
 
     type: Literal["amended"] = "amended"
     phase: int
-    files: list[str]
+    files: list[str] = []
+    commands: list[str] = []
     reason: str
     diff: str
     at: float

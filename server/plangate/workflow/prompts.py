@@ -107,12 +107,14 @@ def change_rejected(path: str, feedback: str) -> str:
     return f"The user rejected the change to {path}. {feedback}".strip()
 
 
-def amendment_rejected(path: str, phase: int, feedback: str) -> str:
-    """The user would not let phase `phase` change a file its plan did not declare."""
-    return (
-        f"The user did not amend the plan: {path} is not among the files phase {phase} "
-        f"declared, so it stays as it is. {feedback}"
-    ).strip()
+def amendment_rejected(kind: str, target: str, phase: int, feedback: str) -> str:
+    """The user would not let phase `phase` change a file (kind "file") or run a command its
+    plan did not declare."""
+    if kind == "file":
+        what = f"{target} is not among the files phase {phase} declared, so it stays as it is"
+    else:
+        what = f"`{target}` is not among what phase {phase} declared, so it was not run"
+    return f"The user did not amend the plan: {what}. {feedback}".strip()
 
 
 def change_applied(path: str, feedback: str) -> str:

@@ -78,13 +78,13 @@ def _amendments(state: SessionState, logged: list[LoggedEvent]) -> list[str]:
     answers = {e.data["id"]: e for e in logged if e.type == "answer"}
     questions = [e for e in logged if e.type == "question" and e.data["kind"] == "amendment"]
     for amendment in state.amendments:
-        files = ", ".join(f"`{f}`" for f in amendment.files)
-        asked = next((q for q in questions if q.data.get("command") in amendment.files), None)
-        how = (
-            _answer(answers.get(asked.data["id"])) if asked else f"approve at {_when(amendment.at)}"
-        )
+        named = [*amendment.files, *amendment.commands]
+        changes = [f"changes `{f}`" for f in amendment.files]
+        does = ", ".join([*changes, *(f"runs `{c}`" for c in amendment.commands)])
+        asked = next((q for q in questions if q.data.get("command") in named), None)
+        how = _answer(answers[asked.data["id"]]) if asked and asked.data["id"] in answers else ""
         lines += [
-            f"- Phase {amendment.phase} also changes {files}: {amendment.reason}",
+            f"- Phase {amendment.phase} also {does}: {amendment.reason}",
             f"  - {how or f'approve at {_when(amendment.at)}'}",
             "",
             "```diff",

@@ -188,10 +188,11 @@ class SessionState(BaseModel):
                     for i in range(1, len(event.plan.phases) + 1)
                 }
             case PlanAmended():
+                change = {"files": event.files, "commands": event.commands}
                 if self.plan is not None:
-                    self.plan = amended(self.plan, event.phase, event.files)
+                    self.plan = amended(self.plan, event.phase, **change)
                 if self.approved_plan is not None:
-                    self.approved_plan = amended(self.approved_plan, event.phase, event.files)
+                    self.approved_plan = amended(self.approved_plan, event.phase, **change)
                 self.amendments.append(event)
             case PhaseChanged():
                 self.phases[event.index] = event.status
