@@ -54,7 +54,11 @@ class PhasePlan(BaseModel):
         default_factory=list, description="Files to create or modify, relative to the workspace"
     )
     migrations: list[str] = Field(default_factory=list)
-    commands: list[str] = Field(default_factory=list, description="Commands this phase will run")
+    commands: list[str] = Field(
+        default_factory=list,
+        description="Commands this phase will run that change things (`*` matches anything: "
+        "`npm run *`), and MCP tools it will call that do (`mcp__server__tool`)",
+    )
     acceptance_criteria: list[str] = Field(min_length=1)
     checks: list[AcceptanceCheck] = Field(
         default_factory=list,
@@ -124,8 +128,8 @@ PLAN_TOOL_DESCRIPTION = (
     "Propose the implementation plan for the user's approval. Call it after analysing the "
     "workspace (read-only tools only until the plan is approved). Phases run one at a time, "
     "each after the user approves it; list for each phase the files it will create or modify "
-    "(names, folders or globs): changing any other file in that phase needs the user's approval "
-    "of a plan amendment. Give acceptance criteria a check where one can run (`checks`: a test "
+    "(names, folders or globs) and the commands and MCP tools that change things: anything else "
+    "in that phase needs the user's approval of a plan amendment. Give acceptance criteria a check where one can run (`checks`: a test "
     "id, a command, a file that must exist, a route the tests name): the phase is done only "
     "when they pass. "
     "The default shape follows the backend workflow: Database (schema, migrations, ORM models), "
