@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from plangate.model.catalog import model_for
+from plangate.workflow.contract import declares
 from plangate.workflow.log import LoggedEvent
 from plangate.workflow.plan import render_markdown
 from plangate.workflow.state import SessionState, replay
@@ -34,7 +35,7 @@ def record(events: Iterable[LoggedEvent]) -> str:
     ]
     lines += _plan(state, asked, answered)
     lines += _amendments(state, logged)
-    lines += _phases(state, asked, answered)
+    lines += _phases(state, logged, asked, answered)
     lines += _denied(logged)
     lines += _cost(state)
     return "\n".join(lines).rstrip() + "\n"
@@ -96,7 +97,10 @@ def _amendments(state: SessionState, logged: list[LoggedEvent]) -> list[str]:
 
 
 def _phases(
-    state: SessionState, asked: dict[str, LoggedEvent], answered: dict[str, LoggedEvent]
+    state: SessionState,
+    logged: list[LoggedEvent],
+    asked: dict[str, LoggedEvent],
+    answered: dict[str, LoggedEvent],
 ) -> list[str]:
     plan = state.plan
     if plan is None:
@@ -111,6 +115,7 @@ def _phases(
             lines.append(f"- Summary: {state.summaries[index]}")
         lines.append("")
         lines += _changes(index, asked, answered)
+        lines += _by_commands(state, logged, index)
         lines += _validations(state.validations.get(index, []))
     return lines
 
@@ -128,6 +133,31 @@ def _changes(
         lines += [f"- `{change['path']}`: {_answer(answered.get(qid))}", "", "```diff"]
         lines += [change["diff"].rstrip(), "```", ""]
     return lines or ["No change was reviewed in this phase.", ""]
+
+
+def _by_commands(state: SessionState, logged: list[LoggedEvent], index: int) -> list[str]:
+    """The files the agent's own commands changed in this phase; those the phase did not
+    declare are marked (a command's writes are seen after it ran, not asked about before)."""
+    commands = {
+        block["id"]: block["input"].get("command", "")
+        for message in state.messages
+        if message["role"] == "assistant" and isinstance(message["content"], list)
+        for block in message["content"]
+        if block.get("type") == "tool_use" and block.get("name") == "bash"
+    }
+    assert state.plan is not None
+    phase = state.plan.phases[index - 1]
+    lines = []
+    for event in logged:
+        if event.type != "agent_changed" or event.data["phase"] != index:
+            continue
+        if event.data["id"] not in commands:
+            continue
+        for change in event.data["changes"]:
+            path = change["path"]
+            mark = "" if declares(phase, path) else " (not declared by this phase)"
+            lines.append(f"- `{path}` changed by `{commands[event.data['id']]}`{mark}")
+    return [*lines, ""] if lines else []
 
 
 def _validations(attempts: list[list[dict[str, Any]]]) -> list[str]:
