@@ -131,6 +131,7 @@ export const SERVER_COMMANDS: readonly string[] = [
   'plangate.cancel',
   'plangate.resume',
   'plangate.status',
+  'plangate.showPlanChange',
 ];
 
 /** One hunk of a proposed change: 0-based lines in the file now and in the proposal. */

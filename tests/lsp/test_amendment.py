@@ -4,6 +4,9 @@ and the change goes to review."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
 from lsprotocol import types
 
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
@@ -28,9 +31,17 @@ async def test_an_amendment_is_a_lens_and_nothing_changes_until_it_is_answered(
         types.CodeLensParams(text_document=types.TextDocumentIdentifier(uri=plan_uri))
     )
     titles = {lens.command.title: lens.range.start.line for lens in lenses or [] if lens.command}
-    assert {"Amend the plan: approve", "Reject the amendment"} <= set(titles), titles
+    wanted = {"Amend the plan: approve", "Reject the amendment", "Show the change to the plan"}
+    assert wanted <= set(titles), titles
     plan = (harness.workspace / ".plangate" / "plans").rglob("*.md").__next__().read_text()
     assert plan.splitlines()[titles["Amend the plan: approve"]].startswith("## Phase 1: ")
+    # The change to the plan, shown as a diff document.
+    assert "+- `util.py`" in summary["pending"]["diff"]
+    await harness.client.workspace_execute_command_async(
+        types.ExecuteCommandParams(command="plangate.showPlanChange", arguments=[session_id])
+    )
+    [shown] = [d for d in harness.client.shown_documents if d.uri.endswith(".change.diff")]
+    assert "+- `util.py`" in Path(unquote(urlparse(shown.uri).path)).read_text()
 
     await harness.request(
         "plangate/approvePhase", {"sessionId": session_id, "phase": 1, "decision": "approve"}

@@ -279,6 +279,8 @@ class SessionManager:
                 "title": pending.title,
                 "choices": list(pending.choices),
                 "phase": self.pending_phase(live),
+                # An amendment or a revision: what it changes in the approved plan.
+                **({"diff": pending.diff} if pending.diff else {}),
             },
             plan_uri=plan_path.as_uri() if plan_path.exists() else None,
             usage=state.total_usage.model_dump(),

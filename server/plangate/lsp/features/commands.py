@@ -111,6 +111,23 @@ def resume(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
     return requests.resume(ls, arguments(("sessionId",), args, 1))
 
 
+async def show_plan_change(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
+    """The "Show the change to the plan" lens: sessionId. The pending amendment's or
+    revision's diff of the plan, written beside the plan document and shown."""
+    from plangate.lsp.protocol import SessionParams
+
+    request = parse(SessionParams, arguments(("sessionId",), args, 1))
+    summary = ls.sessions.summary(request.session_id)
+    diff = (summary.pending or {}).get("diff")
+    if diff:
+        path = ls.sessions.plan_path(request.session_id).with_suffix(".change.diff")
+        path.write_text(diff, encoding="utf-8")
+        await ls.window_show_document_async(
+            types.ShowDocumentParams(uri=path.as_uri(), take_focus=True)
+        )
+    return dump(summary)
+
+
 def status(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
     """The status lens: sessionId; shows where the session is."""
     return requests.session_status(ls, arguments(("sessionId",), args, 1))
@@ -122,6 +139,7 @@ COMMANDS = {
     "plangate.cancel": cancel,
     "plangate.resume": resume,
     "plangate.status": status,
+    "plangate.showPlanChange": show_plan_change,
 }
 
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 PHASE_LINE = re.compile(r"^## Phase (?P<n>\d+): ")
 FILE_ITEM = re.compile(r"^- `(?P<path>[^`]+)`$")
 
+SHOW_CHANGE = "Show the change to the plan"
 # The buttons of a pending question, by its kind (the choices come from the engine, in order).
 LENS_LABELS: dict[str, dict[str, str]] = {
     "plan": {"approve": "Approve plan", "revise": "Revise…", "reject": "Reject"},
@@ -103,6 +104,8 @@ def _buttons(ls: PlanGateServer, uri: str) -> list[tuple[int, str, Button]]:
                 if decision in labels:
                     button = (labels[decision], "plangate.approvePhase")
                     buttons.append((*button, [session_id, phase, decision, ""]))
+            if pending.get("diff"):
+                buttons.append((SHOW_CHANGE, "plangate.showPlanChange", [session_id]))
         elif phase == 0:
             status = f"PlanGate: {summary.status}"
             if summary.status == "paused":
