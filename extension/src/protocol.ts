@@ -31,6 +31,8 @@ export interface Pending {
   title: string;
   choices: string[];
   phase: number | null;
+  /** An amendment or a revision: what it changes in the approved plan, as a unified diff. */
+  diff?: string;
 }
 
 /** A session's state (`plangate/sessionStatus`, `listSessions`, `sessionChanged`). */

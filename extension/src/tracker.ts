@@ -219,7 +219,8 @@ export class SessionTracker implements vscode.Disposable {
   }
 
   private notify(summary: SessionSummary, prompt: ApprovalPrompt): void {
-    const buttons = [...prompt.answers.map(([title]) => title), 'Show Plan'];
+    const diff = summary.pending?.diff;
+    const buttons = [...prompt.answers.map(([title]) => title), ...(diff ? ['Show Change'] : []), 'Show Plan'];
     void vscode.window.showInformationMessage(prompt.message, ...buttons).then(async (choice) => {
       try {
         const answer = prompt.answers.find(([title]) => title === choice);
@@ -231,6 +232,10 @@ export class SessionTracker implements vscode.Disposable {
             return;
           }
           this.changed(await this.server.sendRequest(Methods.approvePhase, params));
+        } else if (choice === 'Show Change' && diff) {
+          // The change to the approved plan, coloured as a diff; the question stays pending.
+          const document = await vscode.workspace.openTextDocument({ content: diff, language: 'diff' });
+          await vscode.window.showTextDocument(document, { viewColumn: vscode.ViewColumn.Beside, preview: true });
         } else if (choice === 'Show Plan') {
           await this.openPlan(this.summaries.get(summary.sessionId) ?? summary);
         }
