@@ -19,6 +19,19 @@ OFFLINE = {**os.environ, "ANTHROPIC_API_KEY": "offline-test", "NO_COLOR": "1"}
 FIX = {"file_path": "app.py", "old_string": "a - b", "new_string": "a + b"}
 
 
+def _plangate(*args: str) -> subprocess.CompletedProcess[str]:
+    """`plangate ARGS`, offline, nothing on stdin."""
+    return subprocess.run(
+        [sys.executable, "-m", "plangate.cli", *args],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=OFFLINE,
+        check=False,
+    )
+
+
 def _reviewed_plan(workspace: Path) -> Path:
     """The plan document as committed for review (here: beside the project)."""
     document = workspace.parent / "plan.md"
@@ -30,27 +43,16 @@ def _run(workspace: Path, steps: list[ScriptedTurn], *extra: str) -> tuple[int, 
     """The CI command line; its exit code, its output and the session's id."""
     plan = _reviewed_plan(workspace)
     with ScriptedServer(Model(steps)) as server:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "plangate.cli",
-                "run",
-                "--plan",
-                str(plan),
-                "--approved",
-                *extra,
-                "--workspace",
-                str(workspace),
-                "--base-url",
-                server.base_url,
-            ],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env=OFFLINE,
-            check=False,
+        done = _plangate(
+            "run",
+            "--plan",
+            str(plan),
+            "--approved",
+            *extra,
+            "--workspace",
+            str(workspace),
+            "--base-url",
+            server.base_url,
         )
     [session_id] = [p.name for p in (workspace / ".plangate" / "sessions").iterdir()]
     return done.returncode, done.stdout + done.stderr, session_id
@@ -116,24 +118,7 @@ def test_a_plan_file_that_is_not_a_plan_is_refused_at_its_line(tmp_path: Path) -
     workspace = make_workspace(tmp_path / "ws")
     bad = tmp_path / "plan.md"
     bad.write_text("# Plan\n\nSummary\n\n## Phase 2: Skipped one\n")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "plangate.cli",
-            "run",
-            "--plan",
-            str(bad),
-            "--approved",
-            "--workspace",
-            str(workspace),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=OFFLINE,
-        check=False,
-    )
+    done = _plangate("run", "--plan", str(bad), "--approved", "--workspace", str(workspace))
     assert done.returncode == 2
     assert f"{bad}:5: line 5: expected phase 1 here" in done.stderr
     assert not (workspace / ".plangate" / "sessions").exists()

@@ -120,12 +120,21 @@ def test_once_amended_the_change_is_the_phases_own(seed_agent: Agent, tmp_path: 
     assert edit.change is not None and edit.change.in_phase is True
 
 
-def _checked_plan(checks: list[dict[str, str]]) -> dict[str, object]:
+def _checked(
+    agent: Agent, workspace: Path, checks: list[dict[str, str]], approvals: ScriptedApprovals
+) -> tuple[Session, list[str]]:
+    """The happy path with a plan whose phase 1 has three criteria and `checks`; the session
+    and what the model was last sent."""
     plan = plan_input()
-    phase = plan["phases"][0]  # type: ignore[index]
+    phase = plan["phases"][0]
     phase["acceptance_criteria"] = ["check_app passes", "add is documented", "GET /sum is tested"]
     phase["checks"] = checks
-    return plan
+    steps = happy_path()
+    steps[1] = ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan, id="t-plan")])
+    with ScriptedServer(Model(steps)) as server:
+        session = Session.start(agent, workspace, "Fix add()", provider(server.base_url), approvals)
+        asyncio.run(session.run())
+        return session, tool_results(server.message_requests[-1].body)
 
 
 def test_a_failing_acceptance_check_keeps_the_phase_from_being_done(
@@ -138,18 +147,10 @@ def test_a_failing_acceptance_check_keeps_the_phase_from_being_done(
         {"criterion": "add is documented", "kind": "file", "target": "docs/add.md"},
         {"criterion": "GET /sum is tested", "kind": "route", "target": "GET /sum"},
     ]
-    steps = happy_path()
-    steps[1] = ScriptedTurn(
-        tool_calls=[ToolUse("propose_plan", _checked_plan(checks), id="t-plan")]
+    session, sent = _checked(
+        seed_agent, workspace, checks, ScriptedApprovals({"validation": ["stop"]})
     )
-    approvals = ScriptedApprovals({"validation": ["stop"]})
-    with ScriptedServer(Model(steps)) as server:
-        session = Session.start(
-            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
-        )
-        state = asyncio.run(session.run())
-        sent = tool_results(server.message_requests[-1].body)
-
+    state = session.state
     results = state.validations[1][0]
     by_name = {r["check"]["name"]: r for r in results}
     assert by_name["acceptance: check_app passes"]["passed"]
@@ -170,16 +171,8 @@ def test_criteria_without_a_check_are_named_at_phase_approval(
 ) -> None:
     workspace = make_workspace(tmp_path / "ws")
     checks = [{"criterion": "check_app passes", "kind": "test", "target": "check_app"}]
-    steps = happy_path()
-    steps[1] = ScriptedTurn(
-        tool_calls=[ToolUse("propose_plan", _checked_plan(checks), id="t-plan")]
-    )
     approvals = ScriptedApprovals({"phase": ["reject"]})
-    with ScriptedServer(Model(steps)) as server:
-        session = Session.start(
-            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
-        )
-        asyncio.run(session.run())
+    session, _ = _checked(seed_agent, workspace, checks, approvals)
     [phase] = [q for q in approvals.asked if q.kind == "phase"]
     out = io.StringIO()
     asyncio.run(TerminalApprovals(out, read=lambda _: "approve").ask(phase))
