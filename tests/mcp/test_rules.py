@@ -87,3 +87,25 @@ def test_a_rule_for_some_arguments_narrows_the_tools_rule(tmp_path: Path) -> Non
     assert denied.action is Action.DENY and "*secret*" in denied.reason, denied.reason
     # The rule for every call of fs_write_* is a deny: an allow for some arguments is not.
     assert decide(policy, rules, _tool("write_file"), {"path": "notes/x"}).action is Action.DENY
+
+
+def test_an_argument_rule_never_loosens_the_default(tmp_path: Path) -> None:
+    """No rule for every call of the tool: it is asked (it does not only read); an argument
+    `allow` leaves it asked, and an argument `deny` holds at any depth."""
+    from plangate.agents.parse import load_agent
+
+    path = tmp_path / "a.md"
+    path.write_text(
+        "---\ndescription: t\npermission:\n  fs_create_*:\n    '*public*': allow\n"
+        "    '*secret*': deny\n---\nBody\n"
+    )
+    agent = load_agent(path)
+    policy = Policy(agent.permission, tmp_path)
+    rules = agent.permission["mcp"]
+    creator = _tool("create_issue")
+    assert decide(policy, rules, creator, {"repo": "a public repo"}).action is Action.ASK
+    deep: object = "my secret"
+    for _ in range(50):
+        deep = [deep]
+    assert decide(policy, rules, creator, {"a": deep}).action is Action.DENY
+    assert decide(policy, rules, creator, {"the secret key": 1}).action is Action.DENY

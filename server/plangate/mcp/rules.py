@@ -71,11 +71,14 @@ def decide(
     every_call = [r for r in for_tool if r.argument == "*"]
     rule = as_strict_as_opencode(pick(every_call), every_call[-1] if every_call else None)
     values = _strings(arguments)
+    # Without a rule for every call, the default stands (allow for a tool that only reads,
+    # else ask): an argument rule only ever makes a call stricter than that.
+    floor = rule.action if rule else Action.ALLOW if tool.read_only else Action.ASK
     for argued in (r for r in for_tool if r.argument != "*"):
-        if (rule is None or argued.action.strictness > rule.action.strictness) and any(
+        if argued.action.strictness > floor.strictness and any(
             compile_bash(argued.argument).written.fullmatch(v) for v in values
         ):
-            rule = argued
+            rule, floor = argued, argued.action
     shown = f"`{tool.qualified}`"
     if rule is not None:
         decision = Decision(
@@ -134,17 +137,19 @@ def decide(
     return chosen if chosen.action is not Action.ALLOW else decision
 
 
-def _strings(arguments: Any, depth: int = 0) -> list[str]:
-    """Every string value in the arguments, at any depth (what argument patterns match)."""
-    if depth > 8:
-        return []
-    items = arguments.values() if isinstance(arguments, Mapping) else arguments
+def _strings(arguments: Any) -> list[str]:
+    """Every string value in the arguments, however deep (what argument patterns match); keys
+    too, since a server may read them."""
     found: list[str] = []
-    for value in items:
+    pending = [arguments]
+    while pending:  # a stack, not recursion: any nesting the model sends is walked
+        value = pending.pop()
         if isinstance(value, str):
             found.append(value)
-        elif isinstance(value, (Mapping, list)):
-            found += _strings(value, depth + 1)
+        elif isinstance(value, Mapping):
+            pending += [*map(str, value.keys()), *value.values()]
+        elif isinstance(value, list):
+            pending += value
     return found
 
 

@@ -99,11 +99,18 @@ class Amendments(Tracking):
         return None
 
     def _amended(self, call_id: str, what: str) -> bool:
-        """Whether the user approved the amendment of this very call (its command, as asked):
-        that answers the rules' 'ask' too, one question for one command."""
+        """Whether whoever answers here approved the amendment of this very call (its command,
+        as asked): that answers the rules' 'ask' too, one question for one command. An
+        amendment approved unattended (`--approve amendments`) answers no 'ask'."""
         answer = self.state.answers.get(f"amendment:{call_id}#1")
         asked = self.state.questions.get(f"amendment:{call_id}#1")
-        return bool(answer and asked and answer.choice == "approve" and asked.command == what)
+        return bool(
+            answer
+            and asked
+            and answer.choice == "approve"
+            and answer.by == self.approvals.who
+            and asked.command == what
+        )
 
     def _running_phase(self) -> PhasePlan | None:
         """The plan's entry for the phase that runs now (None outside one)."""

@@ -127,11 +127,12 @@ class Calls(Amendments):
         self._result(call_id, text, error=result.is_error, **extra)
 
     def _asking(self, call_id: str) -> bool:
-        """Call `call_id` stopped at a permission question (it never ran): asked again, it runs
-        once the user answers."""
-        prefix = f"permission:{call_id}:"
+        """Call `call_id` stopped at a permission or amendment question (it never ran): asked
+        again, it runs once the user answers."""
+        prefixes = (f"permission:{call_id}:", f"amendment:{call_id}#")
         return any(
-            qid.startswith(prefix) and qid not in self.state.answers for qid in self.state.questions
+            qid.startswith(prefixes) and qid not in self.state.answers
+            for qid in self.state.questions
         )
 
     def _deny_record(self, call: ToolCall) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ The agent's rules still apply on top: a declared file the rules deny stays denie
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
@@ -40,13 +41,19 @@ def _glob(target: PurePosixPath, pattern: str) -> bool:
 def declares_command(phase: PhasePlan, command: str, checks: Sequence[str] = ()) -> bool:
     """Whether `phase` declared `command` (or an MCP tool's name): as written, or matched by a
     declared pattern with `*` (`npm run *`); the project's own `checks` count for every phase.
-    The whole command must match: `pytest` does not declare `pytest; curl ...`."""
+    The whole command must match (`pytest` does not declare `pytest; curl ...`), and a pattern
+    matches one simple command only: `npm run *` does not declare `npm run x && rm -rf src`."""
     for declared in (*phase.commands, *checks):
         if command == declared:
             return True
-        if "*" in declared and compile_bash(declared).written.fullmatch(command):
+        wildcard = "*" in declared and not _SHELL.search(command)
+        if wildcard and compile_bash(declared).written.fullmatch(command):
             return True
     return False
+
+
+# What joins, nests or redirects commands: a command holding one is not matched by a pattern.
+_SHELL = re.compile(r"[;&|<>`$()\n\\]")
 
 
 def amended(
