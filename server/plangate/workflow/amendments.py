@@ -66,6 +66,7 @@ class Amendments(Tracking):
                 reason=reason,
                 diff=diff,
                 at=time.time(),
+                question=f"amendment:{call.id}#1",
             )
         )
         self._write_plan()  # the document shows the contract as it now is

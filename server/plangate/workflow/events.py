@@ -159,6 +159,7 @@ class PlanAmended(_Event):
     files: list[str] = []
     commands: list[str] = []
     reason: str
+    question: str = ""  # the id of the amendment question the user answered
     diff: str
     at: float
 

@@ -41,6 +41,19 @@ def record(events: Iterable[LoggedEvent]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _fenced(language: str, text: str) -> list[str]:
+    """`text` in a code block no line of it can close: the fence is longer than any run of
+    backticks in it (a Markdown file's diff holds fences of its own)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [f"{fence}{language}", text.rstrip(), fence]
+
+
+def _one_line(text: str) -> str:
+    """What the model wrote, on one line: it cannot start a heading or a list of its own."""
+    return " ".join(text.split())
+
+
 def _when(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
 
@@ -51,7 +64,7 @@ def _answer(event: LoggedEvent | None) -> str:
         return "not answered"
     answer = event.data["answer"]
     by = f" by {answer['by']}" if answer.get("by") else ""
-    feedback = f' ("{answer["feedback"]}")' if answer.get("feedback") else ""
+    feedback = f' ("{_one_line(answer["feedback"])}")' if answer.get("feedback") else ""
     return f"{answer['choice']}{by} at {_when(event.at)}{feedback}"
 
 
@@ -77,20 +90,16 @@ def _amendments(state: SessionState, logged: list[LoggedEvent]) -> list[str]:
     if not state.amendments:
         return [*lines, "None: every change stayed within the files its phase declared.", ""]
     answers = {e.data["id"]: e for e in logged if e.type == "answer"}
-    questions = [e for e in logged if e.type == "question" and e.data["kind"] == "amendment"]
     for amendment in state.amendments:
-        named = [*amendment.files, *amendment.commands]
         changes = [f"changes `{f}`" for f in amendment.files]
         does = ", ".join([*changes, *(f"runs `{c}`" for c in amendment.commands)])
-        asked = next((q for q in questions if q.data.get("command") in named), None)
-        how = _answer(answers[asked.data["id"]]) if asked and asked.data["id"] in answers else ""
+        answered = answers.get(amendment.question)
+        how = _answer(answered) if answered else f"approve at {_when(amendment.at)}"
         lines += [
-            f"- Phase {amendment.phase} also {does}: {amendment.reason}",
-            f"  - {how or f'approve at {_when(amendment.at)}'}",
+            f"- Phase {amendment.phase} also {does}: {_one_line(amendment.reason)}",
+            f"  - {how}",
             "",
-            "```diff",
-            amendment.diff.rstrip(),
-            "```",
+            *_fenced("diff", amendment.diff),
             "",
         ]
     return lines
@@ -112,7 +121,7 @@ def _phases(
         for qid in (q for q in asked if q.startswith(f"phase:{index}#")):
             lines.append(f"- Approval: {_answer(answered.get(qid))}")
         if state.summaries.get(index):
-            lines.append(f"- Summary: {state.summaries[index]}")
+            lines.append(f"- Summary: {_one_line(state.summaries[index])}")
         lines.append("")
         lines += _changes(index, asked, answered)
         lines += _by_commands(state, logged, index)
@@ -130,8 +139,8 @@ def _changes(
         if data["kind"] != "edit" or data.get("phase_index") != index or not data.get("change"):
             continue
         change = data["change"]
-        lines += [f"- `{change['path']}`: {_answer(answered.get(qid))}", "", "```diff"]
-        lines += [change["diff"].rstrip(), "```", ""]
+        lines += [f"- `{change['path']}`: {_answer(answered.get(qid))}", ""]
+        lines += [*_fenced("diff", change["diff"]), ""]
     return lines or ["No change was reviewed in this phase.", ""]
 
 
@@ -186,9 +195,9 @@ def _denied(logged: list[LoggedEvent]) -> list[str]:
         return [*lines, "None.", ""]
     for data in denied:
         where = f"phase {data.get('phase')}" if data.get("phase") else "before the plan"
-        lines.append(
-            f"- {where}: {data['kind']} `{data['target'][:200]}`: {data.get('reason', '')}"
-        )
+        target = _one_line(data["target"][:200]).replace("`", "'")
+        reason = _one_line(str(data.get("reason", "")))
+        lines.append(f"- {where}: {data['kind']} `{target}`: {reason}")
     return [*lines, ""]
 
 
