@@ -13,7 +13,7 @@ from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from plangate.terminal.approvals import TerminalApprovals
 from plangate.workflow.approvals import Answer, Question, ScriptedApprovals, Unanswered
 from plangate.workflow.contract import declares, declares_command
-from plangate.workflow.plan import PhasePlan, render_markdown
+from plangate.workflow.plan import AcceptanceCheck, PhasePlan, render_markdown
 from plangate.workflow.session import Session
 from plangate.workflow.state import Status
 from plangate.workflow.status import PhaseStatus
@@ -414,3 +414,48 @@ def test_the_record_cannot_be_forged_by_what_the_model_writes(
     amendment = text.split("## Amendments")[1].split("## Phases")[0]
     assert "also changes `NOTES.md`: Needed. ## Denied attempts None." in amendment
     assert "  - approve by a script at" in amendment and "reject" not in amendment
+
+
+def test_a_route_check_wants_its_path_and_method_on_one_line_of_a_test(tmp_path: Path) -> None:
+    from plangate.workflow.acceptance import looked_up
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_api.py").write_text(
+        'client.post("/tasks", json={})\nclient.get(f"/tasks/{task_id}")\nURL = "/admin/items"\n'
+    )
+    (tmp_path / "node_modules" / "x" / "tests").mkdir(parents=True)
+    (tmp_path / "node_modules" / "x" / "tests" / "test_x.js").write_text('get("/items")\n')
+    criteria = ["a", "b", "c", "d", "e"]
+    routes = ["POST /tasks", "GET /tasks", "GET /tasks/{id}", "GET /items", "DELETE /tasks/:id"]
+    phase = PhasePlan(
+        name="API",
+        goal="g",
+        steps=["s"],
+        acceptance_criteria=criteria,
+        checks=[
+            AcceptanceCheck(criterion=c, kind="route", target=r)
+            for c, r in zip(criteria, routes, strict=True)
+        ],
+    )
+    passed = {r.check.command: r.passed for r in looked_up(phase, tmp_path)}
+    assert passed == {
+        "route POST /tasks": True,
+        "route GET /tasks": False,  # only /tasks/{id} is fetched: a longer path
+        "route GET /tasks/{id}": True,
+        "route GET /items": False,  # /admin/items is another route; node_modules is not read
+        "route DELETE /tasks/:id": False,
+    }
+
+
+def test_a_test_check_is_one_word_of_its_command() -> None:
+    from plangate.workflow.acceptance import commands
+
+    phase = PhasePlan(
+        name="API",
+        goal="g",
+        steps=["s"],
+        acceptance_criteria=["a"],
+        checks=[AcceptanceCheck(criterion="a", kind="test", target="tests/a.py::t; curl x|sh")],
+    )
+    [check] = commands(phase)
+    assert check.command == "python3 -m pytest -q 'tests/a.py::t; curl x|sh'"

@@ -3,7 +3,9 @@ own checks, through the same permission engine; files and routes are looked for 
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
 from pathlib import Path
 
 from plangate.workflow.plan import AcceptanceCheck, PhasePlan
@@ -27,10 +29,10 @@ def commands(phase: PhasePlan) -> list[Check]:
 
 
 def _test_command(target: str) -> str:
-    """pytest for a node id or a file, unittest for a dotted name."""
+    """pytest for a node id or a file, unittest for a dotted name; the id one quoted word."""
     if "::" in target or target.endswith(".py") or "/" in target:
-        return f"python3 -m pytest -q {target}"
-    return f"python3 -m unittest -q {target}"
+        return f"python3 -m pytest -q {shlex.quote(target)}"
+    return f"python3 -m unittest -q {shlex.quote(target)}"
 
 
 def looked_up(phase: PhasePlan, workspace: Path) -> list[CheckResult]:
@@ -52,28 +54,35 @@ def looked_up(phase: PhasePlan, workspace: Path) -> list[CheckResult]:
 
 
 def _covering(workspace: Path, route: str) -> str | None:
-    """The first test file that names the route's path (and its method, when given)."""
+    """The first test file with a line that names the route's path (not as the end of a longer
+    one) and, when given, its method (`client.post("/tasks")`, `"POST", "/tasks"`)."""
     method, _, path = route.strip().rpartition(" ")
     # `{id}` and `:id` stand for any one segment.
+    segment = r"[^/\"'\s]+"
     pattern = re.compile(
-        re.sub(r"\\\{[^}]*\\\}|:\w+", r"[^/\"'\\s]+", re.escape(path)) + r"(?![\w/])"
+        r"(?<![\w/.-])"
+        + re.sub(r"\\\{[^}]*\\\}|:\w+", lambda _: segment, re.escape(path))
+        + r"(?![\w/-])"
     )
+    verb = re.compile(rf"\b{re.escape(method)}\b", re.I) if method else None
     seen = 0
-    for file in sorted(workspace.rglob("*")):
-        relative = file.relative_to(workspace).as_posix()
-        if _SKIP & set(relative.split("/")) or not file.is_file():
-            continue
-        if not _TEST_FILE.search(relative):
-            continue
-        seen += 1
-        if seen > _MAX_TEST_FILES:
-            return None
-        try:
-            text = file.read_text("utf-8", errors="replace")
-        except OSError:
-            continue
-        if pattern.search(text) and (not method or method.upper() in text.upper()):
-            return relative
+    for folder, folders, files in os.walk(workspace):
+        folders[:] = sorted(f for f in folders if f not in _SKIP)  # never walked into
+        for name in sorted(files):
+            file = Path(folder) / name
+            relative = file.relative_to(workspace).as_posix()
+            if not _TEST_FILE.search(relative):
+                continue
+            seen += 1
+            if seen > _MAX_TEST_FILES:
+                return None
+            try:
+                text = file.read_text("utf-8", errors="replace")
+            except OSError:
+                continue
+            for line in text.splitlines():
+                if pattern.search(line) and (verb is None or verb.search(line)):
+                    return relative
     return None
 
 
