@@ -43,16 +43,21 @@ class Browser:
     """The user: opens the sign-in page, which (the demo server signs anyone in) redirects
     to the loopback listener with the code."""
 
-    def __init__(self, go: bool = True) -> None:
+    def __init__(self, go: bool = True, forged_first: bool = False) -> None:
         self.go = go
+        self.forged_first = forged_first
         self.opened: list[str] = []
 
     async def __call__(self, url: str) -> bool:
         self.opened.append(url)
-        if self.go:
-            async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
+        async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
+            if self.forged_first:  # another page aims at the listener first: it is turned away
+                port = httpx.URL(httpx.URL(url).params["redirect_uri"]).port
+                forged = await browser.get(f"http://127.0.0.1:{port}/callback?code=x&state=y")
+                assert forged.status_code == 400, forged.text
+            if self.go:
                 page = await browser.get(url)
-            assert "You can close this tab" in page.text
+                assert "You can close this tab" in page.text
         return self.go
 
 
@@ -61,7 +66,7 @@ def test_signing_in_once_and_using_the_kept_tokens(oauth_server: str, tmp_path: 
     workspace.mkdir()
 
     async def scenario() -> None:
-        browser = Browser()
+        browser = Browser(forged_first=True)
         connection = Connection(spec(oauth_server), workspace, sign_in=browser)
         try:
             tools = {t.name for t in await connection.start()}

@@ -128,7 +128,8 @@ class Connection:
             hung = not self._task.done()
             await self.stop()
             refused = self._refused in (401, 403)
-            if hung or refused or _caused_by(self._failure, SignInError):
+            # A sign-in that happened and failed is not tried again unasked either.
+            if hung or refused or self._signing_in or _caused_by(self._failure, SignInError):
                 break  # not waited for, or asked about, again and again
             if attempt < RESTARTS:
                 await asyncio.sleep(delay)
@@ -250,7 +251,8 @@ class Connection:
         return streamable_http_client(self.spec.url, http_client=http)
 
     async def _status(self, response: Any) -> None:
-        if response.status_code >= 400:
+        # The server's own answers only, not those of its authorization server.
+        if response.status_code >= 400 and str(response.request.url) == self.spec.url:
             self._refused = response.status_code
 
     def _auth(self) -> Any:

@@ -166,10 +166,14 @@ class Callback:
         self.server = server
         self._answer: asyncio.Future[AuthorizationCodeResult] | None = None
         self._listener: asyncio.Server | None = None
+        self._state: str | None = None
 
-    async def open(self) -> None:
-        """Listen on 127.0.0.1 (only) before the user is sent to sign in."""
+    async def open(self, authorization_url: str) -> None:
+        """Listen on 127.0.0.1 (only) before the user is sent to sign in; only an answer that
+        carries the `state` of this authorization request counts (another page's request to
+        the port cannot end the sign-in)."""
         await self.close()
+        self._state = parse_qs(urlsplit(authorization_url).query).get("state", [None])[0]
         self._answer = asyncio.get_running_loop().create_future()
         try:
             self._listener = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
@@ -208,6 +212,9 @@ class Callback:
                 await _reply(writer, 404, "Not the sign-in PlanGate waits for.")
                 return
             query = {k: v[0] for k, v in parse_qs(target.query).items()}
+            if query.get("state") != self._state:
+                await _reply(writer, 400, "This is not the sign-in PlanGate waits for.")
+                return
             if "error" in query:
                 why = query.get("error_description") or query["error"]
                 self._answer.set_exception(SignInError(f"the server refused: {why}"))
@@ -253,7 +260,7 @@ def provider(
     callback = Callback(port, server)
 
     async def redirect(authorization_url: str) -> None:
-        await callback.open()
+        await callback.open(authorization_url)
         try:
             went = await sign_in(authorization_url)
         except BaseException:
