@@ -93,6 +93,8 @@ export interface ApprovePhaseParams {
   phase: number;
   decision: Decision;
   feedback: string;
+  /** The kind of question answered (`pending.kind`): another one pending now is not. */
+  kind?: string;
 }
 
 /** `plangate/output` params: streamed model text and tool activity. */

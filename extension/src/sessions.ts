@@ -99,7 +99,7 @@ export function approveParams(
     const target = phase === 0 ? 'the plan' : `phase ${phase}`;
     return { reason: `You can't ${decision} ${target}: the choices are ${pending.choices.join(', ')}.` };
   }
-  return { sessionId: summary.sessionId, phase, decision, feedback };
+  return { sessionId: summary.sessionId, phase, decision, feedback, kind: pending.kind };
 }
 
 /** True when `approveParams` refused. */

@@ -121,6 +121,7 @@ describe('approveParams', () => {
       phase: 0,
       decision: 'approve',
       feedback: '',
+      kind: 'plan',
     });
   });
 
@@ -130,6 +131,7 @@ describe('approveParams', () => {
       phase: 2,
       decision: 'revise',
       feedback: 'smaller steps',
+      kind: 'phase',
     });
   });
 
@@ -150,6 +152,7 @@ describe('approveParams', () => {
       phase: 2,
       decision: 'retry',
       feedback: '',
+      kind: 'validation',
     });
   });
 });

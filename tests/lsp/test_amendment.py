@@ -7,7 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+import pytest
 from lsprotocol import types
+from pygls.exceptions import JsonRpcException
 
 from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from tests.lsp.conftest import Harness, run_phase_1
@@ -50,3 +52,23 @@ async def test_an_amendment_is_a_lens_and_nothing_changes_until_it_is_answered(
     assert (harness.workspace / "util.py").read_text() == "X = 1\n"
     plan = (harness.workspace / ".plangate" / "plans").rglob("*.md").__next__().read_text()
     assert "- `util.py`" in plan.split("## Phase 2")[0]
+
+
+async def test_a_stale_approve_does_not_answer_an_amendment(
+    harness: Harness, scripted: ScriptedServer
+) -> None:
+    """A second press of phase 1's "Approve & run" (the phase question is gone; its amendment
+    is pending) is refused: the button said which question it answers."""
+    write = ToolUse("write", {"file_path": "util.py", "content": "X = 1\n"}, id="t-util")
+    session_id, _ = await run_phase_1(harness, scripted, ScriptedTurn(tool_calls=[write]))
+    await harness.until(session_id, lambda s: (s["pending"] or {}).get("kind") == "amendment")
+    with pytest.raises(JsonRpcException, match="waiting for amendment of phase 1"):
+        await harness.client.workspace_execute_command_async(
+            types.ExecuteCommandParams(
+                command="plangate.approvePhase",
+                arguments=[session_id, 1, "approve", "", "phase"],
+            )
+        )
+    assert not (harness.workspace / "util.py").exists()
+    summary = await harness.request("plangate/sessionStatus", {"sessionId": session_id})
+    assert summary["pending"]["kind"] == "amendment"

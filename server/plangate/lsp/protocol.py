@@ -118,6 +118,10 @@ class ApprovePhaseParams(_Params):
         "approve", "revise", "skip", "reject", "rollback", "retry", "accept", "stop", "continue"
     ]
     feedback: str = ""
+    # The kind of question the decision answers, as the client showed it (`pending.kind`): a
+    # question of another kind pending now (a phase's approval became its amendment) is not
+    # answered by a stale button.
+    kind: str | None = None
 
 
 class SessionParams(_Params):

@@ -22,11 +22,12 @@ from plangate.lsp.server import PlanGateServer
 
 
 async def approve_phase(ls: PlanGateServer, *args: Any) -> dict[str, Any]:
-    """The lens buttons: sessionId, phase, decision[, feedback], as `plangate/approvePhase`.
-    Revise… without feedback sends the user's edits of the plan document, or asks for some."""
+    """The lens buttons: sessionId, phase, decision[, feedback[, kind]], as
+    `plangate/approvePhase`. Revise… without feedback sends the user's edits of the plan
+    document, or asks for some."""
     from plangate.lsp.protocol import ApprovePhaseParams
 
-    names = ("sessionId", "phase", "decision", "feedback")
+    names = ("sessionId", "phase", "decision", "feedback", "kind")
     request = parse(ApprovePhaseParams, arguments(names, args, 3))
     if request.decision == "revise" and not request.feedback.strip():
         request.feedback = _plan_edits(ls, request.session_id)

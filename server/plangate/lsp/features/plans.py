@@ -103,7 +103,8 @@ def _buttons(ls: PlanGateServer, uri: str) -> list[tuple[int, str, Button]]:
             for decision in pending["choices"]:
                 if decision in labels:
                     button = (labels[decision], "plangate.approvePhase")
-                    buttons.append((*button, [session_id, phase, decision, ""]))
+                    arguments = [session_id, phase, decision, "", pending["kind"]]
+                    buttons.append((*button, arguments))
             if pending.get("diff"):
                 buttons.append((SHOW_CHANGE, "plangate.showPlanChange", [session_id]))
         elif phase == 0:

@@ -126,7 +126,8 @@ def approve(ls: PlanGateServer, request: ApprovePhaseParams) -> dict[str, Any]:
     live = ls.sessions.get(request.session_id)
     pending = live.approvals.pending
     where = ls.sessions.pending_phase(live)
-    if pending is None or where != request.phase:
+    stale = pending is not None and request.kind is not None and request.kind != pending.kind
+    if pending is None or where != request.phase or stale:
         what = "nothing" if pending is None else f"{pending.kind} of phase {where}: {pending.title}"
         raise server_error(
             f"no approval of phase {request.phase} is pending (waiting for {what})",
