@@ -13,7 +13,7 @@ from plangate.model.scripted import ScriptedServer, ScriptedTurn, ToolUse
 from plangate.terminal.approvals import TerminalApprovals
 from plangate.workflow.approvals import Answer, Question, ScriptedApprovals, Unanswered
 from plangate.workflow.contract import declares, declares_command
-from plangate.workflow.plan import AcceptanceCheck, PhasePlan, render_markdown
+from plangate.workflow.plan import AcceptanceCheck, PhasePlan, Plan, render_markdown
 from plangate.workflow.session import Session
 from plangate.workflow.state import Status
 from plangate.workflow.status import PhaseStatus
@@ -459,3 +459,12 @@ def test_a_test_check_is_one_word_of_its_command() -> None:
     )
     [check] = commands(phase)
     assert check.command == "python3 -m pytest -q 'tests/a.py::t; curl x|sh'"
+
+
+def test_the_documentation_phase_declares_docs_not_agent_instructions() -> None:
+    plan = Plan.model_validate(plan_input()).with_documentation()
+    docs = plan.phases[-1]
+    for path in ("docs/api.md", "README.md", "svc/README.md", "api/openapi.yaml", "schema.graphql"):
+        assert declares(docs, path), path
+    for path in ("AGENTS.md", "CLAUDE.md", "app/openapi.py", "app/api.py"):
+        assert not declares(docs, path), path

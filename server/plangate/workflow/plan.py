@@ -15,6 +15,7 @@ from pydantic import (
 )
 
 DOCUMENTATION = "Documentation"
+SCHEMAS = ("json", "yaml", "yml")  # the files an OpenAPI or Swagger schema is written in
 
 
 class Analysis(BaseModel):
@@ -118,7 +119,15 @@ class Plan(BaseModel):
                 "Add usage examples",
             ],
             # What documenting touches: it is this phase's declaration (workflow/contract.py).
-            files=["docs/**", "**/*.md", "**/openapi.*", "**/swagger.*", "**/*.graphql"],
+            # Not every Markdown file: AGENTS.md or CLAUDE.md would instruct later sessions.
+            files=[
+                "docs/**",
+                "**/README.md",
+                "**/CHANGELOG.md",
+                "**/API.md",
+                *(f"**/{name}.{ext}" for name in ("openapi", "swagger") for ext in SCHEMAS),
+                "**/*.graphql",
+            ],
             acceptance_criteria=["Every endpoint changed in this plan is documented"],
         )
         return self.model_copy(update={"phases": [*self.phases, docs]})
