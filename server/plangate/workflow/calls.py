@@ -297,7 +297,8 @@ class Calls(Amendments):
         """One tool run for the editor (`plangate/executeTool`), through the same gate as the
         model's calls: refused outside an approved phase as the model would be, 'ask' put to
         the user, a change applied only once the user accepts it. Every question and answer
-        is recorded in the session's log like the model's."""
+        is recorded in the session's log like the model's. It is not held to the phase's
+        declaration: the user, not the model, asked for it (no amendment to ask them about)."""
         tool = self.tools[name]
         refused = refusal(self.state.status, tool, raw, self.policy)
         if refused is not None:
