@@ -139,6 +139,12 @@ class Harness:
             await asyncio.sleep(0.1)
 
 
+# What the tests' phase 1 changes and runs: declared, so no amendment is asked about it.
+PHASE_1_PLAN = plan_input(
+    files=("app.py", "calc.py"), commands=("echo fixed >> CHANGES.txt", "echo made > made.txt")
+)
+
+
 async def run_phase_1(
     harness: Harness,
     scripted: ScriptedServer,
@@ -149,11 +155,7 @@ async def run_phase_1(
     completes it; the plan and phase 1 approved. Returns the session id and the plan's URI."""
     turns = [] if work is None else work if isinstance(work, list) else [work]
     scripted.script.steps = [  # type: ignore[union-attr]
-        ScriptedTurn(
-            tool_calls=[
-                ToolUse("propose_plan", plan_input(files=("app.py", "calc.py")), id="t-plan")
-            ]
-        ),
+        ScriptedTurn(tool_calls=[ToolUse("propose_plan", PHASE_1_PLAN, id="t-plan")]),
         *turns,
         ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
     ]

@@ -21,7 +21,11 @@ def test_an_unanswered_prompt_pauses_the_session_and_resume_asks_again(
     workspace = make_workspace(tmp_path / "ws").resolve()
     (workspace / ".plangate" / "config.toml").write_text('validate = ["true"]\n')
     steps = [
-        ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan_input(), id="t-plan")]),
+        ScriptedTurn(
+            tool_calls=[
+                ToolUse("propose_plan", plan_input(commands=("touch made.txt",)), id="t-plan")
+            ]
+        ),
         # Not read-only, named by no rule: the user is asked, with a message request.
         ScriptedTurn(tool_calls=[ToolUse("bash", {"command": "touch made.txt"}, id="t-touch")]),
         ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "done"}, id="t-done")]),
