@@ -67,18 +67,9 @@ def decide(
         r for r in rules if any(compile_bash(r.pattern).written.fullmatch(n) for n in spelled)
     ]
     # opencode asks about an MCP call with the pattern `*`: its choice is the last rule for
-    # every call. A rule for some arguments only narrows that (the strictest one matching).
+    # every call. Rules for some arguments are held against the call below, like its paths.
     every_call = [r for r in for_tool if r.argument == "*"]
     rule = as_strict_as_opencode(pick(every_call), every_call[-1] if every_call else None)
-    values = _strings(arguments)
-    # Without a rule for every call, the default stands (allow for a tool that only reads,
-    # else ask): an argument rule only ever makes a call stricter than that.
-    floor = rule.action if rule else Action.ALLOW if tool.read_only else Action.ASK
-    for argued in (r for r in for_tool if r.argument != "*"):
-        if argued.action.strictness > floor.strictness and any(
-            compile_bash(argued.argument).written.fullmatch(v) for v in values
-        ):
-            rule, floor = argued, argued.action
     shown = f"`{tool.qualified}`"
     if rule is not None:
         decision = Decision(
@@ -103,6 +94,17 @@ def decide(
             reason=f"{shown} is an MCP tool no rule allows: ask first",
         )
     found = [decision]
+    # A rule for some arguments only ever makes a call stricter (the strictest one wins).
+    values = _strings(arguments)
+    for argued in (r for r in for_tool if r.argument != "*"):
+        if any(compile_bash(argued.argument).written.fullmatch(v) for v in values):
+            found.append(
+                Decision(
+                    action=argued.action,
+                    rule=argued,
+                    reason=f"{shown} matches {argued.describe()}: {argued.action.value}",
+                )
+            )
     command = EQUIVALENT_COMMANDS.get(tool.name)
     if command is not None:
         as_command = policy.check_bash(command)
