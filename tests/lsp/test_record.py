@@ -30,7 +30,7 @@ async def test_the_record_is_written_and_says_who_approved(
     assert "### Phase 1: API fix (done)" in text
     assert "- Approval: approve by " in text
     assert "- `app.py`: apply by " in text and "+    return a + b" in text
-    assert "- PASS custom: python3 -m unittest -q check_app" in text
+    assert "- PASS custom: python3 -m unittest -q check_app (1 passed)" in text
 
 
 async def test_a_record_request_without_a_session_names_the_field(harness: Harness) -> None:

@@ -101,8 +101,8 @@ def test_the_record_of_the_demo_session_holds_what_an_audit_needs(tmp_path: Path
     phase_2 = text.split("\n### Phase 2: ")[1].split("\n### Phase 3")[0]
     assert phase_2.index("- FAIL") < phase_2.index("- PASS")  # the typo, then the fix
     assert '+PRIORITIES = ("low", "nomral", "high")' in phase_2
-    assert "- PASS acceptance: The tests cover GET /tasks: `route GET /tasks`" in text
-    assert "- PASS acceptance: Every endpoint and error is documented" in text
+    assert "- PASS acceptance: The tests cover GET /tasks (route GET /tasks)" in text
+    assert "- PASS acceptance: Every endpoint and error is documented (file docs/API.md)" in text
     denied = text.split("## Denied attempts")[1]
     assert "edit `.env`" in denied and "`git add -A` matches `git add`" in denied
     assert re.search(r"- Cost: \$\d+\.\d{4}", text)

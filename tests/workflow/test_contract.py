@@ -153,13 +153,13 @@ def test_a_failing_acceptance_check_keeps_the_phase_from_being_done(
     state = session.state
     results = state.validations[1][0]
     by_name = {r["check"]["name"]: r for r in results}
-    assert by_name["acceptance: check_app passes"]["passed"]
-    assert by_name["acceptance: check_app passes"]["check"]["command"] == (
+    assert by_name["acceptance: check_app passes (test check_app)"]["passed"]
+    assert by_name["acceptance: check_app passes (test check_app)"]["check"]["command"] == (
         "python3 -m unittest -q check_app"
     )
-    assert not by_name["acceptance: add is documented"]["passed"]
-    assert by_name["acceptance: GET /sum is tested"]["passed"]
-    assert by_name["acceptance: GET /sum is tested"]["output_tail"].endswith("test_routes.py")
+    assert not by_name["acceptance: add is documented (file docs/add.md)"]["passed"]
+    route = by_name["acceptance: GET /sum is tested (route GET /sum)"]
+    assert route["passed"] and route["output_tail"].endswith("test_routes.py")
     # The project's own validation passed; the missing file alone keeps the phase from done.
     assert all(r["passed"] for r in results if not r["check"]["name"].startswith("acceptance"))
     assert state.phases[1] is not PhaseStatus.DONE, state.phases

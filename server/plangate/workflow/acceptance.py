@@ -8,6 +8,7 @@ import re
 import shlex
 from pathlib import Path
 
+from plangate.tools.search import LIST_IGNORES
 from plangate.workflow.plan import AcceptanceCheck, PhasePlan
 from plangate.workflow.validation import Check, CheckResult
 
@@ -15,7 +16,6 @@ SOURCE = "plan"
 # Files the tests are in: what a route check reads (bounded: a large repository has many).
 _TEST_FILE = re.compile(r"(^|/)(tests?/.*|test_[^/]*|[^/]*_test\.[^/]*|[^/]*\.(test|spec)\.[^/]*)$")
 _MAX_TEST_FILES = 2000
-_SKIP = {".git", ".plangate", "node_modules", ".venv", "venv", "__pycache__", "dist", "build"}
 
 
 def commands(phase: PhasePlan) -> list[Check]:
@@ -67,7 +67,7 @@ def _covering(workspace: Path, route: str) -> str | None:
     verb = re.compile(rf"\b{re.escape(method)}\b", re.I) if method else None
     seen = 0
     for folder, folders, files in os.walk(workspace):
-        folders[:] = sorted(f for f in folders if f not in _SKIP)  # never walked into
+        folders[:] = sorted(f for f in folders if f not in LIST_IGNORES)  # never walked into
         for name in sorted(files):
             file = Path(folder) / name
             relative = file.relative_to(workspace).as_posix()
@@ -87,7 +87,8 @@ def _covering(workspace: Path, route: str) -> str | None:
 
 
 def _name(check: AcceptanceCheck) -> str:
-    return f"acceptance: {check.criterion}"
+    """How the check is named in results: the criterion, and what checks it."""
+    return f"acceptance: {check.criterion} ({check.kind} {check.target})"
 
 
 def _result(check: AcceptanceCheck, passed: bool, text: str) -> CheckResult:

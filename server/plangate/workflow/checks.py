@@ -4,6 +4,7 @@ bash tool.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -88,7 +89,8 @@ class Checks(Calls):
                     result.data.get("output_file"),
                 )
             )
-        return [*results, *looked_up(phase, self.workspace)]
+        # A route check reads the test files: off the event loop (an editor's server).
+        return [*results, *await asyncio.to_thread(looked_up, phase, self.workspace)]
 
 
 async def _approve_all(_what: str, _decision: Any) -> bool:

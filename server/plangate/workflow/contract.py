@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
-from plangate.permissions.patterns import compile_bash
+from plangate.permissions.patterns import compile_bash, compile_path
 from plangate.workflow.plan import PhasePlan, Plan, render_markdown
 
 
@@ -26,16 +26,10 @@ def declares(phase: PhasePlan, path: str) -> bool:
             continue
         if path == pattern or target.is_relative_to(pattern):
             return True
-        if any(c in pattern for c in "*?[") and _glob(target, pattern):
+        # gitignore's meaning, anchored at the workspace: `**` spans folders, `*` does not.
+        if any(c in pattern for c in "*?[") and compile_path(f"/{pattern}").regex.match(path):
             return True
     return False
-
-
-def _glob(target: PurePosixPath, pattern: str) -> bool:
-    """`**` spans folders, `*` does not (git's wildmatch, as in .gitignore)."""
-    import pathspec
-
-    return pathspec.PathSpec.from_lines("gitignore", [f"/{pattern}"]).match_file(str(target))
 
 
 def declares_command(phase: PhasePlan, command: str, checks: Sequence[str] = ()) -> bool:

@@ -16,6 +16,7 @@ from plangate.workflow.contract import declares
 from plangate.workflow.log import LoggedEvent
 from plangate.workflow.plan import render_markdown
 from plangate.workflow.state import SessionState, replay
+from plangate.workflow.validation import CheckResult, summarize
 
 
 def record(events: Iterable[LoggedEvent]) -> str:
@@ -34,7 +35,7 @@ def record(events: Iterable[LoggedEvent]) -> str:
         "",
     ]
     lines += _plan(state, asked, answered)
-    lines += _amendments(state, logged)
+    lines += _amendments(state, answered)
     lines += _phases(state, logged, asked, answered)
     lines += _denied(logged)
     lines += _cost(state)
@@ -85,16 +86,15 @@ def _plan(
     return [*lines, "", f"### {heading}", "", body.rstrip(), ""]
 
 
-def _amendments(state: SessionState, logged: list[LoggedEvent]) -> list[str]:
+def _amendments(state: SessionState, answered: dict[str, LoggedEvent]) -> list[str]:
     lines = ["## Amendments", ""]
     if not state.amendments:
         return [*lines, "None: every change stayed within the files its phase declared.", ""]
-    answers = {e.data["id"]: e for e in logged if e.type == "answer"}
     for amendment in state.amendments:
         changes = [f"changes `{f}`" for f in amendment.files]
         does = ", ".join([*changes, *(f"runs `{c}`" for c in amendment.commands)])
-        answered = answers.get(amendment.question)
-        how = _answer(answered) if answered else f"approve at {_when(amendment.at)}"
+        answer = answered.get(amendment.question)
+        how = _answer(answer) if answer else f"approve at {_when(amendment.at)}"
         lines += [
             f"- Phase {amendment.phase} also {does}: {_one_line(amendment.reason)}",
             f"  - {how}",
@@ -172,18 +172,8 @@ def _by_commands(state: SessionState, logged: list[LoggedEvent], index: int) -> 
 def _validations(attempts: list[list[dict[str, Any]]]) -> list[str]:
     lines: list[str] = []
     for attempt, results in enumerate(attempts, start=1):
-        lines.append(f"Validation, attempt {attempt}:")
-        lines.append("")
-        for result in results:
-            mark = "PASS" if result.get("passed") else "FAIL"
-            check = result["check"]
-            what = (
-                check["name"]
-                if check["command"] in check["name"]
-                else (f"{check['name']}: `{check['command']}`")
-            )
-            why = f" (refused: {result['refused']})" if result.get("refused") else ""
-            lines.append(f"- {mark} {what}{why}")
+        summary = summarize([CheckResult.model_validate(r) for r in results])
+        lines += [f"Validation, attempt {attempt}:", "", *(f"- {s}" for s in summary.splitlines())]
         lines.append("")
     return lines
 
