@@ -38,12 +38,19 @@ def _steps() -> list[ScriptedTurn]:
     return steps
 
 
-def _run(agent: Agent, workspace: Path, approvals: ScriptedApprovals) -> tuple[Session, list[str]]:
-    with ScriptedServer(Model(_steps())) as server:
+def _session(
+    agent: Agent, workspace: Path, steps: list[ScriptedTurn], approvals: ScriptedApprovals
+) -> tuple[Session, list[str]]:
+    """A session of `steps` run to its end; the session and what the model was last sent."""
+    with ScriptedServer(Model(steps)) as server:
         session = Session.start(agent, workspace, "Fix add()", provider(server.base_url), approvals)
-        state = asyncio.run(session.run())
-        sent = tool_results(server.message_requests[-1].body)
-    assert state.status is Status.COMPLETED, state.reason
+        asyncio.run(session.run())
+        return session, tool_results(server.message_requests[-1].body)
+
+
+def _run(agent: Agent, workspace: Path, approvals: ScriptedApprovals) -> tuple[Session, list[str]]:
+    session, sent = _session(agent, workspace, _steps(), approvals)
+    assert session.state.status is Status.COMPLETED, session.state.reason
     return session, sent
 
 
@@ -131,10 +138,7 @@ def _checked(
     phase["checks"] = checks
     steps = happy_path()
     steps[1] = ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan, id="t-plan")])
-    with ScriptedServer(Model(steps)) as server:
-        session = Session.start(agent, workspace, "Fix add()", provider(server.base_url), approvals)
-        asyncio.run(session.run())
-        return session, tool_results(server.message_requests[-1].body)
+    return _session(agent, workspace, steps, approvals)
 
 
 def test_a_failing_acceptance_check_keeps_the_phase_from_being_done(
@@ -203,11 +207,8 @@ def test_a_revised_plan_is_approved_as_its_changes_to_the_approved_one(
         ScriptedTurn(tool_calls=[ToolUse("complete_phase", {"summary": "docs"}, id="t-done3")]),
     ]
     approvals = ScriptedApprovals({"phase": ["approve", ("revise", "Phase 2 should log.")]})
-    with ScriptedServer(Model(steps)) as server:
-        session = Session.start(
-            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
-        )
-        state = asyncio.run(session.run())
+    session, _ = _session(seed_agent, workspace, steps, approvals)
+    state = session.state
     assert state.status is Status.COMPLETED, state.reason
     plans = [q for q in approvals.asked if q.kind == "plan"]
     assert len(plans) == 2 and plans[0].diff is None
@@ -233,11 +234,8 @@ def test_the_plan_cannot_change_silently_once_approved(seed_agent: Agent, tmp_pa
     steps = happy_path()
     steps[3] = ScriptedTurn(tool_calls=[ToolUse("propose_plan", other, id="t-sneak")])
     approvals = ScriptedApprovals()
-    with ScriptedServer(Model(steps)) as server:
-        session = Session.start(
-            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
-        )
-        state = asyncio.run(session.run())
+    session, _ = _session(seed_agent, workspace, steps, approvals)
+    state = session.state
     assert state.plan is not None and state.plan.title == "Fix add()"
     assert state.results["t-sneak"]["is_error"]
     assert [q.kind for q in approvals.asked].count("plan") == 1
@@ -264,11 +262,8 @@ def test_an_undeclared_command_that_changes_things_is_an_amendment(
     plan["phases"][0]["commands"] = ["touch made-*"]  # type: ignore[index]
     steps[1] = ScriptedTurn(tool_calls=[ToolUse("propose_plan", plan, id="t-plan")])
     approvals = ScriptedApprovals()
-    with ScriptedServer(Model(steps)) as server:
-        session = Session.start(
-            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
-        )
-        state = asyncio.run(session.run())
+    session, _ = _session(seed_agent, workspace, steps, approvals)
+    state = session.state
     assert state.status is Status.COMPLETED, state.reason
     amendments = [q for q in approvals.asked if q.kind == "amendment"]
     assert [q.title for q in amendments] == [
@@ -289,12 +284,8 @@ def test_a_rejected_command_amendment_is_not_run(seed_agent: Agent, tmp_path: Pa
     steps = happy_path()
     undeclared = plan_input(commands=())
     steps[1] = ScriptedTurn(tool_calls=[ToolUse("propose_plan", undeclared, id="t-plan")])
-    with ScriptedServer(Model(steps)) as server:
-        session = Session.start(
-            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
-        )
-        state = asyncio.run(session.run())
-        sent = tool_results(server.message_requests[-1].body)
+    session, sent = _session(seed_agent, workspace, steps, approvals)
+    state = session.state
     assert not (workspace / "CHANGES.txt").exists()
     assert any("`echo fixed >> CHANGES.txt` is not among what phase 1 declared" in t for t in sent)
     assert state.amendments == []
@@ -339,11 +330,8 @@ def test_an_amendment_approved_unattended_answers_no_ask(seed_agent: Agent, tmp_
     workspace = make_workspace(tmp_path / "ws")
     approve = frozenset({"plan", "phases", "amendments", "edits"})
     approvals = TerminalApprovals(io.StringIO(), read=nobody, approve=approve)
-    with ScriptedServer(Model(_undeclared_echo())) as server:
-        session = Session.start(
-            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
-        )
-        state = asyncio.run(session.run())
+    session, _ = _session(seed_agent, workspace, _undeclared_echo(), approvals)
+    state = session.state
     echo = "echo fixed >> CHANGES.txt"
     assert [a.phase for a in state.amendments if a.commands == [echo]] == [1]
     assert not (workspace / "CHANGES.txt").exists()
@@ -403,11 +391,7 @@ def test_the_record_cannot_be_forged_by_what_the_model_writes(
         ),
     )
     approvals = ScriptedApprovals({"amendment": [("reject", "not yet"), "approve"]})
-    with ScriptedServer(Model(steps)) as server:
-        session = Session.start(
-            seed_agent, workspace, "Fix add()", provider(server.base_url), approvals
-        )
-        asyncio.run(session.run())
+    session, _ = _session(seed_agent, workspace, steps, approvals)
     text = record(session.log.read())
     assert "\n- Approval: approve by the CEO" not in text.replace("+- Approval", "")
     assert text.count("\n## Denied attempts") == 1
