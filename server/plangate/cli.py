@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from plangate.layout import DEFAULT_AGENT
+from plangate.terminal.commands import add_session_commands, agent_of
 
 # Each command imports what it needs: `plangate serve` must start fast, and the engine is big.
 if TYPE_CHECKING:
     from plangate.agents import Agent
     from plangate.diagnostics import Diagnostic
     from plangate.permissions import Decision, Policy
-    from plangate.workflow.plan import Plan
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,24 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     decide.set_defaults(run=_permissions_check)
 
-    run = commands.add_parser("run", help="work on a task with an agent, at the terminal")
-    run.add_argument("task", nargs="?", help="what to do, in plain words (with --plan: optional)")
-    run.add_argument(
-        "--plan", type=Path, help="a plan document to work (as PlanGate writes them) instead of one"
-    )
-    run.add_argument(
-        "--approved",
-        action="store_true",
-        help="the --plan document was approved in review: run its phases unattended (every "
-        "rule still holds; an amendment stops the run)",
-    )
-    _session_options(run)
-    run.set_defaults(run=_run)
-
-    resume = commands.add_parser("resume", help="continue a paused or interrupted session")
-    resume.add_argument("session", help="the session id printed when it paused")
-    _session_options(resume)
-    resume.set_defaults(run=_resume)
+    add_session_commands(commands)
 
     timeline = commands.add_parser(
         "timeline", help="what a session did, in words: calls, checks, denials, answers"
@@ -153,118 +136,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=_demo)
     return parser
-
-
-def _session_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--agent", default=DEFAULT_AGENT, help="agent name or file")
-    parser.add_argument("--workspace", type=Path, default=Path.cwd())
-    parser.add_argument(
-        "--approve",
-        default="",
-        help="answer these unattended: plan,phases,amendments,edits,commands (never a deny)",
-    )
-    parser.add_argument("--budget", type=float, default=None, help="pause past this many USD")
-    # The scripted Messages API server (tests, demos); the real API when absent.
-    parser.add_argument("--base-url", default=None, help=argparse.SUPPRESS)
-
-
-def _approve_set(text: str) -> frozenset[str]:
-    from plangate.terminal.approvals import AUTO
-
-    kinds = frozenset(k.strip() for k in text.split(",") if k.strip())
-    unknown = kinds - set(AUTO)
-    if unknown:
-        raise SystemExit(
-            f"plangate: --approve takes {','.join(AUTO)}, not {', '.join(sorted(unknown))}"
-        )
-    return kinds
-
-
-def _load_for_session(args: argparse.Namespace) -> Agent | None:
-    from plangate.agents import find_agent
-
-    workspace: Path = args.workspace.resolve()
-    try:
-        agent = find_agent(args.agent, workspace)
-    except LookupError as exc:
-        print(f"plangate: {exc}", file=sys.stderr)
-        return None
-    # Errors stop the session; warnings (a retired model's successor, ignored sampling keys)
-    # are shown once, where `plangate check` would show them.
-    for diagnostic in agent.diagnostics:
-        print(diagnostic.display(), file=sys.stderr)
-    return None if agent.errors else agent
-
-
-def _terminal_session(args: argparse.Namespace, session_id: str | None) -> int:
-    """`run` (session_id None: a new session for args.task) and `resume` share this."""
-    from plangate.model.types import ModelRequestError
-    from plangate.terminal.runner import drive, terminal_session
-    from plangate.workflow.launch import open_session
-
-    plan, reviewed = _plan_of(args) if session_id is None else (None, None)
-    if session_id is None and plan is None and (args.plan is not None or args.approved):
-        return 2  # a --plan that could not be read, or --approved without one: said
-    task = args.task or (plan.title if plan else None) if session_id is None else None
-    if session_id is None and not task:
-        print("plangate: run needs a task (or a --plan)", file=sys.stderr)
-        return 2
-    agent = _load_for_session(args)
-    if agent is None:
-        return 2
-    workspace = args.workspace.resolve()
-    printer, approvals = terminal_session(sys.stdout, _approve_set(args.approve), reviewed=reviewed)
-    try:
-        session = open_session(
-            agent,
-            workspace,
-            approvals,
-            task=task,
-            plan=plan,
-            session_id=session_id,
-            base_url=args.base_url,
-            on_event=printer,
-            budget_usd=args.budget,
-        )
-    except ModelRequestError as exc:
-        print(f"plangate: {exc}. To see PlanGate work offline, run: plangate demo", file=sys.stderr)
-        return 2
-    except FileNotFoundError as exc:
-        print(f"plangate: {exc}", file=sys.stderr)
-        return 2
-    if session_id is None:
-        print(f"Session {session.state.id} in {workspace}", flush=True)
-    state = drive(session, printer, sys.stdout, resume=session_id is not None)
-    if reviewed is not None:  # CI: only a finished run passes
-        return 0 if state.status.value == "completed" else 1
-    return 0 if state.status.value in ("completed", "paused") else 1
-
-
-def _plan_of(args: argparse.Namespace) -> tuple[Plan | None, str | None]:
-    """The plan of `--plan FILE` (and the file, when `--approved`); errors said."""
-    from plangate.workflow.plan_document import PlanDocumentError, parse_plan
-
-    if args.plan is None:
-        if getattr(args, "approved", False):
-            print("plangate: --approved needs --plan FILE", file=sys.stderr)
-        return None, None
-    try:
-        plan = parse_plan(args.plan.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        print(f"plangate: cannot read {args.plan}: {exc}", file=sys.stderr)
-        return None, None
-    except PlanDocumentError as exc:
-        print(f"{args.plan}:{exc.line}: {exc}", file=sys.stderr)
-        return None, None
-    return plan, (str(args.plan) if args.approved else None)
-
-
-def _run(args: argparse.Namespace) -> int:
-    return _terminal_session(args, None)
-
-
-def _resume(args: argparse.Namespace) -> int:
-    return _terminal_session(args, args.session)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -361,23 +232,12 @@ def _print_table(workspace: Path, out: TextIO, *, rules: bool = False) -> None:
             print(f"  tools turned off: {', '.join(off)}", file=out)
 
 
-def _agent_of(args: argparse.Namespace) -> Agent | None:
-    """The agent `--agent` names, in `--workspace`; None (said on stderr) when there is none."""
-    from plangate.agents import find_agent
-
-    try:
-        return find_agent(args.agent, args.workspace.resolve())
-    except LookupError as exc:
-        print(f"plangate: {exc}", file=sys.stderr)
-        return None
-
-
 def _mcp(args: argparse.Namespace) -> int:
     from plangate.mcp.listing import print_servers, sign_out, terminal_sign_in
 
     if args.sign_out:
         return sign_out(args.workspace.resolve(), args.sign_out, sys.stdout)
-    agent = _agent_of(args)
+    agent = agent_of(args)
     if agent is None:
         return 2
     return print_servers(
@@ -393,7 +253,7 @@ def _permissions_check(args: argparse.Namespace) -> int:
     from plangate.permissions import Policy
 
     workspace: Path = args.workspace.resolve()
-    agent = _agent_of(args)
+    agent = agent_of(args)
     if agent is None:
         return 2
     if agent.errors:

@@ -120,5 +120,5 @@ def test_a_plan_file_that_is_not_a_plan_is_refused_at_its_line(tmp_path: Path) -
     bad.write_text("# Plan\n\nSummary\n\n## Phase 2: Skipped one\n")
     done = _plangate("run", "--plan", str(bad), "--approved", "--workspace", str(workspace))
     assert done.returncode == 2
-    assert f"{bad}:5: line 5: expected phase 1 here" in done.stderr
+    assert f"{bad}:5: expected phase 1 here" in done.stderr
     assert not (workspace / ".plangate" / "sessions").exists()

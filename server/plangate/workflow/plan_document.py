@@ -44,6 +44,7 @@ class PlanDocumentError(ValueError):
     def __init__(self, line: int, message: str) -> None:
         super().__init__(f"line {line}: {message}")
         self.line = line
+        self.message = message
 
 
 def parse_plan(text: str) -> Plan:
