@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
 
-from plangate.lsp.protocol import METHODS
+from plangate.lsp.methods import METHODS
 from tests.lsp.conftest import Harness
 
 # What a malformed request may answer: invalid params, unknown session, nothing pending,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from plangate.lsp.protocol import METHODS, render_docs
+from plangate.lsp.methods import METHODS, render_docs
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_protocol_docs_are_generated_from_the_models() -> None:
     assert (ROOT / "docs" / "protocol.md").read_text() == render_docs(), (
-        "docs/protocol.md is stale: run `python -m plangate.lsp.protocol > docs/protocol.md`"
+        "docs/protocol.md is stale: run `python -m plangate.lsp.methods > docs/protocol.md`"
     )
 
 
