@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from pygls.exceptions import JsonRpcException
 
 from plangate.layout import user
+from plangate.lsp import dialogs
 from plangate.lsp.capabilities import declares
 from plangate.lsp.params import buffer_of, plain
 from plangate.lsp.positions import lsp_lines, utf16_units
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
     from plangate.lsp.ports import Editor
     from plangate.tools.changes import ProposedChange
 
-ALLOW_ONCE, ALLOW_SESSION, DENY = "Allow once", "Allow for this session", "Deny"
-SIGN_IN, CANCEL = "Open the sign-in page", "Cancel"
 APPLY, REJECT = "Apply", "Reject"
 REVIEW_EDIT = "plangate/reviewEdit"
 # Seconds an editor has to answer a prompt, a preview or a diff before the session pauses
@@ -114,9 +113,10 @@ class LspApprovals:
         preview, a diff) has a bound: an editor that lost the question (eglot unwinding a
         prompt) pauses the session, saying so, instead of hanging it."""
         if question.kind == "permission":
-            return await self._bounded(self._permission(question), question.title)
+            return await self._bounded(dialogs.permission(self.server, question), question.title)
         if question.kind == "sign-in" and question.url:
-            return await self._bounded(self._sign_in(question, question.url), question.title)
+            signing_in = dialogs.sign_in(self.server, question, question.url)
+            return await self._bounded(signing_in, question.title)
         if question.kind == "edit" and question.change is not None:
             return await self._bounded(self._edit(question, question.change), question.title)
         self.pending = question
@@ -168,49 +168,6 @@ class LspApprovals:
                 f"the editor did not answer within {self.answer_timeout:g} s: {what} "
                 "Resume to be asked again."
             ) from exc
-
-    async def _permission(self, question: Question) -> Answer:
-        if question.decision is not None:  # a command the rules say to ask about
-            message = f"PlanGate: run `{question.command}`?\n{question.decision.reason}"
-        else:  # a question of its own (an MCP server to start): its title says it all
-            message = f"PlanGate: {question.title}"
-        params = types.ShowMessageRequestParams(
-            type=types.MessageType.Warning,
-            message=message,
-            actions=[types.MessageActionItem(title=t) for t in (ALLOW_ONCE, ALLOW_SESSION, DENY)],
-        )
-        chosen = await self.server.window_show_message_request_async(params)
-        title = chosen.title if chosen is not None else DENY  # dismissed is no
-        return Answer(choice={ALLOW_ONCE: "once", ALLOW_SESSION: "session"}.get(title, "deny"))
-
-    async def _sign_in(self, question: Question, url: str) -> Answer:
-        """Offer the sign-in page; opened in the user's browser (`window/showDocument`) when
-        the editor can, else its address is in the message to copy."""
-        window = self.server.client_capabilities.window
-        can_open = bool(window and window.show_document and window.show_document.support)
-        message = f"PlanGate: {question.title}"
-        if not can_open:
-            message += f"\n{url}"
-        params = types.ShowMessageRequestParams(
-            type=types.MessageType.Info,
-            message=message,
-            actions=[types.MessageActionItem(title=t) for t in (SIGN_IN, CANCEL)],
-        )
-        chosen = await self.server.window_show_message_request_async(params)
-        if chosen is None or chosen.title != SIGN_IN:
-            return Answer(choice="cancel")
-        if can_open:
-            shown = await self.server.window_show_document_async(
-                types.ShowDocumentParams(uri=url, external=True)
-            )
-            if not shown.success:
-                self.server.window_show_message(
-                    types.ShowMessageParams(
-                        type=types.MessageType.Warning,
-                        message=f"PlanGate: open this page to sign in: {url}",
-                    )
-                )
-        return Answer(choice="open")
 
     def _supports_annotations(self) -> bool:
         workspace = self.server.client_capabilities.workspace
